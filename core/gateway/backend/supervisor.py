@@ -1,0 +1,108 @@
+"""Starts and stops the llama.cpp server the gateway talks to (embedded wheel or a binary)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+import aiohttp
+
+log = logging.getLogger("gateway.backend")
+
+
+@dataclass
+class LaunchSpec:
+    model: str
+    ctx_size: int = 4096
+    parallel: int = 2
+    threads: int = 0
+    server_bin: str | None = None  # a llama-server binary instead of the embedded wheel
+    host: str = "127.0.0.1"
+    port: int = 0  # 0: pick a free port
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class SpawnedServer:
+    """One llama.cpp server in a child process; `url` once started."""
+
+    def __init__(self, spec: LaunchSpec) -> None:
+        self.spec = spec
+        self.port = spec.port or free_port(spec.host)
+        self.url = f"http://{spec.host}:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def command(self) -> list[str]:
+        s = self.spec
+        if s.server_bin:
+            binary = shutil.which(s.server_bin) or s.server_bin
+            cmd = [binary, "-m", s.model, "--host", s.host, "--port", str(self.port),
+                   "-c", str(s.ctx_size), "-np", str(s.parallel)]
+            return cmd + (["-t", str(s.threads)] if s.threads > 0 else [])
+        return [sys.executable, "-m", "gateway.backend.embedded_child", "--model", s.model,
+                "--host", s.host, "--port", str(self.port), "--ctx-size", str(s.ctx_size),
+                "--parallel", str(s.parallel), "--threads", str(s.threads)]
+
+    def start(self) -> None:
+        log_path = os.environ.get("GATEWAY_BACKEND_LOG")
+        out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
+        self.proc = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL)
+        log.info("started llama.cpp (pid %d) on %s", self.proc.pid, self.url)
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    async def wait_ready(self, timeout: float = 300.0, progress: bool = True) -> None:
+        """Poll /health until 200; print progress while the model loads."""
+        start = time.monotonic()
+        last_note = 0.0
+        async with aiohttp.ClientSession() as http:
+            while True:
+                if not self.alive():
+                    code = self.proc.returncode if self.proc else None
+                    raise RuntimeError(f"llama.cpp exited during start-up (exit code {code}); "
+                                       "set GATEWAY_BACKEND_LOG=FILE to see its log")
+                try:
+                    async with http.get(self.url + "/health",
+                                        timeout=aiohttp.ClientTimeout(total=2)) as r:
+                        if r.status == 200:
+                            log.info("llama.cpp ready after %.1f s", time.monotonic() - start)
+                            return
+                except (TimeoutError, aiohttp.ClientError, ConnectionError):
+                    pass
+                elapsed = time.monotonic() - start
+                if elapsed > timeout:
+                    raise RuntimeError(f"llama.cpp not ready after {timeout:.0f} s")
+                if progress and elapsed - last_note >= 2.0:
+                    last_note = elapsed
+                    log.info("loading model %s ... %.0f s", self.spec.model, elapsed)
+                await asyncio.sleep(0.05)
+
+    def stop(self, grace: float = 5.0) -> None:
+        if not self.proc or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(grace)
+        log.info("stopped llama.cpp (pid %d)", self.proc.pid)

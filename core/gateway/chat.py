@@ -1,0 +1,188 @@
+"""The chat-completions path: request → dialect (through hooks) → llama.cpp → OpenAI shape."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from gateway import protocol as p
+from gateway.backend import Backend
+from gateway.config import Settings
+from gateway.dialect import Delta, Dialect, GrammarPlan, ParsedOutput, RequestContext, new_call_id
+from gateway.errors import GatewayError, bad_request
+from gateway.grammar import SchemaError
+from gateway.plugins import Plugins
+from gateway.requests import build_context
+from gateway.templating import ChatTemplate, TemplateError
+
+log = logging.getLogger("gateway.chat")
+_encode = msgspec.json.encode
+
+
+@dataclass
+class Prepared:
+    ctx: RequestContext
+    payload: dict[str, Any]
+    prompt: str
+
+
+@dataclass
+class ChatService:
+    plugins: Plugins
+    backend: Backend
+    template: ChatTemplate
+    dialect: Dialect
+    model_id: str
+    settings: Settings = field(default_factory=Settings)
+    stop_words: list[str] = field(default_factory=list)  # the template's end-of-turn markers
+
+    def _schema_grammar(self, schema: Any, strict: bool) -> str:
+        grammar: str | None = self.plugins.hook.gateway_schema_to_grammar(
+            schema=schema, strict=strict, limits=self.settings.grammar_limits)
+        if grammar is None:
+            raise bad_request("no plugin could convert this JSON Schema to a grammar")
+        return grammar
+
+    def prepare(self, req: p.ChatCompletionRequest) -> Prepared:
+        ctx = build_context(req, self.settings)
+        ctx.template, ctx.dialect, ctx.hooks = self.template, self.dialect, self.plugins.hook
+        ctx.options = self.settings.dialect_options
+        ctx.schema_grammar = self._schema_grammar
+        hook = self.plugins.hook
+        try:
+            prompt: str = hook.gateway_render_prompt(ctx=ctx)
+            plan: GrammarPlan = hook.gateway_tools_grammar(ctx=ctx) or GrammarPlan()
+        except SchemaError as exc:
+            raise bad_request(f"cannot build a grammar for this request: {exc}",
+                              param=_schema_param(ctx, exc), code="unsupported_schema") from exc
+        except TemplateError as exc:
+            raise bad_request(f"the chat template refused this conversation: {exc}",
+                              "messages", code="template_error") from exc
+        if plan.grammar and len(plan.grammar) > self.settings.grammar_limits.max_grammar_bytes:
+            raise bad_request(f"the grammar for this request is {len(plan.grammar)} bytes, over "
+                              f"the limit of {self.settings.grammar_limits.max_grammar_bytes}",
+                              "tools", code="grammar_too_large")
+        return Prepared(ctx, self._payload(req, prompt, plan), prompt)
+
+    def _payload(self, req: p.ChatCompletionRequest, prompt: str, plan: GrammarPlan
+                 ) -> dict[str, Any]:
+        stops = [req.stop] if isinstance(req.stop, str) else list(req.stop or [])
+        payload: dict[str, Any] = {
+            "prompt": prompt,
+            "n_predict": req.max_completion_tokens or req.max_tokens or -1,
+            "stop": list(dict.fromkeys(stops + plan.stop + self.stop_words)),
+            "cache_prompt": True,
+        }
+        for name in ("temperature", "top_p", "seed", "presence_penalty", "frequency_penalty",
+                     "top_k", "min_p", "repeat_penalty"):
+            value = getattr(req, name)
+            if value is not None:
+                payload[name] = value
+        if plan.grammar:
+            payload["grammar"] = plan.grammar
+            if plan.lazy:
+                payload["grammar_lazy"] = True
+                payload["grammar_triggers"] = plan.triggers
+            if plan.preserved_tokens:
+                payload["preserved_tokens"] = plan.preserved_tokens
+        return payload
+
+    # -- non-streaming ----------------------------------------------------------------------
+    async def complete(self, req: p.ChatCompletionRequest) -> p.ChatCompletion:
+        prep = self.prepare(req)
+        result = await self.backend.complete(prep.payload)
+        text = result.get("content", "")
+        parsed: ParsedOutput = self.plugins.hook.gateway_parse_output(ctx=prep.ctx, text=text)
+        finish = _finish_reason(result)
+        if parsed.tool_calls and finish != "length":
+            finish = "tool_calls"
+        calls = [p.OutToolCall(id=c.id, function=p.OutFunction(name=c.name, arguments=c.arguments))
+                 for c in parsed.tool_calls] or None
+        if finish == "length" and calls:
+            # A call cut off by max_tokens would carry broken arguments: return the raw text.
+            calls, parsed.content = None, text
+        message = p.OutMessage(content=parsed.content if parsed.content is not None or calls
+                               else "", tool_calls=calls, reasoning_content=parsed.reasoning)
+        return p.ChatCompletion(
+            id="chatcmpl-" + new_call_id("", 24), created=int(time.time()), model=self.model_id,
+            choices=[p.Choice(index=0, message=message, finish_reason=finish)],
+            usage=_usage(result))
+
+    # -- streaming --------------------------------------------------------------------------
+    async def stream(self, req: p.ChatCompletionRequest) -> AsyncIterator[bytes]:
+        """Prepares first (so request errors are a plain 400), then yields SSE lines."""
+        prep = self.prepare(req)
+        return self._events(req, prep)
+
+    async def _events(self, req: p.ChatCompletionRequest, prep: Prepared) -> AsyncIterator[bytes]:
+        cid = "chatcmpl-" + new_call_id("", 24)
+        created = int(time.time())
+
+        def chunk(delta: p.ChunkDelta, finish: str | None = None) -> bytes:
+            c = p.ChatCompletionChunk(id=cid, created=created, model=self.model_id,
+                                      choices=[p.ChunkChoice(index=0, delta=delta,
+                                                             finish_reason=finish)])
+            return b"data: " + _encode(c) + b"\n\n"
+
+        hook = self.plugins.hook
+        parser = hook.gateway_create_parser(ctx=prep.ctx)
+        yield chunk(p.ChunkDelta(role="assistant", content=""))
+        saw_call = False
+        last: dict[str, Any] = {}
+        try:
+            async for event in self.backend.stream(prep.payload):
+                last = event
+                for d in parser.feed(event.get("content", "")):
+                    saw_call |= d.kind == "tool_start"
+                    yield chunk(_delta(d))
+            for d in parser.finish():
+                saw_call |= d.kind == "tool_start"
+                yield chunk(_delta(d))
+        except GatewayError as exc:
+            log.warning("stream failed: %s", exc.message)
+            yield b"data: " + _encode(exc.body()) + b"\n\n"
+            yield b"data: [DONE]\n\n"
+            return
+        finish = _finish_reason(last)
+        if saw_call and finish != "length":
+            finish = "tool_calls"
+        yield chunk(p.ChunkDelta(), finish)
+        if req.stream_options is not None and req.stream_options.include_usage:
+            usage = p.ChatCompletionChunk(id=cid, created=created, model=self.model_id,
+                                          choices=[], usage=_usage(last))
+            yield b"data: " + _encode(usage) + b"\n\n"
+        yield b"data: [DONE]\n\n"
+
+
+def _delta(d: Delta) -> p.ChunkDelta:
+    if d.kind == "content":
+        return p.ChunkDelta(content=d.text)
+    if d.kind == "reasoning":
+        return p.ChunkDelta(reasoning_content=d.text)
+    if d.kind == "tool_start":
+        return p.ChunkDelta(tool_calls=[p.DeltaToolCall(
+            index=d.index, id=d.id, type="function",
+            function=p.DeltaFunction(name=d.name, arguments=d.text))])
+    return p.ChunkDelta(tool_calls=[p.DeltaToolCall(
+        index=d.index, function=p.DeltaFunction(arguments=d.text))])
+
+
+def _finish_reason(result: dict[str, Any]) -> str:
+    return "length" if result.get("stop_type") == "limit" else "stop"
+
+
+def _usage(result: dict[str, Any]) -> p.Usage:
+    prompt = int(result.get("tokens_evaluated") or 0)
+    completion = int(result.get("tokens_predicted") or 0)
+    return p.Usage(prompt_tokens=prompt, completion_tokens=completion,
+                   total_tokens=prompt + completion)
+
+
+def _schema_param(ctx: RequestContext, exc: SchemaError) -> str | None:
+    return "response_format.json_schema.schema" if ctx.response_schema is not None and \
+        not ctx.tools else "tools"

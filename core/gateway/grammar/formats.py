@@ -1,0 +1,76 @@
+"""String ``format``s as GBNF (the content between the quotes) with their length bounds.
+
+Each grammar is exact or a sound subset of its RFC: date/time/date-time (RFC 3339: real
+day-of-month per month with leap years; upper-case T and Z; no leap second), uuid,
+ipv4 (dotted quad, no leading zeros), email (dot-atom local part @ a domain of LDH
+labels), hostname (RFC 1123 labels), uri (scheme ":" then RFC 3986 characters), and the
+OpenAPI formats byte (base64), password/binary (plain strings).
+"""
+
+from __future__ import annotations
+
+from .gbnf import GrammarBuilder
+from .numbers import int_range
+
+_HEX = "[0-9a-fA-F]"
+_YEAR = '([1-9] [0-9]{3} | "0" [1-9] [0-9]{2} | "00" [1-9] [0-9] | "000" [1-9])'
+_LEAP_YY = " | ".join(f'"{n:02d}"' for n in range(4, 100, 4))
+_LEAP_CC = " | ".join(f'"{n:02d}"' for n in range(4, 100, 4))
+_LEAP = f'([0-9]{{2}} ({_LEAP_YY}) | ({_LEAP_CC}) "00")'
+_DATE = (
+    f'{_YEAR} "-" (("01" | "03" | "05" | "07" | "08" | "10" | "12") "-" ("0" [1-9] | [12] [0-9]'
+    f' | "3" [01]) | ("04" | "06" | "09" | "11") "-" ("0" [1-9] | [12] [0-9] | "30")'
+    f' | "02-" ("0" [1-9] | "1" [0-9] | "2" [0-8])) | {_LEAP} "-02-29"'
+)
+_TIME = (
+    '([01] [0-9] | "2" [0-3]) ":" [0-5] [0-9] ":" [0-5] [0-9] ("." [0-9]{1,9})?'
+    ' ("Z" | [+\\x2D] ([01] [0-9] | "2" [0-3]) ":" [0-5] [0-9])'
+)
+_OCTET = "(" + (int_range(0, 255) or "") + ")"
+_ATEXT = "[a-zA-Z0-9!#$%&'*+/=?^_`{|}~\\x2D]"
+_LABEL = "[a-zA-Z0-9] ([a-zA-Z0-9\\x2D]{0,61} [a-zA-Z0-9])?"
+_UNRESERVED = "[a-zA-Z0-9._~\\x2D]"
+_PCT = f'"%" {_HEX} {_HEX}'
+_SUB = "[!$&'()*+,;=]"
+
+# name → (rules to define, body, min length, max length or None)
+_FORMATS: dict[str, tuple[dict[str, str], str, int, int | None]] = {
+    "date": ({"fmt-date": _DATE}, "fmt-date", 10, 10),
+    "time": ({"fmt-time": _TIME}, "fmt-time", 9, 30),
+    "date-time": ({"fmt-date": _DATE, "fmt-time": _TIME}, 'fmt-date "T" fmt-time', 20, 40),
+    "uuid": ({}, f'{_HEX}{{8}} "-" {_HEX}{{4}} "-" {_HEX}{{4}} "-" {_HEX}{{4}} "-" {_HEX}{{12}}',
+             36, 36),
+    "ipv4": ({"fmt-octet": _OCTET}, 'fmt-octet "." fmt-octet "." fmt-octet "." fmt-octet', 7, 15),
+    "email": (
+        {"fmt-atom": f"{_ATEXT}{{1,64}}", "fmt-label": _LABEL},
+        'fmt-atom ("." fmt-atom){0,7} "@" fmt-label ("." fmt-label){1,7}', 5, None,
+    ),
+    "hostname": ({"fmt-label": _LABEL}, 'fmt-label ("." fmt-label){0,15}', 1, None),
+    "uri": (
+        {"fmt-uchar": f"{_UNRESERVED} | {_PCT} | {_SUB} | [:@/?]"},
+        '[a-zA-Z] [a-zA-Z0-9+.\\x2D]{0,31} ":" fmt-uchar{1,2000}'.replace("{1,2000}", "+"),
+        3, None,
+    ),
+    "byte": (
+        {"fmt-b64": "[A-Za-z0-9+/]"},
+        '(fmt-b64{4})* (fmt-b64{2} "==" | fmt-b64{3} "=")?', 0, None,
+    ),
+    "password": ({}, "", 0, None),
+    "binary": ({}, "", 0, None),
+}
+
+FORMATS = frozenset(_FORMATS)
+# OpenAPI numeric formats: enforced as bounds (int*) or plain JSON numbers (float, double).
+INT_FORMATS = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
+NUMBER_FORMATS = frozenset({"float", "double"})
+
+
+def format_body(b: GrammarBuilder, name: str) -> tuple[str, int, int | None] | None:
+    """(GBNF body for the string content, min length, max length); "" body = any string."""
+    spec = _FORMATS.get(name)
+    if spec is None:
+        return None
+    rules, body, lo, hi = spec
+    for rname, rbody in rules.items():
+        b.fixed(rname, rbody)
+    return body, lo, hi

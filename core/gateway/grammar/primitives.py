@@ -1,0 +1,62 @@
+"""Shared GBNF rules: JSON scalars and the depth-bounded "any JSON value"."""
+
+from __future__ import annotations
+
+from .gbnf import GrammarBuilder
+from .numbers import INTEGER, NUMBER
+
+ANY_DEPTH = 6  # containers nest at most this deep inside an unconstrained value
+
+# One decoded character as JSON text; \u escapes exclude surrogates so that every escape
+# is exactly one character for minLength/maxLength.
+CHAR = (
+    '[^"\\\\\\x00-\\x1F] | "\\\\" (["\\\\/bfnrt] | "u" ([0-9a-cA-Ce-fE-F] [0-9a-fA-F]{3}'
+    ' | [dD] [0-7] [0-9a-fA-F]{2}))'
+)
+
+
+def char(b: GrammarBuilder) -> str:
+    return b.fixed("char", CHAR)
+
+
+def string(b: GrammarBuilder) -> str:
+    char(b)
+    return b.fixed("string", '"\\"" char* "\\""')
+
+
+def number(b: GrammarBuilder) -> str:
+    return b.fixed("number", NUMBER)
+
+
+def integer(b: GrammarBuilder) -> str:
+    return b.fixed("integer", INTEGER)
+
+
+def boolean(b: GrammarBuilder) -> str:
+    return b.fixed("boolean", '"true" | "false"')
+
+
+def null(b: GrammarBuilder) -> str:
+    return b.fixed("null", '"null"')
+
+
+def any_value(b: GrammarBuilder, depth: int = ANY_DEPTH) -> str:
+    """``value`` (or ``value-<d>``): any compact JSON value with containers nested <= depth."""
+    name = "value" if depth == ANY_DEPTH else f"value-{depth}"
+    if name in b.rules:
+        return name
+    scalar = b.fixed("scalar", f"{string(b)} | {number(b)} | {boolean(b)} | {null(b)}")
+    if depth == 0:
+        return b.fixed(name, '"{}" | "[]" | ' + scalar)
+    inner = any_value(b, depth - 1)
+    obj = b.fixed(
+        f"object-{depth}",
+        f'"{{" ({string(b)} ":" {inner} ("," {string(b)} ":" {inner})*)? "}}"',
+    )
+    arr = b.fixed(f"array-{depth}", f'"[" ({inner} ("," {inner})*)? "]"')
+    return b.fixed(name, f"{obj} | {arr} | {scalar}")
+
+
+def any_object(b: GrammarBuilder) -> str:
+    any_value(b)
+    return f"object-{ANY_DEPTH}"

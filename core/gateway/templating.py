@@ -1,0 +1,344 @@
+"""Render a model's Hugging Face chat template for OpenAI-style messages.
+
+Beyond the argument shapes handled in templating_env, real templates (tests/test_templating.py
+runs all of ../shared/templates) reject a system role (Gemma), demand strict user/assistant
+alternation or have no tool role (Gemma, Mixtral, Mistral), insist on 9-character call ids
+(Mistral), silently drop tool calls/results (Phi-3.5, Granite, SmolLM3), or crash on
+`content: null` (Qwen3, QwQ, Granite) while DeepSeek needs that null to render calls at all.
+`ChatTemplate` probes the template once; `render` tries the conversation as-is (plus probed
+fixes) and, on an error it recognises, applies the matching fix and retries. Fixes that hold
+for every conversation are remembered so later requests pay no retry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from os import PathLike
+from typing import Any
+
+import jinja2
+
+from gateway.templating_env import (
+    JsonArguments,
+    Message,
+    TemplateError,
+    compile_template,
+    normalise_message,
+)
+
+__all__ = ["ChatTemplate", "JsonArguments", "TemplateError", "load_template_file"]
+
+
+# markers planted by the capability probes; unlikely to occur in any template's own text
+_P_SYS, _P_USER, _P_TOOL = "gw-probe-system-7431", "gw-probe-user-7431", "gw_probe_tool_7431"
+_P_FN, _P_VAL, _P_RES = "gw_probe_fn_7431", "gw-probe-arg-7431", "gw-probe-result-7431"
+_P_ID = "gwprobe01"  # 9 alphanumerics: valid even for Mistral's id check
+
+
+# --- fixes: each turns the message list into one the template accepts -------------------
+
+
+def _merge_system(messages: list[Message]) -> list[Message]:
+    """Leading system text goes in front of the first user turn; later ones become user."""
+    lead = 0
+    while lead < len(messages) and messages[lead]["role"] == "system":
+        lead += 1
+    system = "\n\n".join(m["content"] or "" for m in messages[:lead])
+    rest = [{**m, "role": "user"} if m["role"] == "system" else m for m in messages[lead:]]
+    if not system:
+        return rest
+    for i, msg in enumerate(rest):
+        if msg["role"] == "user":
+            rest[i] = {**msg, "content": f"{system}\n\n{msg['content'] or ''}"}
+            return rest
+    return [{"role": "user", "content": system}, *rest]
+
+
+def _polyfill_calls(messages: list[Message]) -> list[Message]:
+    """Tool calls as JSON text in the assistant turn (the shape llama.cpp's minja uses)."""
+    out = []
+    for msg in messages:
+        if msg.get("tool_calls"):
+            calls = [
+                {"name": c["name"], "arguments": c["arguments"], "id": c.get("id")}
+                for c in msg["tool_calls"]
+            ]
+            text = json.dumps({"tool_calls": calls}, ensure_ascii=False)
+            msg = {k: v for k, v in msg.items() if k != "tool_calls"}
+            msg["content"] = f"{msg['content']}\n{text}" if msg.get("content") else text
+        out.append(msg)
+    return out
+
+
+def _polyfill_results(messages: list[Message]) -> list[Message]:
+    """Tool results as user turns, for templates without a tool role."""
+    names = {c.get("id"): c["name"] for m in messages for c in m.get("tool_calls") or ()}
+    out = []
+    for msg in messages:
+        if msg["role"] == "tool":
+            call_id = msg.get("tool_call_id")
+            body = {"tool": msg.get("name") or names.get(call_id), "content": msg["content"]}
+            if call_id:
+                body["tool_call_id"] = call_id
+            msg = {"role": "user", "content": json.dumps({"tool_response": body})}
+        out.append(msg)
+    return out
+
+
+def _merge_turns(messages: list[Message]) -> list[Message]:
+    """Join consecutive same-role turns, for templates that demand strict alternation."""
+    out: list[Message] = []
+    for msg in messages:
+        prev = out[-1] if out else None
+        if (
+            prev
+            and prev["role"] == msg["role"]
+            and not (prev.get("tool_calls") or msg.get("tool_calls"))
+        ):
+            out[-1] = {**prev, "content": f"{prev['content'] or ''}\n\n{msg['content'] or ''}"}
+        else:
+            out.append(msg)
+    return out
+
+
+def _short_id(call_id: Any) -> str:
+    text = str(call_id or "")
+    if re.fullmatch(r"[A-Za-z0-9]{9}", text):
+        return text
+    # deterministic, so a replayed history maps to the same ids (and the same prompt cache)
+    return hashlib.sha256(text.encode()).hexdigest()[:9]
+
+
+def _remap_ids(messages: list[Message]) -> list[Message]:
+    out = []
+    for msg in messages:
+        if msg.get("tool_calls"):
+            msg = {
+                **msg,
+                "tool_calls": [{**c, "id": _short_id(c.get("id"))} for c in msg["tool_calls"]],
+            }
+        if msg["role"] == "tool":
+            msg = {**msg, "tool_call_id": _short_id(msg.get("tool_call_id"))}
+        out.append(msg)
+    return out
+
+
+def _empty_content(messages: list[Message]) -> list[Message]:
+    return [{**m, "content": ""} if m.get("content") is None else m for m in messages]
+
+
+_FIXES: dict[str, Callable[[list[Message]], list[Message]]] = {  # applied in this order
+    "system": _merge_system,
+    "tool_results": _polyfill_results,  # before tool_calls: it looks up the calls' names
+    "tool_calls": _polyfill_calls,
+    "merge_turns": _merge_turns,
+    "short_ids": _remap_ids,
+    "empty_content": _empty_content,
+}
+_NO_TOOL_ROLE = frozenset({"tool_calls", "tool_results", "merge_turns"})
+# fixes that hold for every conversation once seen; the others may be needed by one
+# conversation only (Mistral rejects user right after a tool result, not tool calls as such)
+_STICKY = frozenset({"system", "short_ids", "empty_content"})
+
+
+def _fixes_for(error: str) -> list[frozenset[str]]:
+    """Fix groups that may cure a render error, most specific first."""
+    text = error.lower()
+    groups = []
+    if "alternate" in text:  # "After the optional system message, roles must alternate"
+        groups += [frozenset({"merge_turns"}), _NO_TOOL_ROLE]
+    if "system" in text:
+        groups.append(frozenset({"system"}))
+    if "role" in text:
+        groups.append(_NO_TOOL_ROLE)
+    if re.search(r"\bids?\b", text):
+        groups.append(frozenset({"short_ids"}))
+    if "nonetype" in text or "'none'" in text:  # `None + str`, `None.split`
+        groups.append(frozenset({"empty_content"}))
+    return groups
+
+
+def _as_template_error(exc: Exception, name: str) -> TemplateError:
+    if isinstance(exc, TemplateError):
+        return exc  # the template's own raise_exception text
+    if isinstance(exc, jinja2.UndefinedError):
+        return TemplateError(f"chat template {name!r} needs a variable it was not given: {exc}")
+    return TemplateError(f"chat template {name!r} failed: {type(exc).__name__}: {exc}")
+
+
+class ChatTemplate:
+    """One compiled chat template plus what probing learned about it.
+
+    `render` strips one leading `bos_token`: llama.cpp's /completion already prepends BOS
+    to a string prompt when the model's add_bos_token is true, and a doubled BOS degrades
+    output. Pass `strip_bos=metadata.add_bos_token`. When that is unknown (None), the BOS is
+    stripped only if it occurs nowhere else in the prompt: SmolLM2's "BOS" is `<|im_start|>`
+    (add_bos_token false), a turn marker that must stay.
+    `context` holds extra template variables for every render (and the probes), e.g.
+    firefunction-v2's `functions` and `datetime`.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        *,
+        bos_token: str = "",
+        eos_token: str = "",
+        name: str = "default",
+        strip_bos: bool | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._source = source
+        self._template = compile_template(source)
+        self.name, self.bos_token, self.eos_token = name, bos_token, eos_token
+        self._strip_bos = strip_bos
+        self._context = dict(context or {})
+        self._fixes: frozenset[str] = frozenset()
+        self._probe()
+
+    @property
+    def source(self) -> str:
+        return self._source
+
+    @property
+    def applied_fixes(self) -> frozenset[str]:
+        """Fixes this template needs (from probes and from errors seen so far)."""
+        return self._fixes
+
+    def render(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        *,
+        tools: list[dict[str, Any]] | None = None,
+        add_generation_prompt: bool = True,
+        extra_context: Mapping[str, Any] | None = None,
+    ) -> str:
+        """The prompt text; raises TemplateError with a message fit for the client."""
+        normalised = [normalise_message(m) for m in messages]
+        text, fixes = self._render_fixing(
+            normalised, tools, add_generation_prompt, extra_context, self._fixes, frozenset(_FIXES)
+        )
+        if not (fixes & _STICKY) <= self._fixes:
+            self._fixes = self._fixes | (fixes & _STICKY)  # learned: later requests skip retry
+        bos = self.bos_token
+        strip = self._strip_bos
+        if strip is None:  # unknown add_bos_token: only a BOS that is nothing else
+            strip = bos not in text[len(bos) :]
+        if bos and strip and text.startswith(bos):
+            text = text[len(bos) :]
+        return text
+
+    def _render_fixing(
+        self,
+        messages: list[Message],
+        tools: list[dict[str, Any]] | None,
+        add_generation_prompt: bool,
+        extra: Mapping[str, Any] | None,
+        fixes: frozenset[str],
+        allowed: frozenset[str],
+    ) -> tuple[str, frozenset[str]]:
+        while True:
+            fixed = messages
+            for fix_name, fix in _FIXES.items():
+                if fix_name in fixes:
+                    fixed = fix(fixed)
+            try:
+                return self._render_raw(fixed, tools, add_generation_prompt, extra), fixes
+            except Exception as exc:  # a template can raise anything; classify, then re-raise
+                new = [g for g in _fixes_for(str(exc)) if (g & allowed) - fixes]
+                if not new:
+                    raise _as_template_error(exc, self.name) from exc
+                fixes = fixes | (new[0] & allowed)
+
+    def _render_raw(
+        self,
+        messages: list[Message],
+        tools: list[dict[str, Any]] | None,
+        add_generation_prompt: bool,
+        extra: Mapping[str, Any] | None,
+    ) -> str:
+        variables = {**self._context, **(extra or {})}
+        variables.update(
+            messages=messages,
+            tools=tools or None,  # HF passes None without tools; `[]` would still be "defined"
+            add_generation_prompt=add_generation_prompt,
+            bos_token=self.bos_token,
+            eos_token=self.eos_token,
+        )
+        return self._template.render(variables)
+
+    def _probe(self) -> None:
+        """Render planted conversations once to learn what the template does with them."""
+        user = {"role": "user", "content": _P_USER}
+
+        def attempt(
+            msgs: list[Mapping[str, Any]],
+            tools: list[dict[str, Any]] | None = None,
+            allowed: frozenset[str] = frozenset(),
+        ) -> str | None:
+            try:
+                normalised = [normalise_message(m) for m in msgs]
+                return self._render_fixing(normalised, tools, True, None, frozenset(), allowed)[0]
+            except Exception:
+                return None
+
+        tool = {
+            "type": "function",
+            "function": {
+                "name": _P_TOOL,
+                "description": "probe",
+                "parameters": {"type": "object", "properties": {}},
+            },
+        }
+        with_tools = attempt([user], tools=[tool])
+        self.renders_tools = with_tools is not None and _P_TOOL in with_tools
+        # tool_use variants (Hermes) iterate `tools` unguarded: probe those with a tool list
+        probe_tools = None if attempt([user]) is not None else [tool]
+        if probe_tools and with_tools is None:
+            # needs variables we do not know (firefunction without `functions`): no verdict,
+            # so no proactive fixes; errors at render time still get fixed
+            self.supports_system_role = self.renders_tool_calls = True
+            self.renders_tool_results = True
+            return
+        out = attempt([{"role": "system", "content": _P_SYS}, user], tools=probe_tools)
+        self.supports_system_role = out is not None and _P_SYS in out
+        call = {
+            "id": _P_ID,
+            "type": "function",
+            "function": {"name": _P_FN, "arguments": json.dumps({"arg": _P_VAL})},
+        }
+        out = (
+            attempt(
+                [
+                    user,
+                    {"role": "assistant", "content": None, "tool_calls": [call]},
+                    {"role": "tool", "tool_call_id": _P_ID, "content": _P_RES},
+                ],
+                tools=probe_tools,
+                allowed=frozenset({"short_ids", "empty_content"}),
+            )
+            or ""
+        )
+        self.renders_tool_calls = _P_FN in out and _P_VAL in out
+        self.renders_tool_results = _P_RES in out
+        fixes = set() if self.supports_system_role else {"system"}
+        if not self.renders_tool_calls:
+            fixes.add("tool_calls")
+        if not self.renders_tool_results:
+            fixes |= {"tool_results", "merge_turns"}
+        self._fixes = frozenset(fixes)
+
+    def __repr__(self) -> str:
+        return f"ChatTemplate(name={self.name!r}, fixes={sorted(self._fixes)})"
+
+
+def load_template_file(path: str | PathLike[str]) -> str:
+    """A template file's text (for `--chat-template-file`); a clear error if unreadable."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TemplateError(f"cannot read chat template file {str(path)!r}: {exc}") from exc

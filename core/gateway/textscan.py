@@ -1,0 +1,58 @@
+"""Splitting streamed text at markers (`<tool_call>`, `</think>`, `>>>` ...) without ever
+emitting half a marker: a possible marker prefix at the end of a chunk is held back until
+the next chunk decides it."""
+
+from __future__ import annotations
+
+
+class MarkerSplitter:
+    """feed(text) -> [(kind, text)] with kind "text" or "marker" (text = the marker)."""
+
+    def __init__(self, markers: list[str] | tuple[str, ...]) -> None:
+        # longest first, so "</tool_call>" wins over "</" style overlaps
+        self.markers = sorted(set(markers), key=len, reverse=True)
+        self._held = ""
+
+    def set_markers(self, markers: list[str] | tuple[str, ...]) -> None:
+        self.markers = sorted(set(markers), key=len, reverse=True)
+
+    def feed(self, text: str) -> list[tuple[str, str]]:
+        buf = self._held + text
+        self._held = ""
+        out: list[tuple[str, str]] = []
+        while buf:
+            pos, marker = self._find(buf)
+            if marker is not None:
+                if pos:
+                    out.append(("text", buf[:pos]))
+                out.append(("marker", marker))
+                buf = buf[pos + len(marker):]
+                continue
+            keep = self._partial_tail(buf)
+            if keep < len(buf):
+                out.append(("text", buf[: len(buf) - keep]))
+            self._held = buf[len(buf) - keep:]
+            break
+        return out
+
+    def flush(self) -> list[tuple[str, str]]:
+        held, self._held = self._held, ""
+        return [("text", held)] if held else []
+
+    def _find(self, buf: str) -> tuple[int, str | None]:
+        best, found = len(buf), None
+        for m in self.markers:
+            i = buf.find(m)
+            if i != -1 and i < best:
+                best, found = i, m
+        return best, found
+
+    def _partial_tail(self, buf: str) -> int:
+        """Length of the longest suffix of buf that is a proper prefix of a marker."""
+        longest = 0
+        for m in self.markers:
+            for k in range(min(len(m) - 1, len(buf)), longest, -1):
+                if buf.endswith(m[:k]):
+                    longest = k
+                    break
+        return longest

@@ -1,0 +1,100 @@
+"""Serialise an instance the way the grammar writes it: declared key order, compact."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.grammar.grammar_helpers import is_valid
+
+
+class Unrepresentable(Exception):
+    """The instance is valid but outside the grammar's deliberate subset."""
+
+
+def _deref(root: Any, s: Any) -> Any:
+    seen = 0
+    while isinstance(s, dict) and "$ref" in s and seen < 50:
+        ref = s["$ref"]
+        node = root
+        for part in ref[2:].split("/") if ref != "#" else []:
+            node = node[part.replace("~1", "/").replace("~0", "~")]
+        rest = {k: v for k, v in s.items() if k != "$ref"}
+        s = {"allOf": [node, rest]} if rest else node
+        seen += 1
+    return s
+
+
+def _conjuncts(root: Any, s: Any, value: Any) -> list[Any]:
+    s = _deref(root, s)
+    if not isinstance(s, dict):
+        return []
+    rest = {k: v for k, v in s.items() if k not in ("allOf", "anyOf", "oneOf")}
+    out = [rest]
+    for br in s.get("allOf", []):
+        out += _conjuncts(root, br, value)
+    for kw in ("anyOf", "oneOf"):
+        for br in s.get(kw, []):
+            if is_valid(_with_root(root, br), value):
+                out += _conjuncts(root, br, value)
+                break
+    return out
+
+
+def _with_root(root: Any, s: Any) -> Any:
+    if isinstance(root, dict) and isinstance(s, dict):
+        defs = {k: root[k] for k in ("$defs", "definitions") if k in root}
+        return {**defs, **s} if "$ref" not in s or s["$ref"] != "#" else root
+    return s
+
+
+def order(root: Any, schema: Any, value: Any) -> Any:
+    """``value`` rebuilt with object keys in the order the grammar emits them."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        if len(str(abs(value))) > 15:
+            raise Unrepresentable("too many digits")
+        return value
+    if isinstance(value, float):
+        r = round(value, 6)
+        if abs(r) >= 1e15 or "e" in repr(r):
+            raise Unrepresentable("exponent")
+        return r
+    parts = _conjuncts(root, schema, value)
+    if isinstance(value, list):
+        out = []
+        for i, v in enumerate(value):
+            sub: Any = True
+            for p in parts:
+                pre = p.get("prefixItems") or (p["items"] if isinstance(p.get("items"), list)
+                                               else [])
+                if i < len(pre):
+                    sub = pre[i]
+                    break
+                if "items" in p and not isinstance(p["items"], list):
+                    sub = p["items"]
+                    break
+            out.append(order(root, sub, v))
+        return out
+    declared: dict[str, Any] = {}
+    addl: Any = None
+    for p in parts:
+        for k, v in (p.get("properties") or {}).items():
+            declared.setdefault(k, v)
+        if "additionalProperties" in p:
+            addl = p["additionalProperties"]
+    for p in parts:
+        for k in p.get("required") or []:
+            declared.setdefault(k, True if addl is None else addl)
+    result = {k: order(root, declared[k], value[k]) for k in declared if k in value}
+    for k, v in value.items():
+        if k not in declared:
+            if any(c in k for c in '"\\') or any(ord(c) < 32 for c in k):
+                raise Unrepresentable("extra key needs escapes")
+            result[k] = order(root, addl if addl not in (None, False) else True, v)
+    return result
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

@@ -1,0 +1,130 @@
+"""The generic dialect against the conformance suite, plus its grammar and prompt."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from gateway.dialect import RequestContext
+from gateway.dialects.generic import DIALECT, THOUGHT, GenericDialect, _plain_history
+from gateway.grammar import cached_schema_to_gbnf
+from gateway.testing import CLOCK, WEATHER, DialectConformance, Golden
+
+
+def env(thought: str, step: dict) -> str:
+    return json.dumps({THOUGHT: thought, "next_step": step}, separators=(",", ":"),
+                      ensure_ascii=False)
+
+
+class TestGenericConformance(DialectConformance):
+    dialect = DIALECT
+    goldens = [
+        Golden("one call", env("need weather", {"tool_calls": [
+            {"name": "get_weather", "arguments": {"city": "Paris", "unit": "c"}}]}),
+            reasoning="need weather", calls=[("get_weather", {"city": "Paris", "unit": "c"})]),
+        Golden("empty arguments", env("", {"tool_calls": [{"name": "get_time", "arguments": {}}]}),
+               calls=[("get_time", {})], tags={"empty_arguments"}),
+        Golden("several calls", env("two", {"tool_calls": [
+            {"name": "get_weather", "arguments": {"city": "Oslo \"N\" \u00e9"}},
+            {"name": "get_time", "arguments": {}}]}), reasoning="two",
+            calls=[("get_weather", {"city": "Oslo \"N\" \u00e9"}), ("get_time", {})],
+            tags={"several_calls"}),
+        Golden("thought before call is reasoning, not content", env("I will call\nnow", {
+            "tool_calls": [{"name": "get_time", "arguments": {}}]}),
+            reasoning="I will call\nnow", calls=[("get_time", {})],
+            tags={"content_before_call"}),
+        Golden("result", env("answer", {"result": "It is \"sunny\"\n\u2600"}),
+               reasoning="answer", content="It is \"sunny\"\n\u2600"),
+        Golden("result as schema JSON", env("x", {"result": {"a": [1, 2.5, None]}}),
+               reasoning="x", content='{"a":[1,2.5,null]}', ctx={"json_mode": True}),
+        Golden("plain text is content", "Hello there, no JSON.", content="Hello there, no JSON.",
+               tags={"malformed"}),
+        Golden("truncated envelope", '{"' + THOUGHT + '":"abc","next_step":{"tool_calls":[{"na',
+               reasoning="abc", tags={"malformed"}),
+    ]
+
+
+def ctx(**kw) -> RequestContext:
+    c = RequestContext(messages=[{"role": "user", "content": "hi"}], tools=[WEATHER, CLOCK],
+                       dialect=DIALECT)
+    c.schema_grammar = lambda s, strict: cached_schema_to_gbnf(s, strict=strict)
+    for k, v in kw.items():
+        setattr(c, k, v)
+    return c
+
+
+@pytest.fixture(scope="module")
+def recognizer():
+    from tests.grammar.gbnf_recognizer import accepts  # the test suite's GBNF recognizer
+
+    return accepts
+
+
+CALL_W = {"name": "get_weather", "arguments": {"city": "Rome"}}
+CALL_T = {"name": "get_time", "arguments": {}}
+CASES = [
+    # (tool_choice, forced, parallel, step, accepted?)
+    ("auto", None, True, {"tool_calls": [CALL_W]}, True),
+    ("auto", None, True, {"result": "hi"}, True),
+    ("auto", None, True, {"tool_calls": [CALL_W, CALL_T]}, True),
+    ("auto", None, False, {"tool_calls": [CALL_W, CALL_T]}, False),
+    ("auto", None, True, {"tool_calls": []}, False),
+    ("required", None, True, {"result": "hi"}, False),
+    ("required", None, True, {"tool_calls": [CALL_T]}, True),
+    ("none", None, True, {"tool_calls": [CALL_T]}, False),
+    ("none", None, True, {"result": "hi"}, True),
+    ("named", "get_time", True, {"tool_calls": [CALL_W]}, False),
+    ("named", "get_time", True, {"tool_calls": [CALL_T]}, True),
+    ("auto", None, True, {"tool_calls": [{"name": "nope", "arguments": {}}]}, False),
+    ("auto", None, True, {"tool_calls": [{"name": "get_weather", "arguments": {}}]}, False),
+    ("auto", None, True, {"tool_calls": [{"name": "get_weather",
+                                          "arguments": {"city": "R", "unit": "k"}}]}, False),
+]
+
+
+@pytest.mark.parametrize("choice,forced,parallel,step,ok", CASES)
+def test_grammar_enforces_tool_choice(recognizer, choice, forced, parallel, step, ok):
+    c = ctx(tool_choice=choice, forced_tool=forced, parallel_tool_calls=parallel)
+    plan = DIALECT.tools_grammar(c)
+    assert plan.grammar and not plan.lazy
+    assert recognizer(plan.grammar, env("t", step)) is ok
+
+
+def test_grammar_bounds_thought_and_forbids_whitespace(recognizer):
+    plan = DIALECT.tools_grammar(ctx())
+    call = {"tool_calls": [CALL_T]}
+    assert recognizer(plan.grammar, env("x" * 200, call))
+    assert not recognizer(plan.grammar, env("x" * 201, call))
+    assert not recognizer(plan.grammar, env("t", call).replace(":", ": ", 1))
+
+
+def test_no_tools_no_grammar_unless_response_format():
+    c = ctx(tools=[])
+    assert DIALECT.tools_grammar(c).grammar is None
+    c.response_schema = {"type": "object", "properties": {"a": {"type": "integer"}}}
+    assert DIALECT.tools_grammar(c).grammar
+
+
+def test_prompt_describes_tools_in_both_styles():
+    from gateway.templating import ChatTemplate
+
+    t = ChatTemplate("{% for m in messages %}<{{m.role}}>{{m.content}}\n{% endfor %}")
+    for style, needle in (("typescript", "type get_weather = (_: {"),
+                          ("json", '"name": "get_weather"')):
+        c = ctx(template=t, options={"tool_style": style})
+        prompt = GenericDialect().render_prompt(c)
+        assert needle in prompt and "get_time" in prompt and prompt.startswith("<system>")
+
+
+def test_history_with_calls_and_results_is_plain_turns():
+    msgs = [{"role": "user", "content": "Weather?"},
+            {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function",
+             "function": {"name": "get_weather", "arguments": '{"city":"Rome"}'}}]},
+            {"role": "tool", "tool_call_id": "c1", "content": "21C"},
+            {"role": "user", "content": "Thanks"}]
+    out = _plain_history(msgs)
+    assert [m["role"] for m in out] == ["user", "assistant", "user"]
+    assert json.loads(out[1]["content"])["next_step"]["tool_calls"][0] == {
+        "name": "get_weather", "arguments": {"city": "Rome"}}
+    assert "get_weather" in out[2]["content"] and "21C" in out[2]["content"]
+    assert out[2]["content"].endswith("Thanks")

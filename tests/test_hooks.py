@@ -1,0 +1,134 @@
+"""Each firstresult hook can be overridden by a plugin, and the core default runs otherwise.
+(Unit level with a stub backend; the real paths are covered end to end elsewhere.)"""
+
+from __future__ import annotations
+
+import asyncio
+import types
+
+import pytest
+from gateway.chat import ChatService
+from gateway.dialect import Delta, GrammarPlan, ParsedOutput, ParsedToolCall
+from gateway.dialects.generic import DIALECT
+from gateway.errors import GatewayError
+from gateway.hookspecs import hookimpl
+from gateway.plugins import create_plugins
+from gateway.protocol import ChatCompletionRequest
+from gateway.requests import decode_request
+from gateway.templating import ChatTemplate
+
+TEMPLATE = ChatTemplate("{% for m in messages %}[{{m.role}}]{{m.content}}{% endfor %}"
+                        "{% if add_generation_prompt %}[assistant]{% endif %}")
+TOOLS = [{"type": "function", "function": {"name": "f", "parameters": {
+    "type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]}}}]
+
+
+class StubBackend:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.payloads: list[dict] = []
+
+    async def complete(self, payload):
+        self.payloads.append(payload)
+        return {"content": self.text, "stop_type": "eos", "tokens_evaluated": 5,
+                "tokens_predicted": 3}
+
+
+def service(text: str, *plugins) -> tuple[ChatService, StubBackend]:
+    backend = StubBackend(text)
+    pl = create_plugins(["generic"], extra=[(f"p{i}", p) for i, p in enumerate(plugins)])
+    return ChatService(plugins=pl, backend=backend, template=TEMPLATE, dialect=DIALECT,
+                       model_id="m"), backend
+
+
+def request(**kw) -> ChatCompletionRequest:
+    import json
+    return decode_request(json.dumps({"messages": [{"role": "user", "content": "hi"}], **kw}))
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_defaults_render_constrain_and_parse():
+    text = '{"thought_about_next_step_only":"t","next_step":{"tool_calls":[{"name":"f",' \
+           '"arguments":{"x":1}}]}}'
+    svc, backend = service(text)
+    out = run(svc.complete(request(tools=TOOLS, tool_choice="required")))
+    payload = backend.payloads[0]
+    assert payload["prompt"].startswith("[system]You have these tools")
+    assert "grammar" in payload and "call0" in payload["grammar"]
+    assert out.choices[0].finish_reason == "tool_calls"
+    assert out.choices[0].message.tool_calls[0].function.arguments == '{"x":1}'
+    assert out.choices[0].message.reasoning_content == "t"
+
+
+def test_gateway_render_prompt_override():
+    mod = types.SimpleNamespace(gateway_render_prompt=hookimpl(lambda ctx: "CUSTOM PROMPT"))
+    svc, backend = service("hello", mod)
+    run(svc.complete(request()))
+    assert backend.payloads[0]["prompt"] == "CUSTOM PROMPT"
+
+
+def test_gateway_schema_to_grammar_override():
+    seen = []
+
+    def convert(schema, strict, limits):
+        seen.append((schema, strict))
+        return 'root ::= "{\\"x\\":7}"'
+
+    mod = types.SimpleNamespace(gateway_schema_to_grammar=hookimpl(convert))
+    svc, backend = service("{}", mod)
+    run(svc.complete(request(response_format={"type": "json_schema", "json_schema": {
+        "name": "r", "schema": {"type": "object"}, "strict": True}})))
+    assert seen == [({"type": "object"}, True)]
+    assert backend.payloads[0]["grammar"] == 'root ::= "{\\"x\\":7}"'
+
+
+def test_gateway_tools_grammar_override():
+    plan = GrammarPlan(grammar='root ::= "<x>"', lazy=True,
+                       triggers=[{"type": 1, "value": "<x>"}], preserved_tokens=["<x>"],
+                       stop=["<end>"])
+    mod = types.SimpleNamespace(gateway_tools_grammar=hookimpl(lambda ctx: plan))
+    svc, backend = service("hi", mod)
+    run(svc.complete(request(tools=TOOLS, stop=["zz"])))
+    p = backend.payloads[0]
+    assert p["grammar"] == 'root ::= "<x>"' and p["grammar_lazy"] is True
+    assert p["grammar_triggers"] == [{"type": 1, "value": "<x>"}]
+    assert p["preserved_tokens"] == ["<x>"] and p["stop"][:2] == ["zz", "<end>"]
+
+
+def test_gateway_create_parser_override_applies_to_non_streamed_output():
+    class Upper:
+        def feed(self, text):
+            return [Delta("content", text.upper())]
+
+        def finish(self):
+            return []
+
+    mod = types.SimpleNamespace(gateway_create_parser=hookimpl(lambda ctx: Upper()))
+    svc, _ = service("shout", mod)
+    assert run(svc.complete(request())).choices[0].message.content == "SHOUT"
+
+
+def test_gateway_parse_output_override():
+    def parse(ctx, text):
+        return ParsedOutput(content=None, tool_calls=[ParsedToolCall("id1", "f", '{"x":2}')])
+
+    mod = types.SimpleNamespace(gateway_parse_output=hookimpl(parse))
+    svc, _ = service("whatever", mod)
+    out = run(svc.complete(request(tools=TOOLS)))
+    assert out.choices[0].finish_reason == "tool_calls"
+    assert out.choices[0].message.tool_calls[0].id == "id1"
+
+
+def test_unbuildable_grammar_is_a_400_not_unconstrained():
+    svc, backend = service("x")
+    schema = {"type": "object", "properties": {"a": {"type": "array", "uniqueItems": True,
+                                                     "items": {"type": "object"}}},
+              "required": ["a"]}
+    with pytest.raises(GatewayError) as e:
+        svc.prepare(request(tools=[{"type": "function", "function": {
+            "name": "g", "parameters": schema, "strict": True}}]))
+    assert e.value.status == 400 and "uniqueItems" in e.value.message
+    assert backend.payloads == []
