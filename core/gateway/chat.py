@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,9 @@ class ChatService:
     model_id: str
     settings: Settings = field(default_factory=Settings)
     stop_words: list[str] = field(default_factory=list)  # the template's end-of-turn markers
+    # Same tools/tool_choice/response_format → same constraint: skip rebuilding it.
+    _plans: OrderedDict[bytes, GrammarPlan] = field(default_factory=OrderedDict)
+    plan_cache_size: int = 256
 
     def _schema_grammar(self, schema: Any, strict: bool) -> str:
         grammar: str | None = self.plugins.hook.gateway_schema_to_grammar(
@@ -53,10 +57,17 @@ class ChatService:
         ctx.template, ctx.dialect, ctx.hooks = self.template, self.dialect, self.plugins.hook
         ctx.options = self.settings.dialect_options
         ctx.schema_grammar = self._schema_grammar
+        ctx.tools_key = _encode((req.tools, req.tool_choice, req.parallel_tool_calls,
+                                 req.response_format))
         hook = self.plugins.hook
         try:
             prompt: str = hook.gateway_render_prompt(ctx=ctx)
-            plan: GrammarPlan = hook.gateway_tools_grammar(ctx=ctx) or GrammarPlan()
+            plan = self._plans.get(ctx.tools_key)
+            if plan is None:
+                plan = hook.gateway_tools_grammar(ctx=ctx) or GrammarPlan()
+                self._plans[ctx.tools_key] = plan
+                if len(self._plans) > self.plan_cache_size:
+                    self._plans.popitem(last=False)
         except SchemaError as exc:
             raise bad_request(f"cannot build a grammar for this request: {exc}",
                               param=_schema_param(ctx, exc), code="unsupported_schema") from exc

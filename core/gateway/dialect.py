@@ -63,6 +63,9 @@ class RequestContext:
     # through the schema-to-grammar hook and its cache.
     schema_grammar: Callable[[Any, bool], str] | None = None
     hooks: Any = None  # the plugin manager's hook relay, for hooks that call other hooks
+    # Identifies tools + tool_choice + parallel + response_format: a cache key for work that
+    # depends only on them (tool descriptions, grammars). Empty: do not cache.
+    tools_key: bytes = b""
 
     @property
     def offers_tools(self) -> bool:

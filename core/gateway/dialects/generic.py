@@ -41,6 +41,9 @@ class GenericDialect(Dialect):
     name = "generic"
     description = "JSON envelope with thought + tool_calls/result, for any model"
 
+    def __init__(self) -> None:
+        self._prompts: dict[tuple[str, bytes], str] = {}
+
     # -- prompt ---------------------------------------------------------------------------
     def render_prompt(self, ctx: RequestContext) -> str:
         assert ctx.template is not None
@@ -51,6 +54,17 @@ class GenericDialect(Dialect):
 
     def system_prompt(self, ctx: RequestContext) -> str:
         style = ctx.options.get("tool_style", "typescript")
+        key = (style, ctx.tools_key)
+        if ctx.tools_key and key in self._prompts:
+            return self._prompts[key]
+        text = self._system_prompt(ctx, style)
+        if ctx.tools_key:
+            if len(self._prompts) >= 256:
+                self._prompts.clear()
+            self._prompts[key] = text
+        return text
+
+    def _system_prompt(self, ctx: RequestContext, style: str) -> str:
         tools = ctx.selected_tools() or ctx.tools
         if style == "json":
             described = json.dumps([{"name": t.name, "description": t.description,
