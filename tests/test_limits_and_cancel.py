@@ -8,6 +8,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ LONG = {"messages": [{"role": "user", "content": "Tell a very long story about t
         "max_tokens": 3000, "stream": True, "temperature": 1.0}
 
 
-def open_stream(url: str, body: dict) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+def open_stream(url: str, body: dict) -> tuple[http.client.HTTPConnection, Any]:
     u = urllib.parse.urlparse(url)
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
     conn.request("POST", "/v1/chat/completions", json.dumps(body),

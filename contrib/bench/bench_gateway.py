@@ -21,7 +21,6 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-
 from gateway.backend.supervisor import LaunchSpec, SpawnedServer, free_port
 from gateway.gguf_meta import read_gguf_metadata
 from gateway.pytest_plugin import start_gateway
