@@ -59,7 +59,44 @@ def _parser() -> argparse.ArgumentParser:
     g = sub.add_parser("grammar", help="print the GBNF grammar for a JSON Schema file")
     g.add_argument("schema", help="JSON Schema file ('-' for stdin)")
     g.add_argument("--no-strict", action="store_true", help="drop unenforceable keywords")
+
+    r = sub.add_parser("render", help="print the /completion payload (prompt, grammar, stops) "
+                       "the gateway would send for a chat request, without a backend")
+    r.add_argument("request", help="chat-completions request body, a JSON file ('-' for stdin)")
+    r.add_argument("--model", "-m", help="GGUF file (default: the demo model)")
+    r.add_argument("--chat-template-file")
+    r.add_argument("--plugin", action="append", default=None)
+    r.add_argument("--dialect")
+    r.add_argument("--tool-style", choices=["typescript", "json"], default="typescript")
     return ap
+
+
+def render(a: argparse.Namespace) -> int:
+    from gateway.errors import GatewayError
+    from gateway.requests import decode_request
+    from gateway.runtime import Runtime, ServeConfig, demo_model_path
+
+    model = a.model or demo_model_path()
+    if not model or not Path(model).is_file():
+        print("gateway: pass --model FILE.gguf (no demo model installed)", file=sys.stderr)
+        return 2
+    cfg = ServeConfig(model=model, chat_template_file=a.chat_template_file, plugins=a.plugin,
+                      dialect=a.dialect, settings=Settings(
+                          dialect_options={"tool_style": a.tool_style}))
+    try:
+        runtime = Runtime(cfg)
+        service = runtime.offline_service()
+        body = sys.stdin.buffer.read() if a.request == "-" else Path(a.request).read_bytes()
+        prepared = service.prepare(decode_request(body))
+    except PluginError as exc:
+        print(f"gateway: {exc}", file=sys.stderr)
+        return 2
+    except GatewayError as exc:
+        print(f"gateway: {exc.status}: {exc.message}", file=sys.stderr)
+        return 1
+    print(json.dumps({"dialect": service.dialect.name, **prepared.payload}, indent=2,
+                     ensure_ascii=False))
+    return 0
 
 
 def _settings(a: argparse.Namespace) -> Settings:
@@ -104,6 +141,7 @@ def serve(a: argparse.Namespace) -> int:
     hc = Config()
     hc.bind = [f"{a.host}:{a.port}"]
     hc.accesslog = None
+    hc.errorlog = logging.getLogger("hypercorn.error")  # our handler, not a second one
     hc.graceful_timeout = 3
 
     async def run() -> None:
@@ -132,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(json.dumps(plugins.describe(), indent=2))
         return 0
+    if a.command == "render":
+        return render(a)
     if a.command == "grammar":
         text = sys.stdin.read() if a.schema == "-" else Path(a.schema).read_text()
         try:

@@ -147,6 +147,13 @@ class Runtime:
                            dialect=dialect, model_id=model_name, settings=self.cfg.settings,
                            stop_words=list(dict.fromkeys(stops)))
 
+    def offline_service(self) -> ChatService:
+        """A service that can prepare requests (render, constrain) without any backend: for
+        `gateway render` and tests of dialects."""
+        assert self.cfg.model, "offline rendering reads the template from a GGUF file"
+        self.backend = LlamaCppBackend("http://127.0.0.1:9")  # never called
+        return self._build_service(read_gguf_metadata(self.cfg.model), Path(self.cfg.model).stem)
+
     async def _supervise(self) -> None:
         """Restart the embedded llama.cpp if it dies; /health says 503 meanwhile."""
         assert self.server is not None

@@ -44,6 +44,8 @@ def _ts_object(schema: dict[str, Any], indent: str, depth: int) -> str:
         sub = sub if isinstance(sub, dict) else {}
         doc = sub.get("description")
         notes = [str(doc)] if doc else []
+        if sub.get("type") == "integer":
+            notes.append("integer")
         for k in ("minimum", "maximum", "minLength", "maxLength", "minItems", "maxItems",
                   "pattern", "format", "default"):
             if k in sub:

@@ -1,0 +1,43 @@
+"""`gateway render` and `gateway grammar`: debugging commands, no backend needed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+REQ = {"messages": [{"role": "user", "content": "hi"}], "tools": [{"type": "function",
+       "function": {"name": "pick", "parameters": {"type": "object", "properties": {
+           "n": {"type": "integer", "minimum": 1, "maximum": 12}}, "required": ["n"]}}}],
+       "tool_choice": "required", "max_tokens": 9}
+
+
+def run(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "gateway", *args], input=stdin,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_render_prints_payload_with_prompt_and_grammar():
+    r = run("render", "-", stdin=json.dumps(REQ))
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["dialect"] == "generic" and out["n_predict"] == 9
+    assert "type pick = (_: {" in out["prompt"] and out["prompt"].endswith("assistant\n")
+    assert '"n\\":" ' in out["grammar"] or "pick" in out["grammar"]
+    assert "<|im_end|>" in out["stop"]
+
+
+def test_render_refuses_bad_request():
+    r = run("render", "-", stdin=json.dumps({"messages": []}))
+    assert r.returncode == 1 and "400" in r.stderr and "at least one message" in r.stderr
+
+
+def test_grammar_command(tmp_path):
+    schema = tmp_path / "s.json"
+    schema.write_text(json.dumps({"type": "integer", "minimum": 3, "maximum": 5}))
+    r = run("grammar", str(schema))
+    assert r.returncode == 0 and r.stdout.startswith("root ::=")
+    schema.write_text(json.dumps({"type": "array", "items": {"type": "object"},
+                                  "uniqueItems": True}))
+    r = run("grammar", str(schema))
+    assert r.returncode == 1 and "uniqueItems" in r.stderr
