@@ -74,6 +74,10 @@ class ChatService:
         except TemplateError as exc:
             raise bad_request(f"the chat template refused this conversation: {exc}",
                               "messages", code="template_error") from exc
+        if plan.lazy and not plan.triggers:
+            # llama.cpp would generate without any constraint: never let that through.
+            raise GatewayError(f"dialect {self.dialect.name!r} built a lazy grammar without "
+                               "triggers", 500, code="dialect_error")
         if plan.grammar and len(plan.grammar) > self.settings.grammar_limits.max_grammar_bytes:
             raise bad_request(f"the grammar for this request is {len(plan.grammar)} bytes, over "
                               f"the limit of {self.settings.grammar_limits.max_grammar_bytes}",

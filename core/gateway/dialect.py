@@ -12,11 +12,26 @@ import secrets
 import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import IntEnum
 from typing import Any, Literal, Protocol
 
 from gateway.templating import ChatTemplate
 
 ToolChoiceMode = Literal["auto", "none", "required", "named"]
+
+
+class TriggerType(IntEnum):
+    """llama.cpp's common_grammar_trigger_type (sent as an int)."""
+
+    TOKEN = 0
+    WORD = 1
+    PATTERN = 2
+    PATTERN_FULL = 3
+
+
+def word_trigger(word: str) -> dict[str, Any]:
+    """A lazy-grammar trigger on a word; a one-token word must also be a preserved token."""
+    return {"type": int(TriggerType.WORD), "value": word}
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +53,9 @@ class GrammarPlan:
 
     grammar: str | None = None
     lazy: bool = False
-    # llama.cpp trigger objects: {"type": "word" | "pattern" | "pattern_full" | "token", "value"}
+    # llama.cpp trigger objects: {"type": int, "value": str}; type 0 token (+ "token": id),
+    # 1 word, 2 pattern, 3 pattern_full. A string "type" gets HTTP 400 from llama.cpp, and a
+    # one-token trigger word must also be in preserved_tokens.
     triggers: list[dict[str, Any]] = field(default_factory=list)
     preserved_tokens: list[str] = field(default_factory=list)
     stop: list[str] = field(default_factory=list)

@@ -1,0 +1,136 @@
+"""The grammars per tool_choice and parallel flag, checked with the GBNF recognizer."""
+
+from __future__ import annotations
+
+import pytest
+from gateway.dialect import RequestContext, ToolDef
+from gateway.grammar import cached_schema_to_gbnf
+from gateway.testing import CLOCK, WEATHER
+from gateway_plugin_functionary import V31, V32
+
+PY = ToolDef("python", "Run Python code", {
+    "type": "object", "properties": {"code": {"type": "string"}}, "required": ["code"]})
+
+W = '<function=get_weather>{"city":"Rome"}</function>'
+W_BAD = '<function=get_weather>{"city":"Rome","unit":"k"}</function>'
+T = "<function=get_time>{}</function>"
+
+
+def ctx(**kw) -> RequestContext:
+    c = RequestContext(messages=[{"role": "user", "content": "hi"}], tools=[WEATHER, CLOCK])
+    c.schema_grammar = lambda s, strict: cached_schema_to_gbnf(s, strict=strict)
+    for k, v in kw.items():
+        setattr(c, k, v)
+    return c
+
+
+@pytest.fixture(scope="module")
+def accepts():
+    from tests.grammar.gbnf_recognizer import accepts  # the repo's GBNF recognizer
+
+    return accepts
+
+
+V31_CASES = [
+    # (tool_choice, forced, parallel, text, accepted?)
+    ("auto", None, True, W, True),
+    ("auto", None, True, W + T, True),
+    ("auto", None, False, W + T, False),
+    ("auto", None, False, T, True),
+    ("auto", None, True, W_BAD, False),
+    ("auto", None, True, '<function=get_weather>{}</function>', False),  # city is required
+    ("auto", None, True, "<function=nope>{}</function>", False),
+    ("auto", None, True, W + "\n" + T, False),  # no free whitespace between calls
+    ("required", None, True, W, True),
+    ("required", None, True, "hello" + W, False),
+    ("required", None, True, "", False),
+    ("required", None, False, W + W, False),
+    ("named", "get_time", True, T, True),
+    ("named", "get_time", True, T + T, True),
+    ("named", "get_time", True, W, False),
+    ("named", "get_time", False, T + T, False),
+]
+
+
+@pytest.mark.parametrize("choice,forced,parallel,text,ok", V31_CASES)
+def test_v31_grammar(accepts, choice, forced, parallel, text, ok):
+    plan = V31.tools_grammar(ctx(tool_choice=choice, forced_tool=forced,
+                                 parallel_tool_calls=parallel))
+    assert plan.grammar and plan.lazy is (choice == "auto")
+    assert "<|eom_id|>" in plan.stop
+    assert accepts(plan.grammar, text) is ok
+
+
+def test_v31_lazy_trigger_is_where_the_grammar_starts(accepts):
+    plan = V31.tools_grammar(ctx())
+    assert plan.triggers == [{"type": 1, "value": "<function="}]
+    assert not accepts(plan.grammar, "x" + T)  # text before the trigger is not grammar
+
+
+def test_v31_python_tag(accepts):
+    plan = V31.tools_grammar(ctx(tools=[WEATHER, PY]))
+    assert {"type": 1, "value": "<|python_tag|>"} in plan.triggers
+    assert plan.preserved_tokens == ["<|python_tag|>"]
+    assert accepts(plan.grammar, "<|python_tag|>print(1)\n")
+    assert accepts(plan.grammar, W + "<|python_tag|>x = 1")
+    # the code runs to the end of the turn: markup after the tag is code, as the parser reads it
+    assert accepts(plan.grammar, "<|python_tag|>x = 1" + W)
+    single = V31.tools_grammar(ctx(tools=[WEATHER, PY], parallel_tool_calls=False))
+    assert not accepts(single.grammar, W + "<|python_tag|>x = 1")
+
+
+def test_v31_none_and_response_format(accepts):
+    assert V31.tools_grammar(ctx(tool_choice="none")).grammar is None
+    assert V31.tools_grammar(ctx(tools=[])).grammar is None
+    schema = {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}
+    plan = V31.tools_grammar(ctx(response_schema=schema))
+    assert not plan.lazy
+    assert accepts(plan.grammar, '{"a":1}') and accepts(plan.grammar, T)
+    assert not accepts(plan.grammar, '{"a":"x"}')
+    none = V31.tools_grammar(ctx(tool_choice="none", response_schema=schema))
+    assert accepts(none.grammar, '{"a":1}') and not accepts(none.grammar, T)
+
+
+CW, CT = 'get_weather\n{"city":"Rome"}', "get_time\n{}"
+V32_CASES = [
+    ("auto", None, True, "all\nHello there > you", True),
+    ("auto", None, True, "all\nLet me look.>>>" + CW, True),
+    ("auto", None, True, CW, True),
+    ("auto", None, True, CW + ">>>" + CT, True),
+    ("auto", None, True, "all\na>>>b", False),  # `>>>` opens a segment: b is no tool
+    ("auto", None, False, CW + ">>>" + CT, False),
+    ("auto", None, False, "all\nok>>>" + CT, True),
+    ("auto", None, False, "all\nok>>>" + CT + ">>>" + CT, False),
+    ("auto", None, True, "Hello", False),
+    ("auto", None, True, 'get_weather\n{"city":"Rome","unit":"k"}', False),
+    ("auto", None, True, "nope\n{}", False),
+    ("required", None, True, CW, True),
+    ("required", None, True, CW + ">>>" + CT, True),
+    ("required", None, True, "all\nhi", False),
+    ("required", None, True, "all\nhi>>>" + CT, False),
+    ("required", None, False, CT + ">>>" + CT, False),
+    ("named", "get_time", True, CT, True),
+    ("named", "get_time", True, CW, False),
+    ("named", "get_time", False, CT + ">>>" + CT, False),
+]
+
+
+@pytest.mark.parametrize("choice,forced,parallel,text,ok", V32_CASES)
+def test_v32_grammar(accepts, choice, forced, parallel, text, ok):
+    plan = V32.tools_grammar(ctx(tool_choice=choice, forced_tool=forced,
+                                 parallel_tool_calls=parallel))
+    assert plan.grammar and not plan.lazy
+    assert accepts(plan.grammar, text) is ok
+
+
+def test_v32_python_and_response_format(accepts):
+    plan = V32.tools_grammar(ctx(tools=[WEATHER, PY]))
+    assert accepts(plan.grammar, "python\nprint(1)>>>" + CW)
+    assert accepts(plan.grammar, 'python\n{"code":"1"}')
+    assert V32.tools_grammar(ctx(tool_choice="none")).grammar is None
+    schema = {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}
+    plan = V32.tools_grammar(ctx(tool_choice="none", response_schema=schema))
+    assert accepts(plan.grammar, 'all\n{"a":1}') and not accepts(plan.grammar, CT)
+    plan = V32.tools_grammar(ctx(response_schema=schema))
+    assert accepts(plan.grammar, 'all\n{"a":1}') and accepts(plan.grammar, CT)
+    assert not accepts(plan.grammar, "all\nfree text")
