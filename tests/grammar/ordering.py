@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from tests.grammar.grammar_helpers import is_valid
@@ -48,16 +49,46 @@ def _with_root(root: Any, s: Any) -> Any:
     return s
 
 
+def _check_any(value: Any, depth: int = 6) -> None:
+    """The bounds of the unconstrained-value grammar (primitives.py)."""
+    if isinstance(value, str) and len(value) > 64:
+        raise Unrepresentable("long string inside an unconstrained value")
+    if isinstance(value, dict | list):
+        if depth == 0 and value or len(value) > 8:
+            raise Unrepresentable("container beyond the unconstrained-value bounds")
+        for k in value if isinstance(value, dict) else ():
+            _check_any(k, depth)
+        for v in value.values() if isinstance(value, dict) else value:
+            _check_any(v, depth - 1)
+
+
 def order(root: Any, schema: Any, value: Any) -> Any:
     """``value`` rebuilt with object keys in the order the grammar emits them."""
-    if isinstance(value, bool) or value is None or isinstance(value, str):
+    if schema is True or schema == {}:
+        _check_any(value)
+    if isinstance(value, str):
+        for p in _conjuncts(root, schema, value):
+            # patterns are ECMA-262: \d \w are ASCII (Python's re is Unicode-aware)
+            if "pattern" in p and not re.search(p["pattern"], value, re.ASCII):
+                raise Unrepresentable("matches the pattern only with Unicode classes")
+            if p.get("format") == "email":  # the grammar's deliberate bounds (formats.py)
+                local, _, domain = value.rpartition("@")
+                atoms = local.split(".")
+                labels = domain.split(".")
+                if len(atoms) > 3 or max(map(len, atoms)) > 24 or len(labels) > 4 or max(
+                        map(len, labels)) > 24:
+                    raise Unrepresentable("email beyond the grammar's bounds")
+            if p.get("format") == "hostname" and value.count(".") > 7:
+                raise Unrepresentable("hostname beyond the grammar's bounds")
+        return value
+    if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, int):
         if len(str(abs(value))) > 15:
             raise Unrepresentable("too many digits")
         return value
     if isinstance(value, float):
-        r = round(value, 6)
+        r = round(value, 6) or 0.0  # no "-0.0"
         if abs(r) >= 1e15 or "e" in repr(r):
             raise Unrepresentable("exponent")
         return r
@@ -90,6 +121,8 @@ def order(root: Any, schema: Any, value: Any) -> Any:
     result = {k: order(root, declared[k], value[k]) for k in declared if k in value}
     for k, v in value.items():
         if k not in declared:
+            if addl is None:
+                raise Unrepresentable("extra keys are emitted only when explicitly allowed")
             if any(c in k for c in '"\\') or any(ord(c) < 32 for c in k):
                 raise Unrepresentable("extra key needs escapes")
             result[k] = order(root, addl if addl not in (None, False) else True, v)

@@ -38,9 +38,10 @@ def array(conv: Converter, s: Schema, path: str) -> str | None:
                 return unique
     if prefix:
         return tuple_array(conv, prefix, items, lo, hi, path)
-    if items is False:
+    item = None if items is False else conv.attempt(
+        lambda: conv.gen(items, pointer(path, "items")))
+    if item is None:  # no item can be written: only the empty array
         return b.add("arr-empty", '"[" "]"') if lo == 0 else None
-    item = conv.gen(items, pointer(path, "items"))
     if hi == 0:
         return b.add("arr-empty", '"[" "]"')
     more = b.add("arr-more", f'"," {item}')
@@ -57,13 +58,23 @@ def tuple_array(conv: Converter, prefix: list[Any], items: Any, lo: int, hi: int
         return None
     # tail after all prefix items: further items, count bounded by the remaining room
     tail = ""
+    item = None
     if items is not False and (hi is None or hi > len(prefix)) and k == len(prefix):
-        item = conv.gen(items, pointer(path, "items"))
+        item = conv.attempt(lambda: conv.gen(items, pointer(path, "items")))
+    if item is None and lo > len(prefix):
+        return None
+    if item is not None:
         more = b.add("arr-more", f'"," {item}')
         tail = b.repeat(more, max(lo - len(prefix), 0), None if hi is None else hi - len(prefix))
     expr = tail
     for i in range(k - 1, -1, -1):
-        el = conv.gen(prefix[i], pointer(path, "prefixItems", i))
+        where = pointer(path, "prefixItems", i)
+        el = conv.attempt(lambda: conv.gen(prefix[i], where))  # noqa: B023
+        if el is None:  # element i cannot be written: the array ends before it
+            if i < lo:
+                return None
+            expr = ""
+            continue
         expr = f'{"" if i == 0 else chr(34) + "," + chr(34) + " "}{el} {expr}'.strip()
         if i >= lo:  # array may stop before element i
             expr = f"({expr})?"

@@ -38,3 +38,10 @@ class GrammarLimits:
     max_schema_bytes: int = 256_000
     max_grammar_bytes: int = 512_000
     max_rules: int = 5000
+    # a recursive $ref is unrolled at most this deep (then its optional branches are cut):
+    # a small model otherwise nests forever
+    max_recursion: int = 4
+
+
+class Unsatisfiable(SchemaError):
+    """No value satisfies the (sub)schema: an anyOf/oneOf branch like this is dropped."""

@@ -5,6 +5,9 @@ day-of-month per month with leap years; upper-case T and Z; no leap second), uui
 ipv4 (dotted quad, no leading zeros), email (dot-atom local part @ a domain of LDH
 labels), hostname (RFC 1123 labels), uri (scheme ":" then RFC 3986 characters), and the
 OpenAPI formats byte (base64), password/binary (plain strings).
+Lengths are bounded (a sound subset) so a small model cannot loop inside them: email
+local part <= 3 atoms of <= 24 characters, <= 4 domain labels of <= 24, hostname <= 8 labels,
+uri <= 200 characters before the fragment and <= 50 in it.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ _TIME = (
 _OCTET = "(" + (int_range(0, 255) or "") + ")"
 _ATEXT = "[a-zA-Z0-9!#$%&'*+/=?^_`{|}~\\x2D]"
 _LABEL = "[a-zA-Z0-9] ([a-zA-Z0-9\\x2D]{0,61} [a-zA-Z0-9])?"
+_SHORT_LABEL = "[a-zA-Z0-9] ([a-zA-Z0-9\\x2D]{0,22} [a-zA-Z0-9])?"  # emails: <= 24 chars
 _UNRESERVED = "[a-zA-Z0-9._~\\x2D]"
 _PCT = f'"%" {_HEX} {_HEX}'
 _SUB = "[!$&'()*+,;=]"
@@ -42,13 +46,13 @@ _FORMATS: dict[str, tuple[dict[str, str], str, int, int | None]] = {
              36, 36),
     "ipv4": ({"fmt-octet": _OCTET}, 'fmt-octet "." fmt-octet "." fmt-octet "." fmt-octet', 7, 15),
     "email": (
-        {"fmt-atom": f"{_ATEXT}{{1,64}}", "fmt-label": _LABEL},
-        'fmt-atom ("." fmt-atom){0,7} "@" fmt-label ("." fmt-label){1,7}', 5, None,
+        {"fmt-atom": f"{_ATEXT}{{1,24}}", "fmt-dlabel": _SHORT_LABEL},
+        'fmt-atom ("." fmt-atom){0,2} "@" fmt-dlabel ("." fmt-dlabel){1,3}', 5, None,
     ),
-    "hostname": ({"fmt-label": _LABEL}, 'fmt-label ("." fmt-label){0,15}', 1, None),
+    "hostname": ({"fmt-label": _LABEL}, 'fmt-label ("." fmt-label){0,7}', 1, None),
     "uri": (
         {"fmt-uchar": f"{_UNRESERVED} | {_PCT} | {_SUB} | [:@/?]"},
-        '[a-zA-Z] [a-zA-Z0-9+.\\x2D]{0,31} ":" fmt-uchar{1,2000}'.replace("{1,2000}", "+"),
+        '[a-zA-Z] [a-zA-Z0-9+.\\x2D]{0,15} ":" fmt-uchar{1,200} ("#" fmt-uchar{0,50})?',
         3, None,
     ),
     "byte": (

@@ -111,6 +111,16 @@ class GrammarBuilder:
             self._by_body.setdefault(body, name)
         return name
 
+    def checkpoint(self) -> int:
+        return len(self.rules)
+
+    def rollback(self, mark: int) -> None:
+        """Forget the rules added since ``mark`` (an attempt that turned out unsatisfiable)."""
+        for name in list(self.rules)[mark:]:
+            body = self.rules.pop(name)
+            if self._by_body.get(body) == name:
+                del self._by_body[body]
+
     def render(self, root_body: str) -> str:
         lines = [f"root ::= {root_body}"]
         lines += [f"{n} ::= {b}" for n, b in self.rules.items() if n != "root"]

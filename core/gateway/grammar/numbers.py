@@ -231,7 +231,7 @@ def decimal_range(
     top, tx = (hi, hx) if hi is not None else (cap + 1, True)
     bottom, bx = (lo, lx) if lo is not None else (-cap - 1, True)
     if top > 0 or top == 0 and not tx:  # non-negative side
-        if bottom > 0:
+        if bottom >= 0:
             alts += _mag(bottom, bx, top, tx)
         else:
             alts += _mag(Decimal(0), False, top, tx)

@@ -126,13 +126,15 @@ def _counted(
             return memo[key]
         sep = '"," ' if c else ""
         if i == n:
-            if extra is None:
-                res: str | None = '""' if c >= lo else None
+            # Extra keys never count towards minProperties: a grammar cannot keep their
+            # names distinct, and a duplicated key would count once.
+            if c < lo:
+                res: str | None = None
+            elif extra is None:
+                res = '""'
             else:
-                need = max(0, lo - c)
+                need = 0
                 room = None if hi is None else hi - c
-                if hi is None and c >= cap:
-                    need = 0
                 if room is not None and room < need:
                     res = None
                 elif room == 0:

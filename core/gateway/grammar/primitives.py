@@ -6,6 +6,8 @@ from .gbnf import GrammarBuilder
 from .numbers import INTEGER, NUMBER
 
 ANY_DEPTH = 6  # containers nest at most this deep inside an unconstrained value
+ANY_ITEMS = 8  # and hold at most this many members/items (a small model loops otherwise)
+ANY_STRING = 64  # strings inside an unconstrained value: at most this many characters
 
 # One decoded character as JSON text; \u escapes exclude surrogates so that every escape
 # is exactly one character for minLength/maxLength.
@@ -45,15 +47,16 @@ def any_value(b: GrammarBuilder, depth: int = ANY_DEPTH) -> str:
     name = "value" if depth == ANY_DEPTH else f"value-{depth}"
     if name in b.rules:
         return name
-    scalar = b.fixed("scalar", f"{string(b)} | {number(b)} | {boolean(b)} | {null(b)}")
+    short = b.fixed("short-string", f'"\\"" {char(b)}{{0,{ANY_STRING}}} "\\""')
+    scalar = b.fixed("scalar", f"{short} | {number(b)} | {boolean(b)} | {null(b)}")
     if depth == 0:
         return b.fixed(name, '"{}" | "[]" | ' + scalar)
     inner = any_value(b, depth - 1)
     obj = b.fixed(
         f"object-{depth}",
-        f'"{{" ({string(b)} ":" {inner} ("," {string(b)} ":" {inner})*)? "}}"',
+        f'"{{" ({short} ":" {inner} ("," {short} ":" {inner}){{0,{ANY_ITEMS - 1}}})? "}}"',
     )
-    arr = b.fixed(f"array-{depth}", f'"[" ({inner} ("," {inner})*)? "]"')
+    arr = b.fixed(f"array-{depth}", f'"[" ({inner} ("," {inner}){{0,{ANY_ITEMS - 1}}})? "]"')
     return b.fixed(name, f"{obj} | {arr} | {scalar}")
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
-from .errors import SchemaError
+from .errors import SchemaError, Unsatisfiable
 
 Schema = dict[str, Any]
 FORBID = "\x00forbid"  # internal: keys the grammar must not emit (schema semantics unchanged)
@@ -110,7 +110,7 @@ def merge(parts: list[tuple[Any, str]], strict: bool) -> Schema:
     dicts: list[Schema] = []
     for s, p in parts:
         if s is False:
-            raise SchemaError("allOf contains a false schema: no value is valid",
+            raise Unsatisfiable("allOf contains a false schema: no value is valid",
                               keyword="allOf", path=p)
         if s is True:
             continue
@@ -177,7 +177,7 @@ def merge(parts: list[tuple[Any, str]], strict: bool) -> Schema:
                 out.setdefault(k, v)
     if types is not None:
         if not types:
-            raise SchemaError("allOf requires conflicting types", keyword="allOf", path=path)
+            raise Unsatisfiable("allOf requires conflicting types", keyword="allOf", path=path)
         out["type"] = sorted(types)
     if "nullable" in out and types is not None and "null" not in types:
         out.pop("nullable")

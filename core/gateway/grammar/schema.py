@@ -26,7 +26,7 @@ from functools import lru_cache
 from typing import Any
 
 from . import arrays, primitives as prim
-from .errors import GrammarLimits, SchemaError
+from .errors import GrammarLimits, SchemaError, Unsatisfiable
 from .formats import INT_FORMATS, NUMBER_FORMATS, format_body
 from .gbnf import GrammarBuilder, literal, rule_name
 from .numbers import decimal_range, int_range
@@ -65,7 +65,22 @@ class Converter:
         self.res = Resolver(root)
         self.strict = strict
         self.refs: dict[str, str] = {}
+        self.active: dict[str, int] = {}  # $ref → how many times it is being expanded
+        self.max_recursion = limits.max_recursion
         self.steps = 0
+
+    def attempt(self, make: Callable[[], str]) -> str | None:
+        """``make()``, or None (with its partial rules forgotten) when it is unsatisfiable."""
+        mark, refs = self.b.checkpoint(), dict(self.refs)
+        try:
+            return make()
+        except Unsatisfiable:
+            self.b.rollback(mark)
+            self.refs = refs
+            return None
+
+    def _levels(self) -> str:
+        return ",".join(f"{k}={v}" for k, v in sorted(self.active.items()) if v)
 
     def refuse(self, keyword: str, path: str, why: str) -> None:
         """Under strict: raise; otherwise the keyword is dropped."""
@@ -86,7 +101,7 @@ class Converter:
         if schema is True:
             return prim.any_value(self.b)
         if schema is False:
-            raise SchemaError("the schema 'false' admits no value", path=path)
+            raise Unsatisfiable("the schema 'false' admits no value", path=path)
         if not isinstance(schema, dict):
             raise SchemaError("a schema must be an object or a boolean", path=path)
         if "$ref" in schema or "allOf" in schema:
@@ -111,24 +126,48 @@ class Converter:
         if ref in nc:
             raise SchemaError(f"reference cycle through {ref!r} never consumes input",
                               keyword="$ref", path=pointer(path, "$ref"))
-        if ref in self.refs:
-            return self.refs[ref]
+        level = self.active.get(ref, 0)
+        if level >= self.max_recursion:
+            raise Unsatisfiable(f"recursion through {ref!r} deeper than {self.max_recursion}",
+                                keyword="$ref", path=path)
+        key = f"{ref}@{level}"
+        if key in self.refs:
+            return self.refs[key]
         name = self.b.reserve(ref.rsplit("/", 1)[-1] or "root-ref")
-        self.refs[ref] = name
+        self.refs[key] = name
         target, tpath = self.res.target(ref, path)
-        self.b.define(name, self.gen(target, tpath, nc | {ref}))
+        self.active[ref] = level + 1
+        try:
+            self.b.define(name, self.gen(target, tpath, nc | {ref}))
+        finally:
+            self.active[ref] = level
         return name
 
     def conjunction(self, schema: Schema, path: str, nc: frozenset[str]) -> str:
         key = "allOf:" + canon(schema)
         if key in nc:
             raise SchemaError("allOf cycle never consumes input", keyword="allOf", path=path)
-        if key in self.refs:
-            return self.refs[key]
+        mkey = f"{key}@{self._levels()}"
+        if mkey in self.refs:
+            return self.refs[mkey]
         name = self.b.reserve("all")
-        self.refs[key] = name
+        self.refs[mkey] = name
         merged = merge(self.res.flatten(schema, path), self.strict)
         self.b.define(name, self.gen(merged, path, nc | {key}))
+        return name
+
+    def memo(self, schema: Schema, path: str, nc: frozenset[str]) -> str:
+        """gen() for a synthesized (merged) schema, memoized like a $ref so recursion that
+        inlines references still ends, and a cycle without input is still detected."""
+        key = "merged:" + canon(schema)
+        if key in nc:
+            raise SchemaError("oneOf cycle never consumes input", keyword="oneOf", path=path)
+        mkey = f"{key}@{self._levels()}"
+        if mkey in self.refs:
+            return self.refs[mkey]
+        name = self.b.reserve("branch")
+        self.refs[mkey] = name
+        self.b.define(name, self.gen(schema, path, nc | {key}))
         return name
 
     def union(self, schema: Schema, path: str, nc: frozenset[str]) -> str:
@@ -141,7 +180,14 @@ class Converter:
         if rest:
             branches = [{"allOf": [rest, br]} for br in branches]
         if kw == "oneOf":
-            flat = [merge(self.res.flatten(br, p), self.strict) for br, p in zip(branches, paths)]
+            flat, fpaths = [], []
+            for br, p in zip(branches, paths):
+                try:
+                    flat.append(merge(self.res.flatten(br, p), self.strict))
+                    fpaths.append(p)
+                except Unsatisfiable:
+                    continue  # a branch no value satisfies changes nothing
+            branches, paths = flat, fpaths
             disjoint = make_disjoint(flat, self.res)
             if disjoint is None:
                 self.refuse("oneOf", path, "cannot prove the oneOf branches mutually exclusive"
@@ -149,8 +195,15 @@ class Converter:
                             " property required in each)")
             else:
                 branches = disjoint
-        return self.alternatives([self.gen(br, p, nc) for br, p in zip(branches, paths)],
-                                 "one" if kw == "oneOf" else "any")
+        alts = []
+        for br, p in zip(branches, paths):
+            alt = self.attempt(lambda: self.memo(br, p, nc) if kw == "oneOf"  # noqa: B023
+                               else self.gen(br, p, nc))  # noqa: B023
+            if alt is not None:
+                alts.append(alt)
+        if not alts:
+            raise Unsatisfiable(f"no {kw} branch can be satisfied", keyword=kw, path=path)
+        return self.alternatives(alts, "one" if kw == "oneOf" else "any")
 
     # -- plain schemas -------------------------------------------------------------------
     def types(self, s: Schema, path: str) -> list[str]:
@@ -189,7 +242,7 @@ class Converter:
         }
         alts = [a for t in types if (a := makers[t](s, path)) is not None]
         if not alts:
-            raise SchemaError("no value satisfies this schema", path=path)
+            raise Unsatisfiable("no value satisfies this schema", path=path)
         if len(alts) == len(_TYPES) - 1 and alts[0] == "null" and len(s) == 0:
             return prim.any_value(self.b)
         return self.alternatives(alts)
@@ -209,7 +262,7 @@ class Converter:
             if ok:
                 keep.append(literal(json.dumps(v, separators=(",", ":"), ensure_ascii=False)))
         if not keep:
-            raise SchemaError("no enum value satisfies the other keywords", keyword="enum",
+            raise Unsatisfiable("no enum value satisfies the other keywords", keyword="enum",
                               path=pointer(path, "enum"))
         return self.alternatives(keep, "enum")
 
@@ -306,8 +359,13 @@ class Converter:
             if not isinstance(pattern, str):
                 raise SchemaError("pattern must be a string", keyword="pattern",
                                   path=pointer(path, "pattern"))
-            body = pattern_body(self.b, pattern, path=pointer(path, "pattern"),
-                                min_len=lo, max_len=hi)
+            where = pointer(path, "pattern")
+            try:
+                body = pattern_body(self.b, pattern, path=where, min_len=lo, max_len=hi)
+            except SchemaError:
+                if self.strict or (lo == 0 and hi is None):
+                    raise
+                body = pattern_body(self.b, pattern, path=where)  # non-strict: drop lengths
             return self.b.add("str-re", f"{q} {body} {q}")
         if lo == 0 and hi is None:
             return prim.string(self.b)
@@ -322,11 +380,11 @@ class Converter:
         deps: dict[str, list[str]] = dict(s.get("dependentRequired") or {})
         for k in required:
             if k in forbidden:
-                raise SchemaError(f"required property {k!r} is forbidden",
+                raise Unsatisfiable(f"required property {k!r} is forbidden",
                                   keyword="required", path=pointer(path, "required"))
             if k not in props:
                 if addl is False:
-                    raise SchemaError(f"required property {k!r} is not allowed by"
+                    raise Unsatisfiable(f"required property {k!r} is not allowed by"
                                       " additionalProperties: false", keyword="required",
                                       path=pointer(path, "required"))
                 props[k] = True if addl is None else addl
@@ -334,11 +392,19 @@ class Converter:
         excluded = sorted(set(props) | forbidden | set(deps) | {d for v in deps.values() for d in v})
         extra = None
         if addl is not None and addl is not False:
-            value = self.gen(addl, pointer(path, "additionalProperties"))
-            extra = self.b.add("extra-kv", f'{key_excluding(self.b, excluded)} ":" {value}')
-        kvs = {k: self.b.add(f"kv-{k}", f"{literal(json.dumps(k, ensure_ascii=False) + ':')} "
-                             f"{self.gen(v, pointer(path, 'properties', k))}")
-               for k, v in props.items()}
+            value = self.attempt(lambda: self.gen(addl, pointer(path, "additionalProperties")))
+            if value is not None:
+                extra = self.b.add("extra-kv", f'{key_excluding(self.b, excluded)} ":" {value}')
+        kvs: dict[str, str] = {}
+        for k, v in props.items():
+            where = pointer(path, "properties", k)
+            # an optional property no value satisfies (e.g. recursion cut) is left out
+            value = self.gen(v, where) if k in required else self.attempt(
+                lambda: self.gen(v, where))  # noqa: B023
+            if value is not None:
+                key = literal(json.dumps(k, ensure_ascii=False) + ":")
+                kvs[k] = self.b.add(f"kv-{k}", f"{key} {value}")
+        props = {k: v for k, v in props.items() if k in kvs}
         lo, hi = int(s.get("minProperties", 0)), s.get("maxProperties")
         hi = None if hi is None else int(hi)
         alts = []
@@ -349,6 +415,10 @@ class Converter:
             if body is not None:
                 alts.append(body)
         if not alts:
+            if extra is not None and lo > 0:
+                raise SchemaError("minProperties can only be met with extra keys, whose names a"
+                                  " grammar cannot keep distinct", keyword="minProperties",
+                                  path=pointer(path, "minProperties"))
             return None
         return self.alternatives(alts, "obj")
 
