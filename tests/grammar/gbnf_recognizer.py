@@ -122,7 +122,7 @@ class _Parser:
             if name in self.g.by_lhs:
                 raise ValueError(f"rule {name} defined twice")
             self.g.add(name, self.alternatives(name, nested=False))
-        for lhs, body in self.g.prods:
+        for _lhs, body in self.g.prods:
             for s in body:
                 if isinstance(s, str) and s not in self.g.by_lhs:
                     raise ValueError(f"undefined rule {s}")

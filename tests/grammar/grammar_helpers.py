@@ -11,8 +11,8 @@ from functools import cache
 from typing import Any
 
 import jsonschema
-
 from gateway.grammar import schema_to_gbnf
+
 from tests.grammar.gbnf_recognizer import Grammar, parse_gbnf
 
 FORMATS = jsonschema.FormatChecker()
@@ -49,7 +49,8 @@ def _ipv4(v: object) -> bool:
 
 @FORMATS.checks("uri")
 def _uri(v: object) -> bool:
-    return not isinstance(v, str) or bool(re.fullmatch(r"[a-zA-Z][a-zA-Z0-9+.-]*:[^\s\"<>\\^`{|}]*", v))
+    uri = r"[a-zA-Z][a-zA-Z0-9+.-]*:[^\s\"<>\\^`{|}]*"
+    return not isinstance(v, str) or bool(re.fullmatch(uri, v))
 
 
 @FORMATS.checks("hostname")

@@ -8,15 +8,15 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-
 from gateway.grammar import schema_to_gbnf
+
 from tests.grammar.grammar_helpers import is_valid
 from tests.grammar.schemas import SCHEMAS
 
 PROMPT = "<|im_start|>user\nGive me JSON.<|im_end|>\n<|im_start|>assistant\n"
 # Schemas whose (bounded) grammar admits long outputs get a bigger token budget.
-N_PREDICT = {"free_any": 1024, "send_email": 768, "network": 512, "tree": 512,
-             "linked_list": 512, "recursive_root": 512, "string_lengths": 1024}
+N_PREDICT = {"free_any": 512, "send_email": 512, "network": 512, "tree": 512,
+             "linked_list": 512, "recursive_root": 512, "string_lengths": 512}
 
 
 def _complete(url: str, grammar: str, n_predict: int) -> tuple[int, dict[str, Any]]:
@@ -36,8 +36,9 @@ def test_llama_cpp_output_validates(backend_url: str) -> None:
     names = sorted(SCHEMAS)
     grammars = {n: schema_to_gbnf(SCHEMAS[n]) for n in names}
     with ThreadPoolExecutor(max_workers=2) as pool:
-        results = dict(zip(names, pool.map(lambda n: _complete(backend_url, grammars[n], N_PREDICT.get(n, 256)),
-                                           names)))
+        outputs = pool.map(
+            lambda n: _complete(backend_url, grammars[n], N_PREDICT.get(n, 256)), names)
+        results = dict(zip(names, outputs, strict=True))
     problems = []
     for name in names:
         status, out = results[name]

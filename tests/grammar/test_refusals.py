@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from gateway.grammar import GrammarLimits, SchemaError, schema_to_gbnf
+
 from tests.grammar.gbnf_recognizer import accepts, parse_gbnf
 
 OBJ = "#/properties/x"
@@ -61,14 +61,15 @@ def test_strict_refuses(sub: dict[str, Any], keyword: str, path: str) -> None:
     assert keyword in str(err.value) and path in str(err.value)
 
 
+# invalid references and patterns are refused in both modes
 NON_STRICT_OK = [r for r in REFUSED if r[1] not in ("$ref", "minProperties")
-                 and '"("' not in repr(r[0]) and "(?=" not in repr(r[0])]
+                 and r[0].get("pattern") not in ("(", "(?=a)")]
 
 
 @pytest.mark.parametrize("sub,keyword,path", NON_STRICT_OK)
 def test_non_strict_drops(sub: dict[str, Any], keyword: str, path: str) -> None:
     if keyword == "pattern" and isinstance(sub.get("pattern"), str) and (
-        "(" == sub["pattern"] or "(?=" in sub["pattern"]
+        sub["pattern"] == "(" or "(?=" in sub["pattern"]
     ):
         pytest.skip("invalid patterns are refused in both modes")
     grammar = schema_to_gbnf(_prop(sub), strict=False)
@@ -109,7 +110,8 @@ def test_non_consuming_cycles_are_schema_errors(schema: dict[str, Any]) -> None:
 
 
 def test_consuming_recursion_is_fine() -> None:
-    schema = {"type": "object", "properties": {"next": {"$ref": "#"}}, "additionalProperties": False}
+    schema = {"type": "object", "properties": {"next": {"$ref": "#"}},
+              "additionalProperties": False}
     g = parse_gbnf(schema_to_gbnf(schema))
     assert accepts(g, '{"next":{"next":{}}}')
 

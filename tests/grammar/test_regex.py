@@ -6,8 +6,8 @@ import json
 import re
 
 import pytest
-
 from gateway.grammar import GrammarBuilder, SchemaError, literal, regex_to_gbnf, rename_rules
+
 from tests.grammar.gbnf_recognizer import accepts, parse_gbnf
 
 SAMPLES = [

@@ -6,13 +6,6 @@ import json
 import random
 
 import pytest
-from tests.grammar.gbnf_recognizer import accepts, parse_gbnf, sample
-from tests.grammar.grammar_helpers import compiled, for_generation, is_valid
-from hypothesis import HealthCheck, assume, given, settings
-from hypothesis_jsonschema import from_schema
-from tests.grammar.ordering import Unrepresentable, dumps, order
-from tests.grammar.schemas import SCHEMAS
-
 from gateway.grammar import (
     cache_info,
     cached_schema_to_gbnf,
@@ -21,6 +14,13 @@ from gateway.grammar import (
     schema_to_gbnf,
 )
 from gateway.grammar.numbers import int_range
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis_jsonschema import from_schema
+
+from tests.grammar.gbnf_recognizer import accepts, parse_gbnf, sample
+from tests.grammar.grammar_helpers import compiled, for_generation, is_valid
+from tests.grammar.ordering import Unrepresentable, dumps, order
+from tests.grammar.schemas import SCHEMAS
 
 NAMES = sorted(SCHEMAS)
 
@@ -34,7 +34,7 @@ def test_valid_instances_accepted(name: str) -> None:
     schema = SCHEMAS[name]
     grammar = compiled(name)
 
-    @settings(max_examples=12, deadline=None, database=None,
+    @settings(max_examples=20, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
     @given(from_schema(for_generation(schema)))
     def check(instance: object) -> None:

@@ -7,12 +7,15 @@ each member that must be escaped" (canonical escapes, as ``json.dumps`` writes t
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from .gbnf import char_class, literal
 
 MAX_CP = 0x10FFFF
 Ranges = tuple[tuple[int, int], ...]
 
-_SHORT = {0x22: '\\"', 0x5C: "\\\\", 0x08: "\\b", 0x0C: "\\f", 0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"}
+_SHORT = {0x22: '\\"', 0x5C: "\\\\", 0x08: "\\b", 0x0C: "\\f", 0x0A: "\\n", 0x0D: "\\r",
+          0x09: "\\t"}
 MUST_ESCAPE: Ranges = ((0x00, 0x1F), (0x22, 0x22), (0x5C, 0x5C))
 
 
@@ -65,6 +68,7 @@ def json_escape(cp: int) -> str:
     return _SHORT.get(cp) or f"\\u{cp:04x}"
 
 
+@lru_cache(maxsize=1024)
 def json_chars(s: Ranges) -> str | None:
     """GBNF alternatives matching the JSON text of one character from ``s`` (None if empty)."""
     raw = minus(s, MUST_ESCAPE)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 from .errors import GrammarLimits, SchemaError
 
@@ -35,8 +36,14 @@ def _esc(cp: int, *, in_class: bool) -> str:
     return f"\\U{cp:08X}"
 
 
+_ALL_SAFE = re.compile(r"[A-Za-z0-9 !#$%&'()*+,./:;<=>?@_`{|}~^-]*")
+
+
+@lru_cache(maxsize=4096)
 def literal(text: str) -> str:
     """A GBNF string literal matching ``text`` exactly."""
+    if _ALL_SAFE.fullmatch(text):
+        return f'"{text}"'
     return '"' + "".join(_esc(ord(c), in_class=False) for c in text) + '"'
 
 

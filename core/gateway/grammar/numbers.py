@@ -14,10 +14,10 @@ INT_DIGITS = 15
 FRAC_DIGITS = 10
 EXP_DIGITS = 3
 
-INTEGER = '("0" | "-"? [1-9] [0-9]{0,%d})' % (INT_DIGITS - 1)
+INTEGER = f'("0" | "-"? [1-9] [0-9]{{0,{INT_DIGITS - 1}}})'
 NUMBER = (
-    '"-"? ("0" | [1-9] [0-9]{0,%d}) ("." [0-9]{1,%d})? ([eE] [-+]? [0-9]{1,%d})?'
-    % (INT_DIGITS - 1, FRAC_DIGITS, EXP_DIGITS)
+    f'"-"? ("0" | [1-9] [0-9]{{0,{INT_DIGITS - 1}}}) ("." [0-9]{{1,{FRAC_DIGITS}}})?'
+    f' ([eE] [-+]? [0-9]{{1,{EXP_DIGITS}}})?'
 )
 
 
@@ -148,7 +148,7 @@ def _split(x: Decimal) -> tuple[int, str]:
     return int(s[:exp]), s[exp:].rstrip("0")
 
 
-_ANY = "[0-9]{0,%d}" % (FRAC_DIGITS - 1)
+_ANY = f"[0-9]{{0,{FRAC_DIGITS - 1}}}"
 
 
 @lru_cache(maxsize=4096)
@@ -165,7 +165,7 @@ def _frac(lo: str | None, lx: bool, hi: str | None, hx: bool) -> tuple[str | Non
     if lo == "" and hi is None:  # strictly positive: canonical, ends in a non-zero digit
         return f"{_ANY} [1-9]", False
     if lo is None and hi == "":  # zero: only zero digits
-        return '"0"{1,%d}' % FRAC_DIGITS, True
+        return f'"0"{{1,{FRAC_DIGITS}}}', True
     if lo == "" and hi == "":
         return None, False
     dlo = int(lo[0]) if lo else 0
@@ -203,10 +203,8 @@ def _mag(lo: Decimal, lx: bool, hi: Decimal, hx: bool) -> list[str]:
         ints = " | ".join(uint_range(i_lo, i_hi))
         if digits is None and not empty_ok:
             return
-        if digits is None:
-            frac = ""
-        else:
-            frac = f'("." ({digits}))?' if empty_ok else f'"." ({digits})'
+        frac = "" if digits is None else (
+            f'("." ({digits}))?' if empty_ok else f'"." ({digits})')
         alts.append(_join(_group(ints), frac))
 
     if a == b:
@@ -221,6 +219,7 @@ def _mag(lo: Decimal, lx: bool, hi: Decimal, hx: bool) -> list[str]:
     return alts
 
 
+@lru_cache(maxsize=1024)
 def decimal_range(
     lo: Decimal | None, lx: bool, hi: Decimal | None, hx: bool
 ) -> str | None:

@@ -11,11 +11,17 @@ can appear twice.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from . import charset as cs
-from .errors import SchemaError
+from .errors import SchemaError, Unsatisfiable
 from .gbnf import GrammarBuilder, literal
+from .resolve import FORBID, Schema, pointer
+
+if TYPE_CHECKING:
+    from .schema import Converter
 
 MAX_COUNT_STATES = 2000
 MAX_PRESENCE_COMBOS = 64
@@ -162,3 +168,77 @@ def _counted(
         return res
 
     return state(0, 0)
+
+
+# -- objects -------------------------------------------------------------------------
+def object_schema(conv: Converter, s: Schema, path: str) -> str | None:
+    props: dict[str, Any] = dict(s.get("properties") or {})
+    required = list(dict.fromkeys(s.get("required") or []))
+    addl = s.get("additionalProperties")
+    forbidden = set(s.get(FORBID, ())) | {k for k, v in props.items() if v is False}
+    deps: dict[str, list[str]] = dict(s.get("dependentRequired") or {})
+    for k in required:
+        if k in forbidden:
+            raise Unsatisfiable(f"required property {k!r} is forbidden",
+                              keyword="required", path=pointer(path, "required"))
+        if k not in props:
+            if addl is False:
+                raise Unsatisfiable(f"required property {k!r} is not allowed by"
+                                  " additionalProperties: false", keyword="required",
+                                  path=pointer(path, "required"))
+            props[k] = True if addl is None else addl
+    props = {k: v for k, v in props.items() if k not in forbidden}
+    excluded = sorted(set(props) | forbidden | set(deps) | {d for v in deps.values() for d in v})
+    extra = None
+    if addl is not None and addl is not False:
+        value = conv.attempt(lambda: conv.gen(addl, pointer(path, "additionalProperties")))
+        if value is not None:
+            extra = conv.b.add("extra-kv", f'{key_excluding(conv.b, excluded)} ":" {value}')
+    kvs: dict[str, str] = {}
+    for k, v in props.items():
+        where = pointer(path, "properties", k)
+        # an optional property no value satisfies (e.g. recursion cut) is left out
+        value = conv.gen(v, where) if k in required else conv.attempt(
+            lambda: conv.gen(v, where))  # noqa: B023
+        if value is not None:
+            key = literal(json.dumps(k, ensure_ascii=False) + ":")
+            kvs[k] = conv.b.add(f"kv-{k}", f"{key} {value}")
+    props = {k: v for k, v in props.items() if k in kvs}
+    lo, hi = int(s.get("minProperties", 0)), s.get("maxProperties")
+    hi = None if hi is None else int(hi)
+    alts = []
+    for present in presence(conv, props, required, deps, path):
+        members = [Member(k, kvs[k], k in present or k in required)
+                   for k in props if present.get(k, True)]
+        body = object_body(conv.b, members, extra, lo, hi, path)
+        if body is not None:
+            alts.append(body)
+    if not alts:
+        if extra is not None and lo > 0:
+            raise SchemaError("minProperties can only be met with extra keys, whose names a"
+                              " grammar cannot keep distinct", keyword="minProperties",
+                              path=pointer(path, "minProperties"))
+        return None
+    return conv.alternatives(alts, "obj")
+
+def presence(conv: Converter, props: dict[str, Any], required: list[str],
+             deps: dict[str, list[str]], path: str) -> list[dict[str, bool]]:
+    """Presence assignments of the dependentRequired keys that satisfy every dependency."""
+    keys = [k for k in props if k in deps or any(k in v for v in deps.values())]
+    if not keys:
+        return [{}]
+    if 2 ** len(keys) > MAX_PRESENCE_COMBOS * 4:
+        conv.refuse("dependentRequired", path, "too many keys involved to expand exactly")
+        return [{}]
+    out = []
+    for mask in range(2 ** len(keys)):
+        present = {k: bool(mask >> i & 1) for i, k in enumerate(keys)}
+        if any(k in required and not present[k] for k in keys):
+            continue
+        if all(not present.get(t, t in required) or all(present.get(d, d in required)
+               if d in props else False for d in ds) for t, ds in deps.items()):
+            out.append(present)
+    if len(out) > MAX_PRESENCE_COMBOS:
+        conv.refuse("dependentRequired", path, "expands into too many alternatives")
+        return [{}]
+    return out

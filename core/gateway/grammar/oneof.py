@@ -74,9 +74,9 @@ def excludes(x: Any, y: Any, res: Resolver, depth: int = 0) -> bool:
     ex, ac = emitted_types(x), accepted_types(y)
     if not _overlap(ex, ac):
         return True
-    if ("enum" in x or "const" in x) and ("enum" in y or "const" in y):
-        if not {canon(v) for v in _values(x)} & {canon(v) for v in _values(y)}:
-            return True
+    if ("enum" in x or "const" in x) and ("enum" in y or "const" in y) and not (
+            {canon(v) for v in _values(x)} & {canon(v) for v in _values(y)}):
+        return True
     if _overlap(ex - {"object"}, ac - {"object"}):
         return False
     return "object" not in ex or "object" not in ac or _objects_exclude(x, y, res, depth)
@@ -96,10 +96,8 @@ def _objects_exclude(x: Schema, y: Schema, res: Resolver, depth: int) -> bool:
         if yprops.get(k) is False:
             return True
     x_extras = x.get("additionalProperties") not in (None, False)
-    for j in yreq:
-        if j in forbid or (j not in xprops and not x_extras):
-            return True  # x never emits a key y requires
-    return False
+    # x never emits a key y requires
+    return any(j in forbid or (j not in xprops and not x_extras) for j in yreq)
 
 
 def make_disjoint(branches: list[Schema], res: Resolver) -> list[Schema] | None:

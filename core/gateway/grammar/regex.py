@@ -13,6 +13,7 @@ can match the empty string (llama.cpp would see left recursion).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from . import charset as cs
 from .errors import SchemaError
@@ -171,14 +172,12 @@ class _Parser:
         if negated:
             self.i += 1
         ranges: list[tuple[int, int]] = []
-        first = True
         while True:
             if self.i >= len(self.s):
                 raise self.fail("unterminated character class")
-            if self.s[self.i] == "]" and not (first and False):
+            if self.s[self.i] == "]":  # ECMA: "[]" is the empty class, "[^]" any character
                 self.i += 1
                 break
-            first = False
             lo = self.class_atom()
             if self.peek() == "-" and self.s[self.i + 1 : self.i + 2] not in ("]", ""):
                 self.i += 1
@@ -259,7 +258,15 @@ class _Parser:
 
 
 def parse(pattern: str, path: str = "#") -> Node:
-    return _Parser(pattern, path).parse()
+    try:
+        return _parse(pattern)
+    except SchemaError as err:
+        raise SchemaError(err.message, keyword="pattern", path=path) from None
+
+
+@lru_cache(maxsize=1024)
+def _parse(pattern: str) -> Node:
+    return _Parser(pattern, "#").parse()
 
 
 def length_bounds(node: Node) -> tuple[int, int | None]:
@@ -277,7 +284,8 @@ def length_bounds(node: Node) -> tuple[int, int | None]:
         his = [h for _, h in bounds]
         return sum(lo for lo, _ in bounds), None if None in his else sum(h for h in his if h)
     his = [h for _, h in bounds]
-    return min(lo for lo, _ in bounds), None if None in his else max(h for h in his if h is not None)
+    top = None if None in his else max(h for h in his if h is not None)
+    return min(lo for lo, _ in bounds), top
 
 
 def _nullable(node: Node) -> bool:

@@ -3,37 +3,46 @@
 Every keyword is either enforced exactly by the grammar, or — with ``strict=True`` —
 refused with a SchemaError naming the keyword and its JSON path. Enforcing "exactly" means
 every string the grammar produces is the compact JSON text of a valid instance; the
-grammar may produce fewer shapes than the schema allows (sound subset): declared key order,
-no whitespace, bounded digit runs, no exponent on bounded numbers, extra object keys only
-when ``additionalProperties`` is given explicitly, an untyped schema with object keywords
-produces only objects.
+grammar may produce fewer shapes than the schema allows (a sound subset), on purpose, so a
+small model cannot loop: no whitespace, declared key order with each key at most once,
+bounded digit runs (numbers.py), no exponent on bounded numbers, extra object keys only
+when ``additionalProperties`` is given explicitly (and never counted towards
+minProperties), recursion through a $ref unrolled at most ``limits.max_recursion`` deep,
+unconstrained values (``{}``/``true``) nested <= 6 deep with <= 8 members and strings of
+<= 64 characters, bounded formats (formats.py); an untyped schema with object keywords
+produces only objects. Free strings have no length cap unless maxLength is given.
 
-With ``strict=False`` these keywords are dropped instead of refused (the grammar then
-admits instances that violate them): not, if/then/else, dependentSchemas,
+Exact beyond llama.cpp's own converter: oneOf whose branches are disjoint by type, by a
+const/enum discriminator, or by required keys (each branch is kept from emitting keys the
+other branches require), dependentRequired (expanded over presence), uniqueItems over a
+small enum/const/boolean, minProperties/maxProperties, integer and decimal bounds, integer
+multipleOf with a small bounded range, number multipleOf 1, full ECMA regex syntax except
+lookaround/backreferences, pattern with min/maxLength when the pattern has one variable
+run, allOf merging (with $ref), OpenAPI nullable and int32/int64.
+
+With ``strict=False`` what cannot be enforced is dropped instead of refused (the grammar
+then admits instances that violate it): not, if/then/else, dependentSchemas,
 patternProperties, propertyNames, contains/minContains/maxContains, unevaluatedProperties,
-unevaluatedItems, multipleOf (beyond the exact cases), uniqueItems (beyond enum items),
-unknown formats, and a pattern combined with format or length bounds; a oneOf whose
-branches are not provably disjoint is treated as anyOf; conflicting allOf keywords keep
-the first branch's value.
+unevaluatedItems, other multipleOf, other uniqueItems, unknown formats, a pattern combined
+with format (the pattern is dropped) or with length bounds (the lengths are dropped); a
+oneOf whose branches are not provably disjoint is treated as anyOf; conflicting allOf
+keywords keep the first branch's value. Invalid patterns and references are refused in
+both modes.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from . import arrays, primitives as prim
+from . import arrays, objects, scalars
+from . import primitives as prim
 from .errors import GrammarLimits, SchemaError, Unsatisfiable
-from .formats import INT_FORMATS, NUMBER_FORMATS, format_body
-from .gbnf import GrammarBuilder, literal, rule_name
-from .numbers import decimal_range, int_range
-from .objects import MAX_PRESENCE_COMBOS, Member, key_excluding, object_body
+from .gbnf import GrammarBuilder, literal
 from .oneof import make_disjoint
-from .regex import pattern_body
-from .resolve import ANNOTATIONS, FORBID, Resolver, Schema, canon, merge, pointer
+from .resolve import ANNOTATIONS, Resolver, Schema, canon, merge, pointer
 from .values import value_ok
 
 _TYPES = ("null", "boolean", "object", "array", "string", "integer", "number")
@@ -181,7 +190,7 @@ class Converter:
             branches = [{"allOf": [rest, br]} for br in branches]
         if kw == "oneOf":
             flat, fpaths = [], []
-            for br, p in zip(branches, paths):
+            for br, p in zip(branches, paths, strict=True):
                 try:
                     flat.append(merge(self.res.flatten(br, p), self.strict))
                     fpaths.append(p)
@@ -196,7 +205,7 @@ class Converter:
             else:
                 branches = disjoint
         alts = []
-        for br, p in zip(branches, paths):
+        for br, p in zip(branches, paths, strict=True):
             alt = self.attempt(lambda: self.memo(br, p, nc) if kw == "oneOf"  # noqa: B023
                                else self.gen(br, p, nc))  # noqa: B023
             if alt is not None:
@@ -222,9 +231,12 @@ class Converter:
         return [x for x in _TYPES if x in ts]
 
     def plain(self, s: Schema, path: str) -> str:
+        if all(k in ANNOTATIONS for k in s):  # {}: any value, from the bounded grammar
+            return prim.any_value(self.b)
         types = self.types(s, path)
-        for kw, applies in _UNSUPPORTED.items():
-            if kw in s and (applies is None or applies in types
+        for kw in _UNSUPPORTED.keys() & s.keys():
+            applies = _UNSUPPORTED[kw]
+            if (applies is None or applies in types
                             or applies == "number" and "integer" in types):
                 self.refuse(kw, path, f"'{kw}' cannot be enforced by a grammar")
         if "dependencies" in s and "object" in types:
@@ -234,17 +246,9 @@ class Converter:
             s = {**s, "dependentRequired": {k: v for k, v in deps.items() if isinstance(v, list)}}
         if "enum" in s or "const" in s:
             return self.enum(s, types, path)
-        makers: dict[str, Callable[[Schema, str], str | None]] = {
-            "null": lambda s, p: prim.null(self.b),
-            "boolean": lambda s, p: prim.boolean(self.b),
-            "integer": self.integer, "number": self.number, "string": self.string,
-            "array": lambda s, p: arrays.array(self, s, p), "object": self.object,
-        }
-        alts = [a for t in types if (a := makers[t](s, path)) is not None]
+        alts = [a for t in types if (a := _MAKERS[t](self, s, path)) is not None]
         if not alts:
             raise Unsatisfiable("no value satisfies this schema", path=path)
-        if len(alts) == len(_TYPES) - 1 and alts[0] == "null" and len(s) == 0:
-            return prim.any_value(self.b)
         return self.alternatives(alts)
 
     def enum(self, s: Schema, types: list[str], path: str) -> str:
@@ -266,183 +270,15 @@ class Converter:
                               path=pointer(path, "enum"))
         return self.alternatives(keep, "enum")
 
-    def bounds(self, s: Schema) -> tuple[Decimal | None, bool, Decimal | None, bool]:
-        lo, lx, hi, hx = None, False, None, False
-        if isinstance(s.get("minimum"), int | float):
-            lo = Decimal(str(s["minimum"]))
-            lx = s.get("exclusiveMinimum") is True
-        if isinstance(s.get("maximum"), int | float):
-            hi = Decimal(str(s["maximum"]))
-            hx = s.get("exclusiveMaximum") is True
-        em, eM = s.get("exclusiveMinimum"), s.get("exclusiveMaximum")
-        if isinstance(em, int | float) and not isinstance(em, bool):
-            if lo is None or Decimal(str(em)) >= lo:
-                lo, lx = Decimal(str(em)), True
-        if isinstance(eM, int | float) and not isinstance(eM, bool):
-            if hi is None or Decimal(str(eM)) <= hi:
-                hi, hx = Decimal(str(eM)), True
-        return lo, lx, hi, hx
-
-    def integer(self, s: Schema, path: str, step: int = 1) -> str | None:
-        lo, lx, hi, hx = self.bounds(s)
-        ilo = None if lo is None else int(lo.to_integral_value("ROUND_FLOOR")) + 1 if (
-            lx or lo != lo.to_integral_value()) else (None if lo is None else int(lo))
-        ihi = None if hi is None else int(hi.to_integral_value("ROUND_CEILING")) - 1 if (
-            hx or hi != hi.to_integral_value()) else (None if hi is None else int(hi))
-        fmt = s.get("format")
-        if fmt in INT_FORMATS:
-            flo, fhi = INT_FORMATS[fmt]
-            ilo, ihi = max(flo, ilo if ilo is not None else flo), min(fhi, ihi if ihi is not None else fhi)
-        m = s.get("multipleOf")
-        if m is not None:
-            return self.int_multiple(m, ilo, ihi, path)
-        body = int_range(ilo, ihi)
-        if body is None:
-            return None
-        return prim.integer(self.b) if ilo is None and ihi is None else self.b.add("int", body)
-
-    def int_multiple(self, m: Any, lo: int | None, hi: int | None, path: str) -> str | None:
-        if isinstance(m, float) and m.is_integer():
-            m = int(m)
-        if m == 1 or not isinstance(m, int) or m <= 0:
-            if m != 1:
-                self.refuse("multipleOf", path, "only integer multipleOf is supported")
-            body = int_range(lo, hi)
-            return None if body is None else self.b.add("int", body)
-        if lo is None or hi is None or (hi - lo) // m > 256:
-            self.refuse("multipleOf", path, "multipleOf needs both bounds and at most 256"
-                        " multiples in range to be exact")
-            body = int_range(lo, hi)
-            return None if body is None else self.b.add("int", body)
-        first = -(-lo // m) * m
-        vals = [literal(str(v)) for v in range(first, hi + 1, m)]
-        return self.alternatives(vals, "mult") if vals else None
-
-    def number(self, s: Schema, path: str) -> str | None:
-        m = s.get("multipleOf")
-        if m is not None:
-            if isinstance(m, int) or isinstance(m, float) and m.is_integer():
-                return self.integer(s, path)
-            self.refuse("multipleOf", path, "a fractional multipleOf cannot be enforced")
-        fmt = s.get("format")
-        if fmt is not None and fmt not in NUMBER_FORMATS and fmt not in INT_FORMATS:
-            self.refuse("format", path, f"unknown numeric format {fmt!r}")
-        lo, lx, hi, hx = self.bounds(s)
-        if lo is None and hi is None:
-            return prim.number(self.b)
-        body = decimal_range(lo, lx, hi, hx)
-        return None if body is None else self.b.add("num", body)
-
-    def string(self, s: Schema, path: str) -> str | None:
-        lo = int(s.get("minLength", 0))
-        hi = s.get("maxLength")
-        hi = None if hi is None else int(hi)
-        if hi is not None and hi < lo:
-            return None
-        fmt, pattern = s.get("format"), s.get("pattern")
-        q = '"\\""'
-        if fmt is not None:
-            spec = format_body(self.b, fmt) if isinstance(fmt, str) else None
-            if spec is None:
-                self.refuse("format", path, f"format {fmt!r} is not supported")
-            elif spec[0]:
-                body, flo, fhi = spec
-                if pattern is not None:
-                    self.refuse("pattern", path, "pattern together with format cannot be"
-                                " enforced exactly")
-                if flo < lo or hi is not None and (fhi is None or fhi > hi):
-                    self.refuse("maxLength" if hi is not None else "minLength", path,
-                                f"length bounds together with format {fmt!r} cannot be"
-                                " enforced exactly")
-                return self.b.add(f"str-{rule_name(fmt)}", f"{q} {body} {q}")
-        if pattern is not None:
-            if not isinstance(pattern, str):
-                raise SchemaError("pattern must be a string", keyword="pattern",
-                                  path=pointer(path, "pattern"))
-            where = pointer(path, "pattern")
-            try:
-                body = pattern_body(self.b, pattern, path=where, min_len=lo, max_len=hi)
-            except SchemaError:
-                if self.strict or (lo == 0 and hi is None):
-                    raise
-                body = pattern_body(self.b, pattern, path=where)  # non-strict: drop lengths
-            return self.b.add("str-re", f"{q} {body} {q}")
-        if lo == 0 and hi is None:
-            return prim.string(self.b)
-        return self.b.add("str", f"{q} {self.b.repeat(prim.char(self.b), lo, hi)} {q}")
-
-    # -- objects -------------------------------------------------------------------------
-    def object(self, s: Schema, path: str) -> str | None:
-        props: dict[str, Any] = dict(s.get("properties") or {})
-        required = list(dict.fromkeys(s.get("required") or []))
-        addl = s.get("additionalProperties")
-        forbidden = set(s.get(FORBID, ())) | {k for k, v in props.items() if v is False}
-        deps: dict[str, list[str]] = dict(s.get("dependentRequired") or {})
-        for k in required:
-            if k in forbidden:
-                raise Unsatisfiable(f"required property {k!r} is forbidden",
-                                  keyword="required", path=pointer(path, "required"))
-            if k not in props:
-                if addl is False:
-                    raise Unsatisfiable(f"required property {k!r} is not allowed by"
-                                      " additionalProperties: false", keyword="required",
-                                      path=pointer(path, "required"))
-                props[k] = True if addl is None else addl
-        props = {k: v for k, v in props.items() if k not in forbidden}
-        excluded = sorted(set(props) | forbidden | set(deps) | {d for v in deps.values() for d in v})
-        extra = None
-        if addl is not None and addl is not False:
-            value = self.attempt(lambda: self.gen(addl, pointer(path, "additionalProperties")))
-            if value is not None:
-                extra = self.b.add("extra-kv", f'{key_excluding(self.b, excluded)} ":" {value}')
-        kvs: dict[str, str] = {}
-        for k, v in props.items():
-            where = pointer(path, "properties", k)
-            # an optional property no value satisfies (e.g. recursion cut) is left out
-            value = self.gen(v, where) if k in required else self.attempt(
-                lambda: self.gen(v, where))  # noqa: B023
-            if value is not None:
-                key = literal(json.dumps(k, ensure_ascii=False) + ":")
-                kvs[k] = self.b.add(f"kv-{k}", f"{key} {value}")
-        props = {k: v for k, v in props.items() if k in kvs}
-        lo, hi = int(s.get("minProperties", 0)), s.get("maxProperties")
-        hi = None if hi is None else int(hi)
-        alts = []
-        for present in self.presence(props, required, deps, path):
-            members = [Member(k, kvs[k], k in present or k in required)
-                       for k in props if present.get(k, True)]
-            body = object_body(self.b, members, extra, lo, hi, path)
-            if body is not None:
-                alts.append(body)
-        if not alts:
-            if extra is not None and lo > 0:
-                raise SchemaError("minProperties can only be met with extra keys, whose names a"
-                                  " grammar cannot keep distinct", keyword="minProperties",
-                                  path=pointer(path, "minProperties"))
-            return None
-        return self.alternatives(alts, "obj")
-
-    def presence(self, props: dict[str, Any], required: list[str],
-                 deps: dict[str, list[str]], path: str) -> list[dict[str, bool]]:
-        """Presence assignments of the dependentRequired keys that satisfy every dependency."""
-        keys = [k for k in props if k in deps or any(k in v for v in deps.values())]
-        if not keys:
-            return [{}]
-        if 2 ** len(keys) > MAX_PRESENCE_COMBOS * 4:
-            self.refuse("dependentRequired", path, "too many keys involved to expand exactly")
-            return [{}]
-        out = []
-        for mask in range(2 ** len(keys)):
-            present = {k: bool(mask >> i & 1) for i, k in enumerate(keys)}
-            if any(k in required and not present[k] for k in keys):
-                continue
-            if all(not present.get(t, t in required) or all(present.get(d, d in required)
-                   if d in props else False for d in ds) for t, ds in deps.items()):
-                out.append(present)
-        if len(out) > MAX_PRESENCE_COMBOS:
-            self.refuse("dependentRequired", path, "expands into too many alternatives")
-            return [{}]
-        return out
+_MAKERS: dict[str, Callable[[Converter, Schema, str], str | None]] = {
+    "null": lambda c, s, p: prim.null(c.b),
+    "boolean": lambda c, s, p: prim.boolean(c.b),
+    "integer": scalars.integer,
+    "number": scalars.number,
+    "string": scalars.string,
+    "array": arrays.array,
+    "object": objects.object_schema,
+}
 
 
 def _depth(value: Any, limit: int) -> int:
@@ -458,8 +294,11 @@ def _depth(value: Any, limit: int) -> int:
     return deepest
 
 
+_DEFAULT_LIMITS = GrammarLimits()
+
+
 def schema_to_gbnf(
-    schema: dict[str, Any] | bool, *, strict: bool = True, limits: GrammarLimits = GrammarLimits()
+    schema: dict[str, Any] | bool, *, strict: bool = True, limits: GrammarLimits = _DEFAULT_LIMITS
 ) -> str:
     """A standalone GBNF grammar (start rule ``root``) for the compact JSON text of valid
     instances of ``schema``; raises SchemaError when that cannot be done exactly (strict)."""
@@ -489,7 +328,7 @@ def _cached(key: str, strict: bool, limits: GrammarLimits) -> str:
 
 
 def cached_schema_to_gbnf(
-    schema: dict[str, Any] | bool, *, strict: bool = True, limits: GrammarLimits = GrammarLimits()
+    schema: dict[str, Any] | bool, *, strict: bool = True, limits: GrammarLimits = _DEFAULT_LIMITS
 ) -> str:
     """schema_to_gbnf memoized on the canonical JSON of the schema (LRU, 512 entries).
 

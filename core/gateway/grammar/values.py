@@ -5,14 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .resolve import ANNOTATIONS
-
-_SIMPLE = frozenset(
-    {"type", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength",
-     "maxLength", "pattern", "multipleOf", "nullable", "minItems", "maxItems", "required",
-     "minProperties", "maxProperties", "format"}
-)
-
 
 def json_type(v: Any) -> str:
     if v is None:
@@ -30,10 +22,8 @@ def json_type(v: Any) -> str:
 
 def value_ok(v: Any, s: dict[str, Any]) -> bool | None:
     """Whether ``v`` satisfies ``s``; None when ``s`` has keywords this cannot check."""
-    for k in s:
-        if k not in _SIMPLE and k not in ANNOTATIONS and k[:1] != "\x00":
-            if k in ("properties", "additionalProperties", "items", "prefixItems", "format"):
-                return None
+    if any(k in s for k in ("properties", "additionalProperties", "items", "prefixItems")):
+        return None
     t = json_type(v)
     types = s.get("type")
     if types is not None:
@@ -41,9 +31,8 @@ def value_ok(v: Any, s: dict[str, Any]) -> bool | None:
         if t not in ts and not (t == "integer" and "number" in ts):
             return False
     if t in ("integer", "number"):
-        for k, ok in (("minimum", v >= s.get("minimum", v)), ("maximum", v <= s.get("maximum", v))):
-            if not ok:
-                return False
+        if not s.get("minimum", v) <= v <= s.get("maximum", v):
+            return False
         em, eM = s.get("exclusiveMinimum"), s.get("exclusiveMaximum")
         if isinstance(em, int | float) and not isinstance(em, bool) and not v > em:
             return False

@@ -1,0 +1,125 @@
+"""Scalars: integers and numbers with exact bounds, strings with lengths, patterns, formats."""
+
+from __future__ import annotations
+
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import TYPE_CHECKING, Any
+
+from . import primitives as prim
+from .errors import SchemaError
+from .formats import INT_FORMATS, NUMBER_FORMATS, format_body
+from .gbnf import literal, rule_name
+from .numbers import decimal_range, int_range
+from .regex import pattern_body
+from .resolve import Schema, pointer
+
+if TYPE_CHECKING:
+    from .schema import Converter
+
+
+def bounds(s: Schema) -> tuple[Decimal | None, bool, Decimal | None, bool]:
+    lo, lx, hi, hx = None, False, None, False
+    if isinstance(s.get("minimum"), int | float):
+        lo = Decimal(str(s["minimum"]))
+        lx = s.get("exclusiveMinimum") is True
+    if isinstance(s.get("maximum"), int | float):
+        hi = Decimal(str(s["maximum"]))
+        hx = s.get("exclusiveMaximum") is True
+    em, eM = s.get("exclusiveMinimum"), s.get("exclusiveMaximum")
+    if isinstance(em, int | float) and not isinstance(em, bool) and (
+            lo is None or Decimal(str(em)) >= lo):
+        lo, lx = Decimal(str(em)), True
+    if isinstance(eM, int | float) and not isinstance(eM, bool) and (
+            hi is None or Decimal(str(eM)) <= hi):
+        hi, hx = Decimal(str(eM)), True
+    return lo, lx, hi, hx
+
+def integer(conv: Converter, s: Schema, path: str) -> str | None:
+    lo, lx, hi, hx = bounds(s)
+    # an integer above a (possibly fractional, possibly exclusive) bound: exact via floor/ceil
+    ilo = None if lo is None else int(lo.to_integral_value(ROUND_FLOOR)) + 1 if (
+        lx or lo != lo.to_integral_value()) else int(lo)
+    ihi = None if hi is None else int(hi.to_integral_value(ROUND_CEILING)) - 1 if (
+        hx or hi != hi.to_integral_value()) else int(hi)
+    fmt = s.get("format")
+    if fmt in INT_FORMATS:
+        flo, fhi = INT_FORMATS[fmt]
+        ilo = flo if ilo is None else max(flo, ilo)
+        ihi = fhi if ihi is None else min(fhi, ihi)
+    m = s.get("multipleOf")
+    if m is not None:
+        return int_multiple(conv, m, ilo, ihi, path)
+    body = int_range(ilo, ihi)
+    if body is None:
+        return None
+    return prim.integer(conv.b) if ilo is None and ihi is None else conv.b.add("int", body)
+
+def int_multiple(conv: Converter, m: Any, lo: int | None, hi: int | None, path: str) -> str | None:
+    if isinstance(m, float) and m.is_integer():
+        m = int(m)
+    if m == 1 or not isinstance(m, int) or m <= 0:
+        if m != 1:
+            conv.refuse("multipleOf", path, "only integer multipleOf is supported")
+        body = int_range(lo, hi)
+        return None if body is None else conv.b.add("int", body)
+    if lo is None or hi is None or (hi - lo) // m > 256:
+        conv.refuse("multipleOf", path, "multipleOf needs both bounds and at most 256"
+                    " multiples in range to be exact")
+        body = int_range(lo, hi)
+        return None if body is None else conv.b.add("int", body)
+    first = -(-lo // m) * m
+    vals = [literal(str(v)) for v in range(first, hi + 1, m)]
+    return conv.alternatives(vals, "mult") if vals else None
+
+def number(conv: Converter, s: Schema, path: str) -> str | None:
+    m = s.get("multipleOf")
+    if m is not None:
+        if isinstance(m, int) or isinstance(m, float) and m.is_integer():
+            return integer(conv, s, path)
+        conv.refuse("multipleOf", path, "a fractional multipleOf cannot be enforced")
+    fmt = s.get("format")
+    if fmt is not None and fmt not in NUMBER_FORMATS and fmt not in INT_FORMATS:
+        conv.refuse("format", path, f"unknown numeric format {fmt!r}")
+    lo, lx, hi, hx = bounds(s)
+    if lo is None and hi is None:
+        return prim.number(conv.b)
+    body = decimal_range(lo, lx, hi, hx)
+    return None if body is None else conv.b.add("num", body)
+
+def string(conv: Converter, s: Schema, path: str) -> str | None:
+    lo = int(s.get("minLength", 0))
+    hi = s.get("maxLength")
+    hi = None if hi is None else int(hi)
+    if hi is not None and hi < lo:
+        return None
+    fmt, pattern = s.get("format"), s.get("pattern")
+    q = '"\\""'
+    if fmt is not None:
+        spec = format_body(conv.b, fmt) if isinstance(fmt, str) else None
+        if spec is None:
+            conv.refuse("format", path, f"format {fmt!r} is not supported")
+        elif spec[0]:
+            body, flo, fhi = spec
+            if pattern is not None:
+                conv.refuse("pattern", path, "pattern together with format cannot be"
+                            " enforced exactly")
+            if flo < lo or hi is not None and (fhi is None or fhi > hi):
+                conv.refuse("maxLength" if hi is not None else "minLength", path,
+                            f"length bounds together with format {fmt!r} cannot be"
+                            " enforced exactly")
+            return conv.b.add(f"str-{rule_name(fmt)}", f"{q} {body} {q}")
+    if pattern is not None:
+        if not isinstance(pattern, str):
+            raise SchemaError("pattern must be a string", keyword="pattern",
+                              path=pointer(path, "pattern"))
+        where = pointer(path, "pattern")
+        try:
+            body = pattern_body(conv.b, pattern, path=where, min_len=lo, max_len=hi)
+        except SchemaError:
+            if conv.strict or (lo == 0 and hi is None):
+                raise
+            body = pattern_body(conv.b, pattern, path=where)  # non-strict: drop lengths
+        return conv.b.add("str-re", f"{q} {body} {q}")
+    if lo == 0 and hi is None:
+        return prim.string(conv.b)
+    return conv.b.add("str", f"{q} {conv.b.repeat(prim.char(conv.b), lo, hi)} {q}")

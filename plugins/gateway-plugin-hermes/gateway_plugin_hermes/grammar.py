@@ -1,0 +1,111 @@
+"""GBNF for Hermes tool calls: `<tool_call>\\n{"name": "f", "arguments": {...}}\\n</tool_call>`.
+
+The call head uses the key spacing the templates render in history (`{"name": "f",
+"arguments": `); the arguments themselves are the schema converter's compact JSON. No free
+whitespace anywhere: with small models a loose grammar ends in whitespace loops.
+"""
+
+from __future__ import annotations
+
+import json
+
+from gateway.dialect import GrammarPlan, RequestContext, ToolDef, response_format_plan
+from gateway.grammar import literal, rename_rules
+
+from .markup import (
+    THINK_CLOSE,
+    THINK_OPEN,
+    TOOL_CLOSE,
+    TOOL_OPEN,
+    TRIGGER_WORD,
+    has_think,
+    think_forced_open,
+)
+
+THINK_MAX_CHARS = 4000  # default bound of a <think> block inside a non-lazy grammar
+# Default bound on calls in one turn under parallel_tool_calls: small models otherwise repeat
+# the same call until max_tokens (seen with the demo model), and a cut-off turn loses them all.
+MAX_PARALLEL_CALLS = 8
+_BLOCK = 100
+
+
+def call_rules(ctx: RequestContext, tools: list[ToolDef], parallel: bool) -> list[str]:
+    """Rules ending in `calls`: one call block, or several separated by one newline."""
+    rules: list[str] = []
+    alts: list[str] = []
+    for i, tool in enumerate(tools):
+        body, root = rename_rules(ctx.grammar_for(tool.parameters, tool.strict), f"t{i}-")
+        rules.append(body.strip())
+        head = literal('{"name": ' + json.dumps(tool.name) + ', "arguments": ')
+        rules.append(f'call{i} ::= {head} {root} "}}"')
+        alts.append(f"call{i}")
+    rules.append("call ::= " + " | ".join(alts))
+    rules.append(f"block ::= {literal(TOOL_OPEN + chr(10))} call {literal(chr(10) + TOOL_CLOSE)}")
+    more = max(0, int(ctx.options.get("max_parallel_calls", MAX_PARALLEL_CALLS)) - 1)
+    rules.append("calls ::= block" + (f' ("\\n" block){{0,{more}}}' if parallel and more else ""))
+    return rules
+
+
+def think_rules(ctx: RequestContext, opened: bool) -> tuple[list[str], str]:
+    """A bounded reasoning block before the answer: `<think>` optional, or already open in
+    the prompt (QwQ). Returns the rules and the expression to put first in `root`."""
+    limit = max(0, int(ctx.options.get("think_max_chars", THINK_MAX_CHARS)))
+    # full blocks then a short tail: one way to split any length, so no ambiguity (and a
+    # small expansion in llama.cpp); the bound is rounded up to the next block
+    blocks = limit // _BLOCK
+    text = f"think-blk{{0,{blocks}}} think-char{{0,{_BLOCK - 1}}}" if blocks else \
+        f"think-char{{0,{_BLOCK - 1}}}"
+    rules = [
+        'think-char ::= [^<] | "<" [^/<]',
+        f"think-blk ::= think-char{{{_BLOCK}}}",
+        f"think-text ::= {text}",
+        f'think-end ::= {literal(THINK_CLOSE)} "\\n"{{0,2}}',
+    ]
+    if opened:
+        return rules, "think-text think-end"
+    rules.append(f"think ::= {literal(THINK_OPEN)} think-text think-end")
+    return rules, "think?"
+
+
+def answer_rules(ctx: RequestContext) -> list[str] | None:
+    """`answer` for a response_format (json_schema / json_object), or None."""
+    plan = response_format_plan(ctx)
+    if plan.grammar is None:
+        return None
+    body, root = rename_rules(plan.grammar, "res-")
+    return [body.strip(), f"answer ::= {root}"]
+
+
+def preserved(ctx: RequestContext) -> list[str]:
+    tokens = [TOOL_OPEN, TOOL_CLOSE]
+    return tokens + [THINK_OPEN, THINK_CLOSE] if has_think(ctx.template) else tokens
+
+
+def build_plan(ctx: RequestContext) -> GrammarPlan:
+    """The constraint for a request under its tool_choice and parallel_tool_calls."""
+    answer = answer_rules(ctx)
+    tools = ctx.selected_tools() if ctx.offers_tools else []
+    if not tools and answer is None:
+        return GrammarPlan()
+    rules: list[str] = []
+    if tools:
+        rules += call_rules(ctx, tools, ctx.parallel_tool_calls)
+    if ctx.tool_choice == "auto" and tools and answer is None:
+        # Lazy: free text until the model writes <tool_call>, then the grammar from there on.
+        root = "root ::= calls"
+        return GrammarPlan(grammar="\n".join([root, *rules]) + "\n", lazy=True,
+                           triggers=[{"type": TRIGGER_WORD, "value": TOOL_OPEN}],
+                           preserved_tokens=preserved(ctx))
+    # Non-lazy: required/named start with the call; a response_format answer is JSON only.
+    body = "calls" if ctx.tool_choice in ("required", "named") else "answer"
+    if answer is not None:
+        rules += answer
+        if tools and ctx.tool_choice == "auto":
+            body = "(calls | answer)"
+    prefix = ""
+    if has_think(ctx.template):
+        think, prefix = think_rules(ctx, think_forced_open(ctx.template))
+        rules += think
+    root = f"root ::= {prefix} {body}".replace("  ", " ")
+    return GrammarPlan(grammar="\n".join([root, *rules]) + "\n",
+                       preserved_tokens=preserved(ctx) if tools or prefix else [])
