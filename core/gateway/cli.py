@@ -43,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--alias", help="model id reported by /v1/models")
     s.add_argument("--tool-style", choices=["typescript", "json"], default="typescript",
                    help="how the generic dialect describes tools to the model")
+    s.add_argument("--dialect-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="an option for the dialect (repeatable), e.g. max_parallel_calls=4, "
+                        "thought_max_chars=120, think_max_chars=2000")
     s.add_argument("--strict-schemas", action="store_true",
                    help="treat schemas without `strict` as strict (refuse unenforceable keywords)")
     s.add_argument("--api-key", default=os.environ.get("GATEWAY_API_KEY"))
@@ -103,7 +106,9 @@ def _settings(a: argparse.Namespace) -> Settings:
     limits = GrammarLimits(max_depth=a.max_schema_depth, max_grammar_bytes=a.max_grammar_bytes)
     return Settings(max_body_bytes=a.max_body_bytes, max_tools=a.max_tools,
                     max_concurrent=a.max_concurrent, request_timeout=a.request_timeout,
-                    grammar_limits=limits, dialect_options={"tool_style": a.tool_style},
+                    grammar_limits=limits, dialect_options={
+                        "tool_style": a.tool_style,
+                        **dict(o.split("=", 1) for o in a.dialect_option if "=" in o)},
                     api_key=a.api_key, strict_default=a.strict_schemas)
 
 
