@@ -29,7 +29,9 @@ from tests.tools_corpus import PROMPTS, TOOL_SETS, TOOLS, check_corpus, schema_o
 
 pytestmark = pytest.mark.e2e
 
-MAX_TOKENS = 512  # the envelope's thought alone may take ~200 tokens of the demo model
+# The demo model often fills bounded strings to their maxLength (and the envelope's thought
+# to its 200 characters) with junk such as "1.1.1.1": 400 tokens cut some valid calls short.
+MAX_TOKENS = 768
 SYSTEM = {"role": "system", "content": "You are a helpful assistant that uses tools."}
 NAMES = [t["function"]["name"] for t in TOOLS]
 
@@ -309,15 +311,11 @@ def test_parallel_false_gives_exactly_one_call(client: Any) -> None:
     assert not bad
 
 
-PARALLEL_BUG = ("generic dialect: with parallel_tool_calls true (the default) the grammar "
-                "allows unboundedly many calls ('(\",\" call)*'); the demo model at t=0 repeats "
-                "the same call until max_tokens, so finish_reason is 'length' and no tool call "
-                "is returned")
+# Tools the demo model repeats at t=0 when several calls are allowed (bounded by the cap).
 LOOPING = ["get_current_time", "convert_currency", "set_thermostat", "generate_password",
            "get_news", "analyze_sentiment", "refresh_cache", "rate_restaurant"]
 
 
-@pytest.mark.xfail(strict=True, reason=PARALLEL_BUG)
 def test_parallel_true_gives_valid_calls(client: Any) -> None:
     jobs: dict[Any, Callable[[], Outcome]] = {
         ("set", i): (lambda i=i: ask(
@@ -401,6 +399,10 @@ def test_streamed_equals_non_streamed(client: Any, choice: str, name: str) -> No
     tc = named(name) if choice == "named" else choice
     # one after the other: the same batch composition in llama.cpp for both
     kw = dict(tool_choice=tc, parallel_tool_calls=False, seed=42)
+    # llama.cpp's greedy output depends on whether the prompt is already in its KV cache
+    # (cold and warm prompt evaluation round differently; the same happens without the
+    # gateway): warm the cache first so both compared requests meet the same state.
+    ask(client, tools, name, **kw)
     whole = ask(client, tools, name, **kw)
     streamed = ask(client, tools, name, stream=True, **kw)
     problems = list(streamed.problems)
@@ -491,7 +493,8 @@ def test_response_format_json_schema(client: Any) -> None:
         if kind != "no tools":
             extra = {"tools": tools, "tool_choice": kind.split(", ")[1],
                      "parallel_tool_calls": False}
-        return ask(client, None, "", stream=stream, messages=messages, response_format=RF,
+        tools_arg = extra.pop("tools", None)
+        return ask(client, tools_arg, "", stream=stream, messages=messages, response_format=RF,
                    **extra)
 
     outs = run_all({case: (lambda case=case: one(*case)) for case in RF_CASES})

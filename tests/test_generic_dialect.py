@@ -128,3 +128,11 @@ def test_history_with_calls_and_results_is_plain_turns():
         "name": "get_weather", "arguments": {"city": "Rome"}}
     assert "get_weather" in out[2]["content"] and "21C" in out[2]["content"]
     assert out[2]["content"].endswith("Thanks")
+
+
+def test_parallel_calls_are_bounded(recognizer):
+    """A small model repeats a call until max_tokens in an unbounded list: cap it."""
+    c = ctx(tool_choice="required", options={"max_parallel_calls": 3})
+    grammar = DIALECT.tools_grammar(c).grammar
+    assert recognizer(grammar, env("t", {"tool_calls": [CALL_T] * 3}))
+    assert not recognizer(grammar, env("t", {"tool_calls": [CALL_T] * 4}))

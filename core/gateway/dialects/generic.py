@@ -102,7 +102,9 @@ class GenericDialect(Dialect):
                 rules.append(f'call{i} ::= {head} {root} "}}"')
                 alts.append(f"call{i}")
             rules.append("call ::= " + " | ".join(alts))
-            more = ' ("," call)*' if ctx.parallel_tool_calls else ""
+            # Bounded: a small model otherwise repeats the same call until max_tokens.
+            cap = max(1, int(ctx.options.get("max_parallel_calls", 8)))
+            more = f' ("," call){{0,{cap - 1}}}' if ctx.parallel_tool_calls and cap > 1 else ""
             rules.append(f'calls ::= "{{\\"tool_calls\\":[" call{more} "]}}"')
             steps.append("calls")
         if ctx.tool_choice in ("auto", "none"):
