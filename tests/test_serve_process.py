@@ -103,7 +103,7 @@ def test_backend_crash_is_restarted(tmp_path):
     try:
         pid = _get(gw.url + "/-/backend")[1]["backend_pid"]
         os.kill(pid, signal.SIGKILL)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a loaded machine restarts llama.cpp slowly
         while True:
             status, info = _get(gw.url + "/-/backend")
             if info["status"] == "ready" and info["backend_pid"] != pid:
