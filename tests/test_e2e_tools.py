@@ -316,13 +316,19 @@ LOOPING = ["get_current_time", "convert_currency", "set_thermostat", "generate_p
            "get_news", "analyze_sentiment", "refresh_cache", "rate_restaurant"]
 
 
+# The model may repeat a call up to the cap (8): room for 8 long calls, e.g. with a review.
+PARALLEL_MAX_TOKENS = 2048
+
+
 def test_parallel_true_gives_valid_calls(client: Any) -> None:
     jobs: dict[Any, Callable[[], Outcome]] = {
         ("set", i): (lambda i=i: ask(
             client, TOOL_SETS[i], "", tool_choice="required", parallel_tool_calls=True,
+            max_tokens=PARALLEL_MAX_TOKENS,
             messages=[SYSTEM, {"role": "user", "content": TWO_THINGS[i]}]))
         for i in PARALLEL_SETS}
-    jobs.update({("tool", n): (lambda n=n: ask(client, [tool(n)], n, tool_choice="required"))
+    jobs.update({("tool", n): (lambda n=n: ask(client, [tool(n)], n, tool_choice="required",
+                                               max_tokens=PARALLEL_MAX_TOKENS))
                  for n in LOOPING})
     bad = {}
     for key, o in run_all(jobs).items():
