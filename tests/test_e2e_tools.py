@@ -316,7 +316,7 @@ LOOPING = ["get_current_time", "convert_currency", "set_thermostat", "generate_p
            "get_news", "analyze_sentiment", "refresh_cache", "rate_restaurant"]
 
 
-# The model may repeat a call up to the cap (8): room for 8 long calls, e.g. with a review.
+# The model may repeat a call up to the cap (4): room for 4 long calls, e.g. with a review.
 PARALLEL_MAX_TOKENS = 2048
 
 

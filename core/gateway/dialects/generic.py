@@ -103,7 +103,7 @@ class GenericDialect(Dialect):
                 alts.append(f"call{i}")
             rules.append("call ::= " + " | ".join(alts))
             # Bounded: a small model otherwise repeats the same call until max_tokens.
-            cap = max(1, int(ctx.options.get("max_parallel_calls", 8)))
+            cap = max(1, int(ctx.options.get("max_parallel_calls", 4)))
             more = f' ("," call){{0,{cap - 1}}}' if ctx.parallel_tool_calls and cap > 1 else ""
             rules.append(f'calls ::= "{{\\"tool_calls\\":[" call{more} "]}}"')
             steps.append("calls")
