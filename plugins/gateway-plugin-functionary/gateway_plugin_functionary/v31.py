@@ -16,6 +16,7 @@ from gateway.dialect import (
     OutputParser,
     PassthroughParser,
     RequestContext,
+    TriggerType,
     new_call_id,
 )
 from gateway.grammar import literal
@@ -40,7 +41,7 @@ from .common import (
 )
 
 FUNC, END, PY_TAG, EOM = "<function=", "</function>", "<|python_tag|>", "<|eom_id|>"
-TRIGGER_WORD = 1  # llama.cpp common_grammar_trigger_type: 0 token, 1 word, 2 pattern, 3 full
+TRIGGER_WORD = int(TriggerType.WORD)  # the core owns llama.cpp's trigger type numbers
 HOW = ("To call a function reply <function=NAME>{JSON arguments}</function>; "
        "several calls go back to back.")
 

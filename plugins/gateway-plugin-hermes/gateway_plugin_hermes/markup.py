@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from gateway.dialect import TriggerType
 from gateway.templating import ChatTemplate
 
 TOOL_OPEN, TOOL_CLOSE = "<tool_call>", "</tool_call>"
@@ -14,7 +15,7 @@ WS = " \t\r\n"
 # 0 token (needs "token": id), 1 word, 2 pattern, 3 pattern_full. Checked against b11549:
 # {"type": "word"} is a 400 ("type must be number"); a word that is one token of the model's
 # vocabulary must also be listed in preserved_tokens, or the request is a 400.
-TRIGGER_WORD = 1
+TRIGGER_WORD = int(TriggerType.WORD)  # the core owns llama.cpp's trigger type numbers
 
 
 def has_think(template: ChatTemplate | None) -> bool:
