@@ -1,38 +1,53 @@
-"""Auto-detection: every real template in ../shared/templates maps to the expected dialect
-with all installed plugins loaded (the table below is the expectation)."""
+"""Detection: every real template in ../shared/templates maps to the expected dialect with
+all installed plugins loaded; a dialect wins only with round-trip evidence (the planted call
+rendered by the template parses back exactly), and its grammar carries the template's own
+call markers. The table below is the expectation."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-
+from gateway.detection import PLANTED_TOOLS, round_trip
+from gateway.dialect import RequestContext
+from gateway.grammar import GrammarLimits, cached_schema_to_gbnf
 from gateway.plugins import create_plugins
-from gateway.runtime import ServeConfig, choose_dialect
+from gateway.runtime import ServeConfig, choose, choose_dialect
 from gateway.templating import ChatTemplate, load_template_file
 
 TEMPLATES = Path(__file__).resolve().parents[1].parent / "shared" / "templates"
 
-EXPECTED = {
-    "CohereForAI-c4ai-command-r7b-12-2024-tool_use.jinja": "generic",
-    "HuggingFaceTB-SmolLM3-3B.jinja": "generic",
-    "Mistral-Small-3.2-24B-Instruct-2506.jinja": "generic",
-    "NousResearch-Hermes-2-Pro-Llama-3-8B-tool_use.jinja": "hermes",
-    "NousResearch-Hermes-3-Llama-3.1-8B-tool_use.jinja": "hermes",
-    "Qwen-QwQ-32B.jinja": "hermes",
-    "Qwen-Qwen2.5-7B-Instruct.jinja": "hermes",
-    "Qwen-Qwen3-0.6B.jinja": "hermes",
-    "deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja": "generic",
-    "fireworks-ai-llama-3-firefunction-v2.jinja": "generic",
-    "google-gemma-2-2b-it.jinja": "generic",
-    "ibm-granite-granite-3.3-2B-Instruct.jinja": "generic",
-    "meetkai-functionary-medium-v3.1.jinja": "functionary-v3.1",
-    "meetkai-functionary-medium-v3.2.jinja": "functionary-v3.2",
-    "meta-llama-Llama-3.2-3B-Instruct.jinja": "generic",
-    "meta-llama-Llama-3.3-70B-Instruct.jinja": "generic",
-    "microsoft-Phi-3.5-mini-instruct.jinja": "generic",
-    "mistralai-Mistral-Nemo-Instruct-2407.jinja": "generic",
-    "mistralai-Mixtral-8x7B-Instruct-v0.1.jinja": "generic",
+# template → (dialect, a marker its required-call grammar must contain)
+EXPECTED: dict[str, tuple[str, str]] = {
+    "CohereForAI-c4ai-command-r7b-12-2024-tool_use.jinja": ("generic", "tool_calls"),
+    "HuggingFaceTB-SmolLM3-3B.jinja": ("generic", "tool_calls"),
+    "LiquidAI-LFM2.5-8B-A1B.jinja": ("generic", "tool_calls"),
+    "MiniMaxAI-MiniMax-M2.jinja": ("generic", "tool_calls"),
+    "Mistral-Small-3.2-24B-Instruct-2506.jinja": ("generic", "tool_calls"),
+    "NousResearch-Hermes-2-Pro-Llama-3-8B-tool_use.jinja": ("hermes", "<tool_call>"),
+    "NousResearch-Hermes-3-Llama-3.1-8B-tool_use.jinja": ("hermes", "<tool_call>"),
+    "Qwen-QwQ-32B.jinja": ("hermes", "<tool_call>"),
+    "Qwen-Qwen2.5-7B-Instruct.jinja": ("hermes", "<tool_call>"),
+    "Qwen-Qwen3-0.6B.jinja": ("hermes", "<tool_call>"),
+    "Qwen-Qwen3-Coder.jinja": ("generic", "tool_calls"),
+    "deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja": ("generic", "tool_calls"),
+    "deepseek-ai-DeepSeek-V3.1.jinja": ("generic", "tool_calls"),
+    "fireworks-ai-llama-3-firefunction-v2.jinja": ("generic", "tool_calls"),
+    "google-gemma-2-2b-it.jinja": ("generic", "tool_calls"),
+    "google-gemma-4-31B-it.jinja": ("generic", "tool_calls"),
+    "ibm-granite-granite-3.3-2B-Instruct.jinja": ("generic", "tool_calls"),
+    "ibm-granite-granite-4.0.jinja": ("hermes", "<tool_call>"),
+    "meetkai-functionary-medium-v3.1.jinja": ("functionary-v3.1", "<function="),
+    "meetkai-functionary-medium-v3.2.jinja": ("functionary-v3.2", "\">>>\" call"),
+    "meta-llama-Llama-3.2-3B-Instruct.jinja": ("generic", "tool_calls"),
+    "meta-llama-Llama-3.3-70B-Instruct.jinja": ("generic", "tool_calls"),
+    "microsoft-Phi-3.5-mini-instruct.jinja": ("generic", "tool_calls"),
+    "mistralai-Ministral-3-14B-Reasoning-2512.jinja": ("generic", "tool_calls"),
+    "mistralai-Mistral-Nemo-Instruct-2407.jinja": ("generic", "tool_calls"),
+    "mistralai-Mixtral-8x7B-Instruct-v0.1.jinja": ("generic", "tool_calls"),
+    "moonshotai-Kimi-K2-Instruct.jinja": ("generic", "tool_calls"),
+    "openai-gpt-oss-120b.jinja": ("generic", "tool_calls"),
+    "zai-org-GLM-4.6.jinja": ("generic", "tool_calls"),
 }
 
 
@@ -41,20 +56,46 @@ def plugins():
     return create_plugins()
 
 
+def _template(name: str) -> ChatTemplate:
+    return ChatTemplate(load_template_file(TEMPLATES / name))
+
+
 def test_table_covers_every_shared_template():
     assert sorted(EXPECTED) == sorted(p.name for p in TEMPLATES.glob("*.jinja"))
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_detects_expected_dialect(plugins, name):
-    template = ChatTemplate(load_template_file(TEMPLATES / name))
-    dialect, reason = choose_dialect(plugins, template, {}, ServeConfig())
-    assert dialect.name == EXPECTED[name], reason
-    assert reason
+def test_detects_expected_dialect_with_evidence(plugins, name):
+    template = _template(name)
+    found = choose(plugins, template, {}, ServeConfig())
+    dialect, marker = EXPECTED[name]
+    assert found.dialect.name == dialect, found.reason
+    assert found.reason
+    if dialect != "generic":
+        evidence = next(e for e in found.evidence if e.dialect == dialect)
+        assert evidence.ok and "get_weather" in evidence.rendered
+        assert "round trip" in found.reason
+    # the grammar for a required call carries the dialect's own markers
+    ctx = RequestContext(messages=[{"role": "user", "content": "hi"}], tools=PLANTED_TOOLS,
+                         tool_choice="required", template=template, dialect=found.dialect,
+                         schema_grammar=lambda s, strict: cached_schema_to_gbnf(
+                             s, strict=strict, limits=GrammarLimits()))
+    grammar = found.dialect.tools_grammar(ctx).grammar or ""
+    assert marker in grammar, grammar[:300]
+
+
+@pytest.mark.parametrize("name", ["Qwen-Qwen3-Coder.jinja", "zai-org-GLM-4.6.jinja"])
+def test_keyword_claim_without_round_trip_is_refused(plugins, name):
+    """Both templates mention `<tool_call>`, but write XML parameters / arg_key pairs: the
+    hermes JSON dialect must not be forced on them."""
+    template = _template(name)
+    evidence = round_trip(plugins.dialects["hermes"], template)
+    assert not evidence.ok and evidence.rendered and evidence.reason
+    assert choose(plugins, template, {}, ServeConfig()).dialect.name != "hermes"
 
 
 def test_plugin_flag_overrides_detection(plugins):
-    template = ChatTemplate(load_template_file(TEMPLATES / "Qwen-Qwen2.5-7B-Instruct.jinja"))
+    template = _template("Qwen-Qwen2.5-7B-Instruct.jinja")
     dialect, _ = choose_dialect(plugins, template, {}, ServeConfig(plugins=["generic"]))
     assert dialect.name == "generic"
     dialect, why = choose_dialect(plugins, template, {}, ServeConfig(dialect="generic"))

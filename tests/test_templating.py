@@ -2,7 +2,7 @@
 
 Fixtures are the unmodified templates listed in /work/shared/templates/MANIFEST.tsv.
 Firefunction-v2 reads pre-serialised `functions` and `datetime` variables instead of
-`tools`, so its tests pass them as context (as its dialect will).
+`tools`; ChatTemplate derives them (tests/test_template_variables.py), a context overrides.
 """
 
 from __future__ import annotations
@@ -59,8 +59,6 @@ FIREFUNCTION_CONTEXT = {
 
 
 def load(file: str, **kwargs: Any) -> ChatTemplate:
-    if "firefunction" in file:
-        kwargs.setdefault("context", FIREFUNCTION_CONTEXT)
     return ChatTemplate(
         (TEMPLATES / file).read_text(), bos_token="<BOS>", eos_token="<EOS>", name=file, **kwargs
     )
@@ -88,18 +86,31 @@ def test_probes_agree_with_manifest(file: str) -> None:
     row = BY_FILE[file]
     template = load(file)
     assert template.supports_system_role == (row["system_role"] != "raises")
-    assert template.renders_tools == (row["tools_in_template"] == "yes")
+    # firefunction's template never reads `tools`, but the `functions` we derive lists them
+    assert template.renders_tools == (row["tools_in_template"] == "yes" or "firefunction" in file)
+    pinned = load(file, context=FIREFUNCTION_CONTEXT)  # a given `functions` is not derived
+    assert pinned.renders_tools == (row["tools_in_template"] == "yes")
+
+
+# firefunction's shape with a variable nobody can derive
+NEEDS_VARIABLE = (
+    "{{ 'Knowledge: ' + knowledge }}{% for m in messages %}<{{ m.role }}>"
+    "{% for c in m.tool_calls or [] %}{{ c.function.name }}{{ c.function.arguments }}{% endfor %}"
+    "{{ m.content or '' }}{% endfor %}"
+)
 
 
 def test_probes_without_needed_context_are_neutral() -> None:
-    # firefunction without `functions`: no verdict, so no proactive rewriting...
-    template = ChatTemplate((TEMPLATES / "fireworks-ai-llama-3-firefunction-v2.jinja").read_text())
+    # without `knowledge`: no verdict, so no proactive rewriting...
+    template = ChatTemplate(NEEDS_VARIABLE)
     assert template.supports_system_role and not template.applied_fixes
     # ...and rendering names the problem instead of a traceback
-    with pytest.raises(TemplateError, match="needs a variable"):
+    with pytest.raises(TemplateError, match="needs a variable.*'knowledge' is undefined"):
         template.render([{"role": "user", "content": "hi"}])
-    out = template.render([{"role": "user", "content": "hi"}], extra_context=FIREFUNCTION_CONTEXT)
-    assert "Today is Jan 01 2025" in out and '"name": "get_weather"' in out
+    out = template.render(CONVERSATION, extra_context={"knowledge": "K"})
+    assert out.startswith("Knowledge: K<system>") and 'get_weather{"city": "Paris"}' in out
+    given = ChatTemplate(NEEDS_VARIABLE, context={"knowledge": "K"})
+    assert given.renders_tool_calls and given.renders_tool_results and not given.applied_fixes
 
 
 def test_gemma_system_merged_into_first_user_turn_once() -> None:
@@ -185,13 +196,26 @@ def test_none_content_with_tool_calls() -> None:
     # DeepSeek renders calls only when content is None...
     out = load("deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja").render(CONVERSATION)
     assert '<｜tool▁sep｜>get_weather\n```json\n{"city": "Paris"}\n```' in out
-    # ...Qwen3 crashes on it (`'</think>' in None`): fixed once, then remembered
+    # ...Qwen3 crashes on it (`'</think>' in None`): the probe learns to blank it
     qwen3 = load("Qwen-Qwen3-0.6B.jinja")
-    qwen3.render([{"role": "user", "content": "x"}])
-    assert "empty_content" not in qwen3.applied_fixes
+    assert "empty_content" in qwen3.applied_fixes
     out = qwen3.render(CONVERSATION)
     assert '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}' in out
-    assert "empty_content" in qwen3.applied_fixes
+
+
+def test_fix_for_an_error_is_learned_at_render_time() -> None:
+    # crashes on a null content only in a conversation of 3 turns, which no probe has
+    source = (
+        "{% for m in messages %}"
+        "{% for c in m.tool_calls or [] %}{{ c.name }}{{ c.arguments }}{% endfor %}"
+        "{% if messages | length == 3 %}{{ m.content + '|' }}{% else %}{{ m.content or '' }}"
+        "{% endif %}{% endfor %}"
+    )
+    template = ChatTemplate(source)
+    assert not template.applied_fixes
+    out = template.render(CONVERSATION[1:4])
+    assert out == 'USER1 what is the weather like?|get_weather{"city": "Paris"}|{"temp": 21}|'
+    assert "empty_content" in template.applied_fixes
 
 
 def test_arguments_are_a_dict_and_json_text() -> None:
@@ -308,7 +332,8 @@ def test_sandbox_and_syntax_errors_become_template_errors() -> None:
     with pytest.raises(TemplateError, match="does not compile"):
         ChatTemplate("{% for m in messages %}")
     with pytest.raises(TemplateError, match="SecurityError"):
-        ChatTemplate("{% set x = [] %}{% do x.append(1) %}").render([])
+        ChatTemplate("{% do messages.append(1) %}").render([])
+    assert ChatTemplate("{% set x = [] %}{% do x.append(1) %}{{ x }}").render([]) == "[1]"
     assert (
         ChatTemplate(
             "{% for i in range(3) %}{% if i == 1 %}{% continue %}{% endif %}{{ i }}{% endfor %}"

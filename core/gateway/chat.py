@@ -5,18 +5,19 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import msgspec
 
 from gateway import protocol as p
 from gateway.backend import Backend
+from gateway.callgate import CallGate, GatedParser, check_tool_schemas, gate_output
 from gateway.config import Settings
 from gateway.dialect import Delta, Dialect, GrammarPlan, ParsedOutput, RequestContext, new_call_id
 from gateway.errors import GatewayError, bad_request
-from gateway.grammar import SchemaError
+from gateway.grammar import GrammarLimits, SchemaError
 from gateway.plugins import Plugins
 from gateway.requests import build_context
 from gateway.templating import ChatTemplate, TemplateError
@@ -41,27 +42,33 @@ class ChatService:
     model_id: str
     settings: Settings = field(default_factory=Settings)
     stop_words: list[str] = field(default_factory=list)  # the template's end-of-turn markers
+    slot_context: int = 0  # tokens of context per llama.cpp slot (0: unknown)
     # Same tools/tool_choice/response_format → same constraint: skip rebuilding it.
     _plans: OrderedDict[bytes, GrammarPlan] = field(default_factory=OrderedDict)
     plan_cache_size: int = 256
 
-    def _schema_grammar(self, schema: Any, strict: bool) -> str:
-        grammar: str | None = self.plugins.hook.gateway_schema_to_grammar(
-            schema=schema, strict=strict, limits=self.settings.grammar_limits)
-        if grammar is None:
-            raise bad_request("no plugin could convert this JSON Schema to a grammar")
-        return grammar
+    def _schema_grammar(self, limits: GrammarLimits) -> Callable[[Any, bool], str]:
+        def convert(schema: Any, strict: bool) -> str:
+            grammar: str | None = self.plugins.hook.gateway_schema_to_grammar(
+                schema=schema, strict=strict, limits=limits)
+            if grammar is None:
+                raise bad_request("no plugin could convert this JSON Schema to a grammar")
+            return grammar
+        return convert
 
     def prepare(self, req: p.ChatCompletionRequest) -> Prepared:
         ctx = build_context(req, self.settings)
+        check_tool_schemas(ctx.tools)
         ctx.template, ctx.dialect, ctx.hooks = self.template, self.dialect, self.plugins.hook
         ctx.options = self.settings.dialect_options
-        ctx.schema_grammar = self._schema_grammar
-        ctx.tools_key = _encode((req.tools, req.tool_choice, req.parallel_tool_calls,
-                                 req.response_format))
         hook = self.plugins.hook
         try:
             prompt: str = hook.gateway_render_prompt(ctx=ctx)
+            ctx.budget_tokens = self._budget(req, prompt)
+            limits = budget_limits(self.settings.grammar_limits, ctx.budget_tokens)
+            ctx.schema_grammar = self._schema_grammar(limits)
+            ctx.tools_key = _encode((req.tools, req.tool_choice, req.parallel_tool_calls,
+                                     req.response_format, ctx.budget_tokens))
             plan = self._plans.get(ctx.tools_key)
             if plan is None:
                 plan = hook.gateway_tools_grammar(ctx=ctx) or GrammarPlan()
@@ -83,6 +90,21 @@ class ChatService:
                               f"the limit of {self.settings.grammar_limits.max_grammar_bytes}",
                               "tools", code="grammar_too_large")
         return Prepared(ctx, self._payload(req, prompt, plan), prompt)
+
+    def _budget(self, req: p.ChatCompletionRequest, prompt: str) -> int | None:
+        """Tokens the answer may take: max_tokens, capped by what the slot's context leaves
+        (the prompt estimated at 3 characters a token; exact counting would cost a round
+        trip to /tokenize). Rounded down to a power of two, so the grammar cache is shared
+        by budgets that shape the grammar alike."""
+        if not req.tools and req.response_format is None:
+            return None
+        known = [x for x in (req.max_completion_tokens or req.max_tokens,
+                             self.slot_context - len(prompt) // 3 if self.slot_context else None)
+                 if x is not None]
+        if not known:
+            return None
+        budget = max(1, min(known))
+        return 1 << (budget.bit_length() - 1) if budget > 32 else budget
 
     def _payload(self, req: p.ChatCompletionRequest, prompt: str, plan: GrammarPlan
                  ) -> dict[str, Any]:
@@ -112,15 +134,18 @@ class ChatService:
         prep = self.prepare(req)
         result = await self.backend.complete(prep.payload)
         text = result.get("content", "")
-        parsed: ParsedOutput = self.plugins.hook.gateway_parse_output(ctx=prep.ctx, text=text)
         finish = _finish_reason(result)
+        gate = CallGate(prep.ctx.tools)
+        parsed: ParsedOutput = gate_output(
+            self.plugins.hook.gateway_parse_output(ctx=prep.ctx, text=text), gate,
+            complete=finish != "length")
         if parsed.tool_calls and finish != "length":
             finish = "tool_calls"
         calls = [p.OutToolCall(id=c.id, function=p.OutFunction(name=c.name, arguments=c.arguments))
                  for c in parsed.tool_calls] or None
-        if finish == "length" and calls:
-            # A call cut off by max_tokens would carry broken arguments: return the raw text.
-            calls, parsed.content = None, text
+        if gate.rejected and not calls and not parsed.content:
+            # nothing passed the gate: the raw text, so nothing the model wrote is lost
+            parsed.content = text
         message = p.OutMessage(content=parsed.content if parsed.content is not None or calls
                                else "", tool_calls=calls, reasoning_content=parsed.reasoning)
         return p.ChatCompletion(
@@ -145,26 +170,27 @@ class ChatService:
             return b"data: " + _encode(c) + b"\n\n"
 
         hook = self.plugins.hook
-        parser = hook.gateway_create_parser(ctx=prep.ctx)
+        parser = GatedParser(hook.gateway_create_parser(ctx=prep.ctx), CallGate(prep.ctx.tools))
         yield chunk(p.ChunkDelta(role="assistant", content=""))
-        saw_call = False
         last: dict[str, Any] = {}
+        raw: list[str] = []
         try:
             async for event in self.backend.stream(prep.payload):
                 last = event
-                for d in parser.feed(event.get("content", "")):
-                    saw_call |= d.kind == "tool_start"
+                raw.append(event.get("content", ""))
+                for d in parser.feed(raw[-1]):
                     yield chunk(_delta(d))
-            for d in parser.finish():
-                saw_call |= d.kind == "tool_start"
+            for d in parser.finish(complete=_finish_reason(last) != "length"):
                 yield chunk(_delta(d))
+            if parser.gate.rejected and not parser.released and not parser.text_out:
+                yield chunk(p.ChunkDelta(content="".join(raw)))
         except GatewayError as exc:
             log.warning("stream failed: %s", exc.message)
             yield b"data: " + _encode(exc.body()) + b"\n\n"
             yield b"data: [DONE]\n\n"
             return
         finish = _finish_reason(last)
-        if saw_call and finish != "length":
+        if parser.released and finish != "length":
             finish = "tool_calls"
         yield chunk(p.ChunkDelta(), finish)
         if req.stream_options is not None and req.stream_options.include_usage:
@@ -172,6 +198,16 @@ class ChatService:
                                           choices=[], usage=_usage(last))
             yield b"data: " + _encode(usage) + b"\n\n"
         yield b"data: [DONE]\n\n"
+
+
+def budget_limits(limits: GrammarLimits, budget: int | None) -> GrammarLimits:
+    """Bounds for the free parts of schemas, from the answer's token budget: a free string
+    may take at most half of it in characters, a free array a few items, so a model looping
+    inside one still closes the call before max_tokens."""
+    if budget is None:
+        return limits
+    return replace(limits, max_free_string=max(16, min(1000, budget // 2)),
+                   max_free_items=max(2, min(64, budget // 32)))
 
 
 def _delta(d: Delta) -> p.ChunkDelta:

@@ -97,7 +97,9 @@ def render(a: argparse.Namespace) -> int:
     except GatewayError as exc:
         print(f"gateway: {exc.status}: {exc.message}", file=sys.stderr)
         return 1
-    print(json.dumps({"dialect": service.dialect.name, **prepared.payload}, indent=2,
+    print(json.dumps({"dialect": service.dialect.name,
+                      "detection": runtime.detection.describe() if runtime.detection else None,
+                      **prepared.payload}, indent=2,
                      ensure_ascii=False))
     return 0
 

@@ -83,6 +83,9 @@ class RequestContext:
     # Identifies tools + tool_choice + parallel + response_format: a cache key for work that
     # depends only on them (tool descriptions, grammars). Empty: do not cache.
     tools_key: bytes = b""
+    # Tokens the answer may take (max_tokens, else what the context leaves): dialects shape
+    # their grammar so a call closes within it. None: unknown.
+    budget_tokens: int | None = None
 
     @property
     def offers_tools(self) -> bool:

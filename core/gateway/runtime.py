@@ -15,10 +15,11 @@ from gateway.backend import LlamaCppBackend
 from gateway.backend.supervisor import LaunchSpec, SpawnedServer
 from gateway.chat import ChatService
 from gateway.config import Settings
+from gateway.detection import Detection, detect, end_of_turn_marker
 from gateway.dialect import Dialect
 from gateway.gguf_meta import ModelMetadata, metadata_from_props, read_gguf_metadata
 from gateway.plugins import PluginError, Plugins, create_plugins
-from gateway.templating import ChatTemplate, TemplateError, load_template_file
+from gateway.templating import ChatTemplate, load_template_file
 
 log = logging.getLogger("gateway")
 
@@ -49,43 +50,37 @@ class ServeConfig:
     settings: Settings = field(default_factory=Settings)
 
 
-def end_of_turn_marker(template: ChatTemplate) -> str | None:
-    """The text a template puts after an assistant turn (e.g. `<|im_end|>`): a stop word, so
-    generation ends even when the template is not the model's own (--chat-template-file)."""
-    try:
-        text = template.render([{"role": "user", "content": "PING"},
-                                {"role": "assistant", "content": "PONG"}],
-                               add_generation_prompt=False)
-    except TemplateError:
-        return None
-    tail = text.rsplit("PONG", 1)[1] if "PONG" in text else ""
-    marker = tail.strip().split("\n", 1)[0].strip() if tail.strip() else ""
-    return marker or None
-
-
 def choose_dialect(plugins: Plugins, template: ChatTemplate, meta: dict[str, Any],
                    cfg: ServeConfig) -> tuple[Dialect, str]:
+    detection = choose(plugins, template, meta, cfg)
+    return detection.dialect, detection.reason
+
+
+def choose(plugins: Plugins, template: ChatTemplate, meta: dict[str, Any],
+           cfg: ServeConfig) -> Detection:
+    """--dialect wins; then a --plugin's own dialect; else the claims, decided by round trip."""
     if cfg.dialect:
         if cfg.dialect not in plugins.dialects:
             raise PluginError(f"dialect {cfg.dialect!r} is not registered; available: "
                               f"{', '.join(sorted(plugins.dialects))}")
-        return plugins.dialects[cfg.dialect], "chosen with --dialect"
+        return Detection(plugins.dialects[cfg.dialect], "chosen with --dialect")
     claims = plugins.claims(template, meta)
     if cfg.plugins:
         named = {d for n in cfg.plugins for d in plugins.infos[n].dialects} if all(
             n in plugins.infos for n in cfg.plugins) else set()
         mine = [c for c in claims if c.dialect in named]
-        if mine:
-            return plugins.dialects[mine[0].dialect], f"--plugin, and {mine[0].reason}"
+        found = detect(plugins.dialects, mine, template)
+        if found.dialect.name in named:
+            return Detection(found.dialect, f"--plugin, and {found.reason}", found.evidence)
         first = next((plugins.infos[n].dialects[0] for n in cfg.plugins
-                      if plugins.infos[n].dialects), None)
+                      if plugins.infos[n].dialects and n != "generic"), None) or next(
+            (d for d in named), None)
         if first:
-            return plugins.dialects[first], "named with --plugin (its detection did not claim " \
-                                            "this template)"
-    best = claims[0] if claims else None
-    if best is None:
-        return plugins.dialects["generic"], "no plugin claimed the template"
-    return plugins.dialects[best.dialect], best.reason
+            # the user's explicit choice stands, with what the round trip found said aloud
+            why = "named with --plugin (its round trip did not confirm this template: " \
+                  f"{found.reason})"
+            return Detection(plugins.dialects[first], why, found.evidence)
+    return detect(plugins.dialects, claims, template)
 
 
 class Runtime:
@@ -95,6 +90,8 @@ class Runtime:
         self.server: SpawnedServer | None = None
         self.backend: LlamaCppBackend | None = None
         self.service: ChatService | None = None
+        self.detection: Detection | None = None
+        self.slot_context = cfg.ctx_size // max(1, cfg.parallel) if not cfg.endpoints else 0
         self.status = "starting"
         self._watch: asyncio.Task[None] | None = None
 
@@ -109,7 +106,10 @@ class Runtime:
             self.status = "waiting for " + cfg.endpoints[0]
             while not await self.backend.healthy():
                 await asyncio.sleep(0.2)
-            meta = metadata_from_props(await self.backend.props())
+            props = await self.backend.props()
+            meta = metadata_from_props(props)
+            settings = props.get("default_generation_settings") or {}
+            self.slot_context = int(settings.get("n_ctx") or 0)
             model_name = cfg.alias or Path(meta.name or "model").stem
         else:
             assert cfg.model, "a model path is required when no endpoint is given"
@@ -139,13 +139,14 @@ class Runtime:
                                 eos_token=meta.eos_token or "", strip_bos=meta.add_bos_token)
         info = {"name": meta.name, "architecture": meta.architecture,
                 "bos_token": meta.bos_token, "eos_token": meta.eos_token}
-        dialect, why = choose_dialect(self.plugins, template, info, self.cfg)
-        log.info("dialect %r: %s", dialect.name, why)
-        self.dialect_reason = why
+        self.detection = choose(self.plugins, template, info, self.cfg)
+        dialect = self.detection.dialect
+        log.info("dialect %r: %s", dialect.name, self.detection.reason)
         stops = [t for t in (end_of_turn_marker(template), meta.eot_token) if t]
         return ChatService(plugins=self.plugins, backend=self.backend, template=template,
                            dialect=dialect, model_id=model_name, settings=self.cfg.settings,
-                           stop_words=list(dict.fromkeys(stops)))
+                           stop_words=list(dict.fromkeys(stops)),
+                           slot_context=self.slot_context)
 
     def offline_service(self) -> ChatService:
         """A service that can prepare requests (render, constrain) without any backend: for

@@ -3,8 +3,10 @@
 Beyond the argument shapes handled in templating_env, real templates (tests/test_templating.py
 runs all of ../shared/templates) reject a system role (Gemma), demand strict user/assistant
 alternation or have no tool role (Gemma, Mixtral, Mistral), insist on 9-character call ids
-(Mistral), silently drop tool calls/results (Phi-3.5, Granite, SmolLM3), or crash on
-`content: null` (Qwen3, QwQ, Granite) while DeepSeek needs that null to render calls at all.
+(Mistral), silently drop tool calls/results (Phi-3.5, Granite, SmolLM3), crash on or print
+`content: null` (Qwen3, QwQ, Granite; GLM-4.6, MiniMax-M2) while DeepSeek needs that null to
+render calls at all, take one call per turn (Llama 3.x raises, gpt-oss drops the rest) or show
+a call's id instead of its name (Kimi-K2, whose ids are `functions.<name>:<n>`).
 `ChatTemplate` probes the template once; `render` tries the conversation as-is (plus probed
 fixes) and, on an error it recognises, applies the matching fix and retries. Fixes that hold
 for every conversation are remembered so later requests pay no retry.
@@ -12,7 +14,6 @@ for every conversation are remembered so later requests pay no retry.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -26,7 +27,13 @@ from gateway.templating_env import (
     Message,
     TemplateError,
     compile_template,
+    default_variables,
+    named_call_ids,
     normalise_message,
+    one_call_per_turn,
+    render_sandboxed,
+    short_call_ids,
+    template_reads,
 )
 
 __all__ = ["ChatTemplate", "JsonArguments", "TemplateError", "load_template_file"]
@@ -35,7 +42,8 @@ __all__ = ["ChatTemplate", "JsonArguments", "TemplateError", "load_template_file
 # markers planted by the capability probes; unlikely to occur in any template's own text
 _P_SYS, _P_USER, _P_TOOL = "gw-probe-system-7431", "gw-probe-user-7431", "gw_probe_tool_7431"
 _P_FN, _P_VAL, _P_RES = "gw_probe_fn_7431", "gw-probe-arg-7431", "gw-probe-result-7431"
-_P_ID = "gwprobe01"  # 9 alphanumerics: valid even for Mistral's id check
+_P_FN2, _P_VAL2, _P_RES2 = "gw_probe_fn2_7431", "gw-probe-arg2-7431", "gw-probe-result2-7431"
+_P_ID, _P_ID2 = "gwprobe01", "gwprobe02"  # 9 alphanumerics: valid even for Mistral's id check
 
 
 # --- fixes: each turns the message list into one the template accepts -------------------
@@ -104,44 +112,28 @@ def _merge_turns(messages: list[Message]) -> list[Message]:
     return out
 
 
-def _short_id(call_id: Any) -> str:
-    text = str(call_id or "")
-    if re.fullmatch(r"[A-Za-z0-9]{9}", text):
-        return text
-    # deterministic, so a replayed history maps to the same ids (and the same prompt cache)
-    return hashlib.sha256(text.encode()).hexdigest()[:9]
-
-
-def _remap_ids(messages: list[Message]) -> list[Message]:
-    out = []
-    for msg in messages:
-        if msg.get("tool_calls"):
-            msg = {
-                **msg,
-                "tool_calls": [{**c, "id": _short_id(c.get("id"))} for c in msg["tool_calls"]],
-            }
-        if msg["role"] == "tool":
-            msg = {**msg, "tool_call_id": _short_id(msg.get("tool_call_id"))}
-        out.append(msg)
-    return out
-
-
 def _empty_content(messages: list[Message]) -> list[Message]:
     return [{**m, "content": ""} if m.get("content") is None else m for m in messages]
 
 
 _FIXES: dict[str, Callable[[list[Message]], list[Message]]] = {  # applied in this order
     "system": _merge_system,
+    "split_calls": one_call_per_turn,
     "tool_results": _polyfill_results,  # before tool_calls: it looks up the calls' names
     "tool_calls": _polyfill_calls,
     "merge_turns": _merge_turns,
-    "short_ids": _remap_ids,
+    "short_ids": short_call_ids,
+    "name_ids": named_call_ids,
     "empty_content": _empty_content,
 }
 _NO_TOOL_ROLE = frozenset({"tool_calls", "tool_results", "merge_turns"})
 # fixes that hold for every conversation once seen; the others may be needed by one
 # conversation only (Mistral rejects user right after a tool result, not tool calls as such)
-_STICKY = frozenset({"system", "short_ids", "empty_content"})
+_STICKY = frozenset({"system", "split_calls", "short_ids", "name_ids", "empty_content"})
+# fixes for templates that render without error but lose or garble part of a conversation;
+# the probe keeps one only where it shows more of the planted conversation
+_SILENT = ("split_calls", "name_ids", "empty_content")
+_NONE: frozenset[str] = frozenset()
 
 
 def _fixes_for(error: str) -> list[frozenset[str]]:
@@ -154,6 +146,8 @@ def _fixes_for(error: str) -> list[frozenset[str]]:
         groups.append(frozenset({"system"}))
     if "role" in text:
         groups.append(_NO_TOOL_ROLE)
+    if re.search(r"\b(single|one|multiple|parallel) tool", text):  # Llama 3.x
+        groups.append(frozenset({"split_calls"}))
     if re.search(r"\bids?\b", text):
         groups.append(frozenset({"short_ids"}))
     if "nonetype" in text or "'none'" in text:  # `None + str`, `None.split`
@@ -177,8 +171,11 @@ class ChatTemplate:
     output. Pass `strip_bos=metadata.add_bos_token`. When that is unknown (None), the BOS is
     stripped only if it occurs nowhere else in the prompt: SmolLM2's "BOS" is `<|im_start|>`
     (add_bos_token false), a turn marker that must stay.
-    `context` holds extra template variables for every render (and the probes), e.g.
-    firefunction-v2's `functions` and `datetime`.
+    `context` holds extra template variables for every render (and the probes), and a
+    render's `extra_context` more for that render (e.g. the request's `reasoning_effort` for
+    gpt-oss, `enable_thinking` for Qwen3/GLM); a None value there means "not given", so the
+    template's own default applies. Variables the template reads instead of `tools`
+    (firefunction-v2's `functions`, `datetime`) default to values derived per render.
     """
 
     def __init__(
@@ -193,6 +190,8 @@ class ChatTemplate:
     ) -> None:
         self._source = source
         self._template = compile_template(source)
+        # every variable it reads without setting it: messages, tools, enable_thinking...
+        self.variables = template_reads(source)
         self.name, self.bos_token, self.eos_token = name, bos_token, eos_token
         self._strip_bos = strip_bos
         self._context = dict(context or {})
@@ -260,7 +259,10 @@ class ChatTemplate:
         add_generation_prompt: bool,
         extra: Mapping[str, Any] | None,
     ) -> str:
-        variables = {**self._context, **(extra or {})}
+        given = {k: v for k, v in self._context.items() if v is not None}
+        given.update((k, v) for k, v in (extra or {}).items() if v is not None)
+        variables = default_variables(self.variables - given.keys(), tools)
+        variables.update(given)
         variables.update(
             messages=messages,
             tools=tools or None,  # HF passes None without tools; `[]` would still be "defined"
@@ -268,68 +270,72 @@ class ChatTemplate:
             bos_token=self.bos_token,
             eos_token=self.eos_token,
         )
-        return self._template.render(variables)
+        return render_sandboxed(self._template, variables)
+
+    def _attempt(
+        self,
+        messages: list[Mapping[str, Any]],
+        tools: list[dict[str, Any]] | None,
+        fixes: frozenset[str] = frozenset(),
+        allowed: frozenset[str] = frozenset(),
+    ) -> tuple[str, frozenset[str]] | None:
+        try:
+            normalised = [normalise_message(m) for m in messages]
+            return self._render_fixing(normalised, tools, True, None, fixes, allowed | fixes)
+        except Exception:
+            return None
 
     def _probe(self) -> None:
         """Render planted conversations once to learn what the template does with them."""
         user = {"role": "user", "content": _P_USER}
-
-        def attempt(
-            msgs: list[Mapping[str, Any]],
-            tools: list[dict[str, Any]] | None = None,
-            allowed: frozenset[str] = frozenset(),
-        ) -> str | None:
-            try:
-                normalised = [normalise_message(m) for m in msgs]
-                return self._render_fixing(normalised, tools, True, None, frozenset(), allowed)[0]
-            except Exception:
-                return None
-
-        tool = {
-            "type": "function",
-            "function": {
-                "name": _P_TOOL,
-                "description": "probe",
-                "parameters": {"type": "object", "properties": {}},
-            },
-        }
-        with_tools = attempt([user], tools=[tool])
-        self.renders_tools = with_tools is not None and _P_TOOL in with_tools
+        params = {"type": "object", "properties": {}}
+        function = {"name": _P_TOOL, "description": "probe", "parameters": params}
+        tool = {"type": "function", "function": function}
+        with_tools = self._attempt([user], [tool])
+        self.renders_tools = with_tools is not None and _P_TOOL in with_tools[0]
         # tool_use variants (Hermes) iterate `tools` unguarded: probe those with a tool list
-        probe_tools = None if attempt([user]) is not None else [tool]
+        probe_tools = None if self._attempt([user], None) is not None else [tool]
         if probe_tools and with_tools is None:
-            # needs variables we do not know (firefunction without `functions`): no verdict,
-            # so no proactive fixes; errors at render time still get fixed
+            # needs variables we do not know: no verdict, so no proactive fixes
             self.supports_system_role = self.renders_tool_calls = True
             self.renders_tool_results = True
             return
-        out = attempt([{"role": "system", "content": _P_SYS}, user], tools=probe_tools)
-        self.supports_system_role = out is not None and _P_SYS in out
-        call = {
-            "id": _P_ID,
-            "type": "function",
-            "function": {"name": _P_FN, "arguments": json.dumps({"arg": _P_VAL})},
-        }
-        out = (
-            attempt(
-                [
-                    user,
-                    {"role": "assistant", "content": None, "tool_calls": [call]},
-                    {"role": "tool", "tool_call_id": _P_ID, "content": _P_RES},
-                ],
-                tools=probe_tools,
-                allowed=frozenset({"short_ids", "empty_content"}),
-            )
-            or ""
-        )
-        self.renders_tool_calls = _P_FN in out and _P_VAL in out
-        self.renders_tool_results = _P_RES in out
-        fixes = set() if self.supports_system_role else {"system"}
+        out = self._attempt([{"role": "system", "content": _P_SYS}, user], probe_tools)
+        self.supports_system_role = out is not None and _P_SYS in out[0]
+        calls = [
+            {"id": i, "type": "function", "function": {"name": f, "arguments": {"arg": v}}}
+            for i, f, v in ((_P_ID, _P_FN, _P_VAL), (_P_ID2, _P_FN2, _P_VAL2))
+        ]
+        conversation: list[Mapping[str, Any]] = [
+            user,
+            {"role": "assistant", "content": None, "tool_calls": calls},
+            {"role": "tool", "tool_call_id": _P_ID, "content": _P_RES},
+            {"role": "tool", "tool_call_id": _P_ID2, "content": _P_RES2},
+        ]
+        planted = (_P_FN, _P_VAL, _P_FN2, _P_VAL2, _P_RES, _P_RES2)
+
+        def score(result: tuple[str, frozenset[str]] | None) -> tuple[int, int]:
+            text = result[0] if result else ""  # more planted text, then fewer printed Nones
+            return sum(p in text for p in planted), -text.count("None")
+
+        allowed = frozenset({"short_ids", "empty_content", "split_calls"})
+        best = self._attempt(conversation, probe_tools, allowed=allowed)
+        for fix in _SILENT:  # keep a fix that shows more of the conversation
+            start = (best[1] if best else _NONE) | {fix}
+            tried = self._attempt(conversation, probe_tools, start, allowed)
+            if score(tried) > score(best):
+                best = tried
+        text, fixes = best or ("", _NONE)
+        self.renders_tool_calls = _P_FN in text and _P_VAL in text
+        self.renders_tool_results = _P_RES in text
+        learned = set(fixes & _STICKY) if self.renders_tool_calls else set()
+        if not self.supports_system_role:
+            learned.add("system")
         if not self.renders_tool_calls:
-            fixes.add("tool_calls")
+            learned.add("tool_calls")
         if not self.renders_tool_results:
-            fixes |= {"tool_results", "merge_turns"}
-        self._fixes = frozenset(fixes)
+            learned |= {"tool_results", "merge_turns"}
+        self._fixes = frozenset(learned)
 
     def __repr__(self) -> str:
         return f"ChatTemplate(name={self.name!r}, fixes={sorted(self._fixes)})"

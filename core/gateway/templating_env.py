@@ -1,8 +1,11 @@
 """The sandboxed Jinja2 environment and the message shape Hugging Face chat templates expect.
 
-The environment mirrors `transformers`' `apply_chat_template` (ImmutableSandboxedEnvironment,
-trim/lstrip blocks, loop controls, `raise_exception`, `strftime_now`, an HF-style `tojson`)
-so that templates render here as they do for the model's authors.
+The environment mirrors `transformers`' `apply_chat_template` (a sandbox, trim/lstrip blocks,
+loop controls, `raise_exception`, `strftime_now`, an HF-style `tojson`) so that templates render
+here as they do for the model's authors. Two differences, both for real templates:
+- the sandbox is immutable only for what the caller passed in: lists, dicts and sets the template
+  built itself may change (Kimi-K2 appends call ids to its own queue and pops them per result);
+- variables read instead of `tools` get defaults (firefunction-v2's `functions`, `datetime`).
 
 Messages are normalised from OpenAI's shape because real templates disagree about input:
 - tool-call `arguments`: Qwen, Hermes, Llama 3, Mistral and Cohere do `arguments | tojson`
@@ -15,16 +18,21 @@ Messages are normalised from OpenAI's shape because real templates disagree abou
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
-from collections.abc import Mapping
+import re
+import types
+from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any, NoReturn
 
 import jinja2
 import jinja2.ext
+import jinja2.meta
 import jinja2.nodes
 from jinja2.parser import Parser
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.sandbox import SandboxedEnvironment, modifies_known_mutable
 
 _TEMPLATE_CACHE_SIZE = 64
 
@@ -72,9 +80,60 @@ class _GenerationTag(jinja2.ext.Extension):
         return jinja2.nodes.Scope(body, lineno=lineno)
 
 
-def _make_environment() -> ImmutableSandboxedEnvironment:
-    # Immutable sandbox: templates come from model files, i.e. from strangers.
-    env = ImmutableSandboxedEnvironment(
+# ids of the containers reachable from the variables of the render in progress; None: all
+# containers are foreign (outside `render_sandboxed`, or inputs we could not see through)
+_FOREIGN: ContextVar[set[int] | None] = ContextVar("gateway_template_foreign", default=None)
+_PLAIN = (str, int, float, bool, type(None))
+_FUNCTIONS = (types.FunctionType, types.BuiltinFunctionType, types.MethodType)
+
+
+class _ChatSandbox(SandboxedEnvironment):
+    """Templates come from model files, i.e. from strangers: no private attributes or
+    internals (SandboxedEnvironment), and nothing the caller passed in may be changed (as
+    in ImmutableSandboxedEnvironment). A list, dict or set the template built itself is
+    its own business: `{% set q = namespace(ids=[]) %}{% do q.ids.append(x) %}`."""
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        if not super().is_safe_attribute(obj, attr, value):
+            return False
+        if not modifies_known_mutable(obj, attr):
+            return True
+        foreign = _FOREIGN.get()
+        return foreign is not None and type(obj) in (list, dict, set) and id(obj) not in foreign
+
+
+def _reachable_containers(values: Iterable[Any], found: set[int]) -> bool:
+    """Add the ids of all containers in `values` to `found`; False if some object could
+    hold containers we cannot see (then nothing counts as the template's own)."""
+    stack = list(values)
+    while stack:
+        item = stack.pop()
+        if isinstance(item, _PLAIN) or id(item) in found:
+            continue
+        found.add(id(item))
+        if isinstance(item, Mapping):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            stack.extend(item)
+        elif not isinstance(item, _FUNCTIONS):  # functions in the context are fine; an object
+            return False  # may hold lists in its attributes
+    return True
+
+
+def render_sandboxed(template: jinja2.Template, variables: Mapping[str, Any]) -> str:
+    """Render with the caller's data immutable and the template's own containers mutable.
+    (The inputs stay alive during the render, so no new object can reuse one of their ids.)"""
+    foreign: set[int] = set()
+    token = _FOREIGN.set(foreign if _reachable_containers(variables.values(), foreign) else None)
+    try:
+        return template.render(variables)
+    finally:
+        _FOREIGN.reset(token)
+
+
+def _make_environment() -> SandboxedEnvironment:
+    env = _ChatSandbox(
         trim_blocks=True,
         lstrip_blocks=True,
         extensions=[jinja2.ext.loopcontrols, jinja2.ext.do, _GenerationTag],
@@ -104,6 +163,27 @@ def compile_template(source: str) -> jinja2.Template:
         return ENVIRONMENT.from_string(source)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"chat template does not compile: {exc} (line {exc.lineno})") from exc
+
+
+@functools.lru_cache(maxsize=_TEMPLATE_CACHE_SIZE)
+def template_reads(source: str) -> frozenset[str]:
+    """Variables the template may read without setting them first (call after compiling)."""
+    return frozenset(jinja2.meta.find_undeclared_variables(ENVIRONMENT.parse(source)))
+
+
+def default_variables(reads: frozenset[str], tools: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """Values for the variables in `reads` that some templates need besides messages/tools.
+
+    All else the shared templates read (`reasoning_effort`, `enable_thinking`, `builtin_tools`,
+    `date_string`...) is optional there: left undefined, the template's default applies (as
+    in HF without kwargs)."""
+    out: dict[str, Any] = {}
+    if "functions" in reads:  # firefunction-v2's model card: json.dumps(specs, indent=4)
+        specs = [tool.get("function", tool) for tool in tools or ()]
+        out["functions"] = json.dumps(specs, ensure_ascii=False, indent=4)
+    if "datetime" in reads:  # the same card: datetime.now().strftime("%Y-%m-%d %H:%M:%S")
+        out["datetime"] = datetime.now().strftime("%Y-%m-%d %H:%M:%S")
+    return out
 
 
 # --- the message shape templates expect -----------------------------------------------
@@ -183,3 +263,88 @@ def _normalise_call(call: Mapping[str, Any]) -> Message:
     flat.setdefault("name", function.get("name"))
     flat.setdefault("arguments", function["arguments"])
     return flat
+
+
+# --- call shapes some templates insist on (ChatTemplate applies them where needed) ----
+
+
+def _short_id(call_id: Any) -> str:
+    text = str(call_id or "")
+    if re.fullmatch(r"[A-Za-z0-9]{9}", text):
+        return text
+    # deterministic, so a replayed history maps to the same ids (and the same prompt cache)
+    return hashlib.sha256(text.encode()).hexdigest()[:9]
+
+
+def short_call_ids(messages: list[Message]) -> list[Message]:
+    """Mistral's 9-alphanumeric call ids, the same on the call and on its result."""
+    out = []
+    for msg in messages:
+        if msg.get("tool_calls"):
+            msg = {
+                **msg,
+                "tool_calls": [{**c, "id": _short_id(c.get("id"))} for c in msg["tool_calls"]],
+            }
+        if msg["role"] == "tool":
+            msg = {**msg, "tool_call_id": _short_id(msg.get("tool_call_id"))}
+        out.append(msg)
+    return out
+
+
+def one_call_per_turn(messages: list[Message]) -> list[Message]:
+    """One call per assistant turn, each followed by its result (matched by id, else by
+    position): the order a model that calls one tool at a time would have produced."""
+    out: list[Message] = []
+    i = 0
+    while i < len(messages):
+        msg, i = messages[i], i + 1
+        calls = msg.get("tool_calls") or []
+        if len(calls) < 2:
+            out.append(msg)
+            continue
+        ids: list[Any] = [c.get("id") for c in calls]
+        paired: dict[int, Message] = {}
+        unmatched: list[Message] = []
+        while i < len(messages) and messages[i]["role"] == "tool":
+            result, i = messages[i], i + 1
+            call_id = result.get("tool_call_id")
+            k = next((k for k, c in enumerate(ids) if c is not None and c == call_id), None)
+            if k is None:
+                unmatched.append(result)
+            else:
+                paired[k], ids[k] = result, None  # a repeated id pairs with the next call
+        later = {key: v for key, v in msg.items() if key not in ("reasoning_content", "thinking")}
+        for k, call in enumerate(calls):  # text and thoughts stay with the first call
+            out.append(
+                {**msg, "tool_calls": [call]}
+                if k == 0
+                else {**later, "content": None, "tool_calls": [call]}
+            )
+            if k in paired:
+                out.append(paired[k])
+            elif unmatched:
+                out.append(unmatched.pop(0))
+        out.extend(unmatched)
+    return out
+
+
+def named_call_ids(messages: list[Message]) -> list[Message]:
+    """Call ids that carry the function name (`functions.get_weather:0`, counted over the
+    conversation), for templates that show the id but not the name (Kimi-K2)."""
+    new_ids: dict[Any, list[str]] = {}
+    out, count = [], 0
+    for msg in messages:
+        if msg.get("tool_calls"):
+            calls = []
+            for call in msg["tool_calls"]:
+                new = f"functions.{call.get('name')}:{count}"
+                if re.fullmatch(r"functions\.[^:]+:\d+", str(call.get("id") or "")):
+                    new = call["id"]  # already the model's own shape
+                new_ids.setdefault(call.get("id"), []).append(new)
+                calls.append({**call, "id": new})
+                count += 1
+            msg = {**msg, "tool_calls": calls}
+        elif msg["role"] == "tool" and new_ids.get(msg.get("tool_call_id")):
+            msg = {**msg, "tool_call_id": new_ids[msg.get("tool_call_id")].pop(0)}
+        out.append(msg)
+    return out

@@ -90,6 +90,8 @@ class GenericDialect(Dialect):
             return super().tools_grammar(ctx)
         rules: list[str] = []
         max_thought = int(ctx.options.get("thought_max_chars", 200))
+        if ctx.budget_tokens is not None:  # the thought must leave room for the call
+            max_thought = min(max_thought, ctx.budget_tokens // 4)
         rules.append(f'thought ::= "\\"" {_STRING_CHAR}{{0,{max_thought}}} "\\""')
         steps: list[str] = []
         tools = ctx.selected_tools()
@@ -104,6 +106,8 @@ class GenericDialect(Dialect):
             rules.append("call ::= " + " | ".join(alts))
             # Bounded: a small model otherwise repeats the same call until max_tokens.
             cap = max(1, int(ctx.options.get("max_parallel_calls", 4)))
+            if ctx.budget_tokens is not None:
+                cap = min(cap, max(1, ctx.budget_tokens // 64))
             more = f' ("," call){{0,{cap - 1}}}' if ctx.parallel_tool_calls and cap > 1 else ""
             rules.append(f'calls ::= "{{\\"tool_calls\\":[" call{more} "]}}"')
             steps.append("calls")

@@ -21,6 +21,8 @@ def array(conv: Converter, s: Schema, path: str) -> str | None:
     b = conv.b
     lo, hi = int(s.get("minItems", 0)), s.get("maxItems")
     hi = None if hi is None else int(hi)
+    if hi is None and b.limits.max_free_items is not None:
+        hi = max(lo, b.limits.max_free_items)
     if hi is not None and hi < lo:
         return None
     prefix: list[Any] = list(s.get("prefixItems") or [])

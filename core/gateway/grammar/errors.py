@@ -41,6 +41,11 @@ class GrammarLimits:
     # a recursive $ref is unrolled at most this deep (then its optional branches are cut):
     # a small model otherwise nests forever
     max_recursion: int = 4
+    # Budget bounds for what a schema leaves unbounded (set per request from max_tokens, so
+    # a small model looping inside a free string or array still closes the call in time):
+    # None keeps them unbounded.
+    max_free_string: int | None = None
+    max_free_items: int | None = None
 
 
 class Unsatisfiable(SchemaError):

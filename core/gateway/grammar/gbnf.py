@@ -71,7 +71,8 @@ class GrammarBuilder:
     def __init__(self, limits: GrammarLimits | None = None) -> None:
         self.rules: dict[str, str] = {}
         self._by_body: dict[str, str] = {}
-        self._max_rules = (limits or GrammarLimits()).max_rules
+        self.limits = limits or GrammarLimits()
+        self._max_rules = self.limits.max_rules
         self._size = 0
         self._max_bytes = (limits or GrammarLimits()).max_grammar_bytes
 

@@ -120,6 +120,8 @@ def string(conv: Converter, s: Schema, path: str) -> str | None:
                 raise
             body = pattern_body(conv.b, pattern, path=where)  # non-strict: drop lengths
         return conv.b.add("str-re", f"{q} {body} {q}")
+    if hi is None and conv.b.limits.max_free_string is not None:
+        hi = max(lo, conv.b.limits.max_free_string)
     if lo == 0 and hi is None:
         return prim.string(conv.b)
     return conv.b.add("str", f"{q} {conv.b.repeat(prim.char(conv.b), lo, hi)} {q}")

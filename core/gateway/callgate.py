@@ -1,0 +1,196 @@
+"""The last gate before the client: every tool call is checked on its way out.
+
+The grammar is the first line; this is the last. Whatever a stop word, a cut-off, a dialect
+bug or an unenforced keyword did upstream, a call reaches the client only when its name is
+one the request offered, its `arguments` parse as a JSON object that validates against the
+tool's schema, and it is not the same call (name + arguments) as an earlier one in the same
+answer — the same call twice is a small model looping, never a plan.
+
+Streaming: a call is held until the dialect has moved past it (the next call or text began,
+or the generation ended normally), then released whole — id, name and arguments — so a
+client never assembles a call whose arguments fail the schema. A call that fails is logged
+and dropped; when that leaves the answer empty, the raw text is returned as content so
+nothing is lost.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import jsonschema_rs
+import msgspec
+
+from gateway.dialect import (
+    Delta,
+    OutputParser,
+    ParsedOutput,
+    ParsedToolCall,
+    ToolDef,
+    new_call_id,
+)
+from gateway.errors import bad_request
+
+log = logging.getLogger("gateway.callgate")
+
+_VALIDATORS: OrderedDict[bytes, Any] = OrderedDict()
+_VALIDATOR_CACHE_SIZE = 512
+
+
+def validator_for(schema: Any) -> Any:
+    """A compiled validator for a schema, cached by the schema's canonical JSON."""
+    key = msgspec.json.encode(schema, order="sorted")
+    found = _VALIDATORS.get(key)
+    if found is None:
+        found = jsonschema_rs.validator_for(schema, validate_formats=True)
+        _VALIDATORS[key] = found
+        if len(_VALIDATORS) > _VALIDATOR_CACHE_SIZE:
+            _VALIDATORS.popitem(last=False)
+    else:
+        _VALIDATORS.move_to_end(key)
+    return found
+
+
+def check_tool_schemas(tools: list[ToolDef]) -> None:
+    """Refuse, with a 400 naming the tool, a parameters schema that is not JSON Schema."""
+    for i, tool in enumerate(tools):
+        try:
+            validator_for(tool.parameters)
+        except (jsonschema_rs.ValidationError, ValueError, TypeError) as exc:
+            first = str(exc).split("\n", 1)[0]
+            raise bad_request(f"tool {tool.name!r}: parameters is not a valid JSON Schema: "
+                              f"{first}", f"tools[{i}].function.parameters",
+                              code="invalid_schema") from exc
+
+
+@dataclass(slots=True)
+class Rejection:
+    name: str
+    arguments: str
+    reason: str
+
+
+@dataclass
+class CallGate:
+    """Checks calls for one request; remembers what it let through to catch repeats."""
+
+    tools: list[ToolDef]
+    seen: set[tuple[str, bytes]] = field(default_factory=set)
+    rejected: list[Rejection] = field(default_factory=list)
+
+    def check(self, name: str, arguments: str) -> str | None:
+        """None when the call may go out, else why not (and the rejection is recorded)."""
+        reason = self._reason(name, arguments)
+        if reason is not None:
+            log.warning("tool call %r dropped at the gate: %s", name, reason)
+            self.rejected.append(Rejection(name, arguments, reason))
+        return reason
+
+    def _reason(self, name: str, arguments: str) -> str | None:
+        tool = next((t for t in self.tools if t.name == name), None)
+        if tool is None:
+            return "no such tool in this request"
+        try:
+            value = json.loads(arguments)
+        except ValueError as exc:
+            return f"arguments are not JSON ({exc})"
+        if not isinstance(value, dict):
+            return "arguments are not a JSON object"
+        try:
+            canonical = msgspec.json.encode(value, order="sorted")
+        except UnicodeEncodeError:
+            return "arguments hold a lone UTF-16 surrogate escape (not valid Unicode)"
+        try:
+            errors = list(validator_for(tool.parameters).iter_errors(value))
+        except (ValueError, TypeError) as exc:
+            return f"schema cannot be checked: {exc}"
+        if errors:
+            return "arguments do not match the schema: " + str(errors[0]).split("\n", 1)[0]
+        key = (name, canonical)
+        if key in self.seen:
+            return "the same call (name and arguments) was already made in this answer"
+        self.seen.add(key)
+        return None
+
+
+@dataclass
+class _Pending:
+    index: int
+    id: str | None
+    name: str
+    args: list[str] = field(default_factory=list)
+
+
+class GatedParser:
+    """Wraps a dialect's parser: text deltas pass through, calls are held, checked, released.
+
+    Released calls are renumbered 0, 1, ... in the order they pass, so a dropped call leaves
+    no hole in the indices a client sees.
+    """
+
+    def __init__(self, inner: OutputParser, gate: CallGate) -> None:
+        self.inner, self.gate = inner, gate
+        self._pending: _Pending | None = None
+        self.released = 0
+        self.text_out = False  # content or reasoning went out
+
+    def feed(self, text: str) -> list[Delta]:
+        return self._pass(self.inner.feed(text))
+
+    def finish(self, complete: bool = True) -> list[Delta]:
+        """complete=False: the generation was cut (max_tokens); the call in progress, if
+        any, is incomplete and dropped."""
+        out = self._pass(self.inner.finish())
+        if self._pending is not None:
+            if complete:
+                out += self._release()
+            else:
+                p = self._pending
+                self.gate.rejected.append(Rejection(p.name, "".join(p.args),
+                                                    "cut off by max_tokens"))
+                self._pending = None
+        return out
+
+    def _pass(self, deltas: list[Delta]) -> list[Delta]:
+        out: list[Delta] = []
+        for d in deltas:
+            if d.kind == "tool_start":
+                out += self._release()
+                self._pending = _Pending(d.index, d.id, d.name or "", [d.text] if d.text else [])
+            elif d.kind == "tool_args":
+                if self._pending is not None and d.index == self._pending.index:
+                    self._pending.args.append(d.text)
+            else:
+                out += self._release()
+                if d.text:
+                    self.text_out = True
+                    out.append(d)
+        return out
+
+    def _release(self) -> list[Delta]:
+        p, self._pending = self._pending, None
+        if p is None:
+            return []
+        args = "".join(p.args).strip() or "{}"
+        if self.gate.check(p.name, args) is not None:
+            return []
+        index = self.released
+        self.released += 1
+        return [Delta("tool_start", index=index, id=p.id or new_call_id(), name=p.name),
+                Delta("tool_args", args, index=index)]
+
+
+def gate_output(parsed: ParsedOutput, gate: CallGate, complete: bool) -> ParsedOutput:
+    """The non-streaming twin of GatedParser: every call but a cut-off last one is checked;
+    failures and repeats are dropped."""
+    kept: list[ParsedToolCall] = []
+    for i, call in enumerate(parsed.tool_calls):
+        args = call.arguments.strip() or "{}"
+        if not complete and i == len(parsed.tool_calls) - 1:
+            gate.rejected.append(Rejection(call.name, args, "cut off by max_tokens"))
+        elif gate.check(call.name, args) is None:
+            kept.append(ParsedToolCall(call.id, call.name, args))
+    return ParsedOutput(parsed.content, parsed.reasoning, kept)

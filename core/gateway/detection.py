@@ -1,0 +1,204 @@
+"""Which dialect serves a chat template: claims rank the candidates, a round trip decides.
+
+A dialect claims a template only with evidence. A conversation with a planted assistant
+tool call (known name, known arguments) is rendered through the template; the assistant part
+is handed to the dialect's own parser, which must give back exactly the planted call. A
+keyword match alone once sent templates with XML parameters to a JSON dialect — a foreign
+syntax forced on the model, worse than the generic fallback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway.dialect import Dialect, DialectClaim, RequestContext, ToolDef, assemble
+from gateway.templating import ChatTemplate, TemplateError
+
+log = logging.getLogger("gateway.detection")
+
+PLANTED_TOOLS = [
+    ToolDef("get_weather", "Get the current weather for a city.", {
+        "type": "object",
+        "properties": {"city": {"type": "string", "description": "City name"},
+                       "days": {"type": "integer", "description": "Days ahead"}},
+        "required": ["city"]}),
+    ToolDef("get_time", "Get the current time in a time zone.", {
+        "type": "object", "properties": {"zone": {"type": "string"}}, "required": ["zone"]}),
+]
+PLANTED_CALL: tuple[str, dict[str, Any]] = ("get_weather", {"city": "Paris", "days": 3})
+SECOND_CALL: tuple[str, dict[str, Any]] = ("get_time", {"zone": "Europe/Berlin"})
+_USER = {"role": "user", "content": "What is the weather in Paris in three days?"}
+
+
+@dataclass(frozen=True, slots=True)
+class RoundTrip:
+    """The evidence for (or against) a dialect on a template."""
+
+    dialect: str
+    ok: bool
+    rendered: str  # the assistant part the template rendered for the planted call
+    parsed: list[tuple[str, Any]] = field(default_factory=list)
+    parallel: bool = False  # two planted calls came back too
+    reason: str = ""
+
+    def describe(self) -> dict[str, Any]:
+        return {"dialect": self.dialect, "ok": self.ok, "rendered": self.rendered,
+                "parsed": [{"name": n, "arguments": a} for n, a in self.parsed],
+                "parallel": self.parallel, "reason": self.reason}
+
+
+def end_of_turn_marker(template: ChatTemplate) -> str | None:
+    """The text a template puts after an assistant turn (e.g. `<|im_end|>`): a stop word, so
+    generation ends even when the template is not the model's own (--chat-template-file)."""
+    turn = [{"role": "user", "content": "PING"}, {"role": "assistant", "content": "PONG"}]
+    try:
+        text = template.render(turn, add_generation_prompt=False)
+    except TemplateError:
+        try:  # tool_use variants that iterate `tools` unguarded
+            text = template.render(turn, tools=[t.openai() for t in PLANTED_TOOLS],
+                                   add_generation_prompt=False)
+        except TemplateError:
+            return None
+    tail = text.rsplit("PONG", 1)[1] if "PONG" in text else ""
+    marker = tail.strip().split("\n", 1)[0].strip() if tail.strip() else ""
+    return marker or None
+
+
+def _call_message(calls: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    return {"role": "assistant", "content": None, "tool_calls": [
+        {"id": f"call{i}abcd", "type": "function",
+         "function": {"name": name, "arguments": json.dumps(args)}}
+        for i, (name, args) in enumerate(calls)]}
+
+
+# Tokens that end a generation in common vocabularies: llama.cpp stops on them and never
+# hands them to the parser, so the round trip cuts there too.
+END_OF_GENERATION = ("<|eom_id|>", "<|eot_id|>", "<|im_end|>", "<|end|>", "<|endoftext|>",
+                     "<|return|>", "<|call|>", "<end_of_turn>", "<|END_OF_TURN_TOKEN|>",
+                     "<\uff5cend\u2581of\u2581sentence\uff5c>", "</s>", "<|end_of_text|>")
+_OPENER = re.compile(r"<([A-Za-z_]+)>\s*$")
+
+
+def _render_pair(template: ChatTemplate, message: dict[str, Any], tools: list[dict[str, Any]]
+                 ) -> tuple[str, str]:
+    prefix = template.render([_USER], tools=tools, add_generation_prompt=True)
+    full = template.render([_USER, message], tools=tools, add_generation_prompt=False)
+    return prefix, full
+
+
+def assistant_part(template: ChatTemplate, message: dict[str, Any],
+                   tools: list[ToolDef]) -> str:
+    """What the template writes for one assistant turn after a user turn: the text the model
+    would generate, cut where llama.cpp would stop."""
+    openai_tools = [t.openai() for t in tools]
+    prefix, full = _render_pair(template, message, openai_tools)
+    if full.count("None") > prefix.count("None") and message.get("content") is None:
+        # the template prints a null content; a call-only turn the model writes has none
+        try:
+            prefix2, full2 = _render_pair(template, {**message, "content": ""}, openai_tools)
+            if full2.count("None") == prefix2.count("None"):
+                prefix, full = prefix2, full2
+        except TemplateError:
+            pass
+    if full.startswith(prefix):
+        part = full[len(prefix):]
+    else:
+        # The generation prompt differs from the history's turn (an opened or empty thinking
+        # block): align on the last line or tag boundary both share.
+        n = 0
+        while n < min(len(prefix), len(full)) and prefix[n] == full[n]:
+            n += 1
+        while n and prefix[n - 1] not in "\n>":
+            n -= 1
+        part = full[n:]
+        opened = _OPENER.search(prefix[n:])
+        if opened and f"</{opened.group(1)}>" in template.source:
+            # the prompt opens a block the model must close before calling (QwQ's <think>)
+            part = f"</{opened.group(1)}>\n\n" + part.lstrip()
+    for stop in (end_of_turn_marker(template), template.eos_token, *END_OF_GENERATION):
+        if stop and stop in part:
+            part = part[:part.index(stop)]
+    return part
+
+
+def _parse(dialect: Dialect, template: ChatTemplate, text: str
+           ) -> tuple[list[tuple[str, Any]], str]:
+    ctx = RequestContext(messages=[_USER], tools=list(PLANTED_TOOLS), template=template,
+                         dialect=dialect)
+    parser = dialect.create_parser(ctx)
+    out = assemble(parser.feed(text) + parser.finish())
+    calls = []
+    for c in out.tool_calls:
+        try:
+            calls.append((c.name, json.loads(c.arguments)))
+        except ValueError:
+            calls.append((c.name, c.arguments))
+    return calls, out.content or ""
+
+
+def round_trip(dialect: Dialect, template: ChatTemplate) -> RoundTrip:
+    """Render the planted call through the template and parse it back with the dialect."""
+    try:
+        text = assistant_part(template, _call_message([PLANTED_CALL]), PLANTED_TOOLS)
+    except TemplateError as exc:
+        return RoundTrip(dialect.name, False, "", reason=f"the template cannot render a "
+                         f"tool call: {exc}")
+    if PLANTED_CALL[0] not in text or "Paris" not in text:
+        return RoundTrip(dialect.name, False, text, reason="the template does not render "
+                         "assistant tool calls")
+    try:
+        calls, content = _parse(dialect, template, text)
+    except Exception as exc:  # a parser that chokes on its own template is not a match
+        return RoundTrip(dialect.name, False, text, reason=f"parser failed: {exc!r}")
+    if calls != [PLANTED_CALL] or content.strip():
+        return RoundTrip(dialect.name, False, text, calls,
+                         reason=f"parsed back {calls} and content {content.strip()[:60]!r}, "
+                                f"not the planted call")
+    parallel = False
+    try:
+        two = assistant_part(template, _call_message([PLANTED_CALL, SECOND_CALL]),
+                             PLANTED_TOOLS)
+        parallel = _parse(dialect, template, two)[0] == [PLANTED_CALL, SECOND_CALL]
+    except Exception:  # noqa: BLE001 - parallel support is optional evidence
+        parallel = False
+    return RoundTrip(dialect.name, True, text, calls, parallel,
+                     reason="the planted call rendered by the template parses back exactly")
+
+
+@dataclass(slots=True)
+class Detection:
+    """The chosen dialect, why, and the evidence for every candidate tried."""
+
+    dialect: Dialect
+    reason: str
+    evidence: list[RoundTrip] = field(default_factory=list)
+
+    def describe(self) -> dict[str, Any]:
+        return {"dialect": self.dialect.name, "reason": self.reason,
+                "candidates": [e.describe() for e in self.evidence]}
+
+
+def detect(dialects: dict[str, Dialect], claims: list[DialectClaim],
+           template: ChatTemplate) -> Detection:
+    """The first claim (highest score first) whose round trip succeeds; else generic."""
+    tried: list[RoundTrip] = []
+    for claim in claims:
+        if claim.dialect == "generic" or claim.dialect not in dialects:
+            continue
+        evidence = round_trip(dialects[claim.dialect], template)
+        tried.append(evidence)
+        if evidence.ok:
+            par = "; parallel calls round-trip too" if evidence.parallel else ""
+            return Detection(dialects[claim.dialect], f"{claim.reason}; round trip: planted "
+                             f"call rendered as {evidence.rendered.strip()[:120]!r} parsed "
+                             f"back exactly{par}", tried)
+        log.info("dialect %r claimed the template but its round trip failed: %s",
+                 claim.dialect, evidence.reason)
+    why = "no dialect round-trips this template's tool calls"
+    if tried:
+        why += " (tried " + ", ".join(f"{e.dialect}: {e.reason}" for e in tried) + ")"
+    return Detection(dialects["generic"], why, tried)
