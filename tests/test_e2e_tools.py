@@ -188,9 +188,10 @@ def call_problems(o: Outcome, tools: list[dict[str, Any]], *, streamed: bool = F
             problems.append(f"arguments are not JSON ({exc}): {c.arguments!r}")
             continue
         problems += [f"{c.name}: {e}" for e in schema_errors(schema_of(by_name[c.name]), args)]
-        if streamed and len(c.arguments) > 2 and c.fragments < 2:
-            problems.append(f"arguments {c.arguments!r} came in {c.fragments} piece(s),"
-                            " not streamed as generated")
+        if streamed and c.fragments > 1:
+            # the call gate holds a call until its arguments validate, then sends it whole
+            problems.append(f"arguments {c.arguments!r} came in {c.fragments} pieces: a "
+                            "client could assemble a call before it was checked")
     return problems
 
 

@@ -75,7 +75,7 @@ def order(root: Any, schema: Any, value: Any) -> Any:
                 local, _, domain = value.rpartition("@")
                 atoms = local.split(".")
                 labels = domain.split(".")
-                if len(atoms) > 3 or max(map(len, atoms)) > 24 or len(labels) > 4 or max(
+                if len(atoms) > 3 or max(map(len, atoms)) > 20 or len(labels) > 4 or max(
                         map(len, labels)) > 24:
                     raise Unrepresentable("email beyond the grammar's bounds")
             if p.get("format") == "hostname" and value.count(".") > 7:

@@ -6,7 +6,8 @@ ipv4 (dotted quad, no leading zeros), email (dot-atom local part @ a domain of L
 labels), hostname (RFC 1123 labels), uri (scheme ":" then RFC 3986 characters), and the
 OpenAPI formats byte (base64), password/binary (plain strings).
 Lengths are bounded (a sound subset) so a small model cannot loop inside them: email
-local part <= 3 atoms of <= 24 characters, <= 4 domain labels of <= 24, hostname <= 8 labels,
+local part <= 3 atoms of <= 20 characters (so <= 64 in all, as RFC 5321 asks), <= 4 domain
+labels of <= 24, hostname <= 8 labels,
 uri <= 200 characters before the fragment and <= 50 in it.
 """
 
@@ -46,7 +47,7 @@ _FORMATS: dict[str, tuple[dict[str, str], str, int, int | None]] = {
              36, 36),
     "ipv4": ({"fmt-octet": _OCTET}, 'fmt-octet "." fmt-octet "." fmt-octet "." fmt-octet', 7, 15),
     "email": (
-        {"fmt-atom": f"{_ATEXT}{{1,24}}", "fmt-dlabel": _SHORT_LABEL},
+        {"fmt-atom": f"{_ATEXT}{{1,20}}", "fmt-dlabel": _SHORT_LABEL},
         'fmt-atom ("." fmt-atom){0,2} "@" fmt-dlabel ("." fmt-dlabel){1,3}', 5, None,
     ),
     "hostname": ({"fmt-label": _LABEL}, 'fmt-label ("." fmt-label){0,7}', 1, None),

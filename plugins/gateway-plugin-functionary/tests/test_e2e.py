@@ -66,7 +66,7 @@ def run(client: Any, stream: bool, **kw: Any) -> tuple[str | None, list[tuple[st
                 arg_chunks += 1
         finish = chunk.choices[0].finish_reason or finish
     if calls and any(len(a) > 2 for _, a in calls.values()):
-        assert arg_chunks > 0, "arguments must stream in pieces, not all at once"
+        assert arg_chunks > 0, "arguments follow the first delta that names the call"
     return content or None, [tuple(c) for _, c in sorted(calls.items())], finish
 
 

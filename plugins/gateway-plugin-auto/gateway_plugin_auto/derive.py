@@ -1,0 +1,210 @@
+"""Derive a template's tool-call syntax by rendering planted variants and diffing them.
+
+Order: the template must render calls itself; reasoning markers (a planted reasoning text
+and what surrounds it); how arguments are written (arguments.py); the section and call
+structure from three calls (structure.py); where content goes; the lazy-grammar trigger.
+Last, the derived dialect must parse every planted rendering back to exactly the planted
+calls (selfcheck.py) — a spec that cannot is no spec.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from gateway.templating import ChatTemplate
+
+from .arguments import ONE, ArgumentsError, derive_tagged, json_spacing
+from .markup import ATOM, ID, SLOTS, WS, first_atom, last_atom, show
+from .probe import CONTENT, REASONING, Probe, ProbeError, call
+from .selfcheck import SelfCheckError, selfcheck
+from .spec import Spec, Tagged
+from .structure import StructureError, derive_structure
+
+REASONING_KEYS = ("reasoning_content", "reasoning", "thinking", "tool_plan")
+# Tokens that end a generation in common vocabularies: llama.cpp stops on them (a grammar
+# cannot ask for one as text), so they never belong to the call syntax.
+END_TOKENS = ("<|eom_id|>", "<|eot_id|>", "<|im_end|>", "<|end|>", "<|endoftext|>",
+              "<|return|>", "<|call|>", "<end_of_turn>", "<|END_OF_TURN_TOKEN|>",
+              "<\uff5cend\u2581of\u2581sentence\uff5c>", "</s>", "<|end_of_text|>")
+
+
+class DeriveError(Exception):
+    """Why a template's call syntax could not be derived (for logs and `explain`)."""
+
+
+def derive(template: ChatTemplate) -> Spec:
+    fixes = template.applied_fixes
+    if "tool_calls" in fixes or not getattr(template, "renders_tool_calls", True):
+        raise DeriveError("the template does not render assistant tool calls")
+    try:
+        return _derive(template)
+    except (ProbeError, ArgumentsError, StructureError, SelfCheckError) as exc:
+        raise DeriveError(str(exc)) from exc
+    except DeriveError:
+        raise
+    except Exception as exc:  # a stranger's template must never break detection
+        raise DeriveError(f"derivation failed: {exc!r}") from exc
+
+
+def _derive(template: ChatTemplate) -> Spec:
+    probe = Probe(template)
+    probe.choose_empty_content()
+    think = _reasoning(probe)
+    forced = _forced(probe, think)
+    strip = _stripper(probe, think)
+    spacing = json_spacing(probe, strip)
+    tagged = None if spacing else derive_tagged(probe, strip)
+
+    def render(args: dict[str, Any]) -> str:
+        return tagged.render(args) if tagged else json.dumps(args, separators=spacing)
+
+    single = "split_calls" in template.applied_fixes
+    try:
+        st = derive_structure(probe, render, 1 if single else 3, strip)
+    except ProbeError:  # the template refuses several calls in one turn
+        single = True
+        st = derive_structure(probe, render, 1, strip)
+    ends = [e for e in (*END_TOKENS, template.eos_token, first_atom(probe.eot) or "") if e]
+    close, call_parts = _cut_end(st.section_close, ends), list(st.call)
+    if single and call_parts[-1] not in SLOTS:
+        call_parts[-1] = _cut_end(call_parts[-1], ends)
+    content = _content(probe, strip)
+    turn_end = ""
+    if content == "after" and close:  # Gemma 4: calls, text, then <|tool_response>
+        turn_end, close = close, ""
+    spec = Spec(call=tuple(p for p in call_parts if p), args=tagged,
+                json_spacing=spacing or (", ", ": "), section_open=st.section_open,
+                section_close=close, call_sep=st.call_sep, single_call=single, think=think,
+                think_forced=forced, content=content, turn_end=turn_end,
+                short_ids=ID in st.call and _short_ids(probe),
+                renders_tools=bool(getattr(template, "renders_tools", True)),
+                index_base=st.index_base, notes=_notes(tagged, content))
+    spec = _with_trigger(spec)
+    selfcheck(spec, probe, ends)
+    return spec
+
+
+def _stripper(probe: Probe, think: tuple[str, str] | None) -> Callable[[str], str]:
+    def strip(body: str) -> str:
+        """A call-only turn's text from its first marker on (no empty reasoning block, no
+        plain answer's opening)."""
+        b = body.lstrip(WS)
+        if think and b.startswith(think[0]):
+            rest = b[len(think[0]):].lstrip(WS)
+            if rest.startswith(think[1]):
+                b = rest[len(think[1]):].lstrip(WS)
+        pre = probe.pre.strip(WS)
+        if pre and b.startswith(pre):
+            b = b[len(pre):].lstrip(WS)
+        return b
+    return strip
+
+
+def _notes(tagged: Tagged | None, content: str) -> tuple[str, ...]:
+    notes = []
+    if tagged and not tagged.nested_json:
+        notes.append("objects/arrays are not written as JSON by the template (the grammar "
+                      "asks for JSON)")
+    if tagged and tagged.python_bools:
+        notes.append("the template writes True/False (the grammar asks for true/false)")
+    if content == "dropped":
+        notes.append("the template drops text written with calls")
+    elif content == "after":
+        notes.append("text follows the calls")
+    return tuple(notes)
+
+
+def _short_ids(probe: Probe) -> bool:
+    """Does the template insist on short call ids (Mistral's 9 alphanumerics)?"""
+    long_id = "call_Zq0123456789abcdefXY"
+    message = {"id": long_id, "type": "function",
+               "function": {"name": "gwq_lookup", "arguments": "{}"}}
+    try:
+        return long_id not in probe.calls([message])
+    except ProbeError:
+        return True
+
+
+def _cut_end(text: str, ends: list[str]) -> str:
+    """text up to the first end-of-generation token in it."""
+    at = min((text.find(e) for e in ends if e in text), default=len(text))
+    return text[:at].rstrip(WS)
+
+
+def _reasoning(probe: Probe) -> tuple[str, str] | None:
+    """Reasoning markers: what the template writes around a planted reasoning text."""
+    for key in REASONING_KEYS:
+        for calls in ([], [call(0, ONE)]):
+            message: dict[str, Any] = {"role": "assistant", "content": CONTENT, key: REASONING}
+            if calls:
+                message["tool_calls"] = calls
+            try:
+                body = probe.body(message)
+            except ProbeError:
+                continue
+            if REASONING not in body:
+                continue
+            at = body.index(REASONING)
+            before = body[:at].strip(WS).rsplit("\n", 1)[-1].strip(WS)
+            close = ATOM.match(body[at + len(REASONING):].lstrip(WS))
+            if before and close and before != close.group(0) and ("<" in before or
+                                                                   "[" in before):
+                return before, close.group(0)
+    # the generation prompt opens a block the history never shows (QwQ): <x> ... </x>
+    opened = re.fullmatch(r"<([A-Za-z_]+)>", probe.forced.strip(WS))
+    if opened and f"</{opened.group(1)}>" in probe.template.source:
+        return opened.group(0), f"</{opened.group(1)}>"
+    return None
+
+
+def _forced(probe: Probe, think: tuple[str, str] | None) -> bool:
+    """Does the generation prompt open the reasoning block the model continues?"""
+    forced = probe.forced.strip(WS)
+    if not forced:
+        return False
+    if think and forced == think[0]:
+        return True
+    if think and think[0] in forced and think[1] in forced[forced.index(think[0]):]:
+        return False  # an empty block: reasoning is switched off
+    if think and forced == think[1]:
+        return False
+    raise DeriveError(f"the generation prompt ends with {forced!r}, which assistant turns in "
+                      "the history do not start with")
+
+
+def _compact(text: str) -> str:
+    return "".join(text.split())
+
+
+def _content(probe: Probe, strip: Any) -> str:
+    """Where a turn's text goes when it also calls tools."""
+    calls_only = _compact(strip(probe.calls([call(0, ONE)])))
+    body = probe.calls([call(0, ONE)], content=CONTENT)
+    if CONTENT not in body:
+        return "dropped"
+    at = body.index(CONTENT)
+    before, after = body[:at], body[at + len(CONTENT):]
+    if not _compact(strip(before)) and _compact(after) == calls_only:
+        return "before"
+    if _compact(strip(before)) + _compact(after) == calls_only and _compact(before):
+        return "after"
+    raise DeriveError(f"text with calls is written as {show(before)!r} TEXT {show(after)!r}, "
+                      "unlike a plain answer (channels?): needs a hand-written dialect")
+
+
+def _with_trigger(spec: Spec) -> Spec:
+    """The lazy grammar's trigger: the section's last marker, else the call's first one."""
+    if spec.section_open:
+        found = last_atom(spec.section_open)
+        trigger = found[1] if found else spec.section_open.strip(WS)
+    else:
+        head = spec.head.lstrip(WS)
+        trigger = first_atom(head) or head
+    if not trigger.strip(WS):
+        raise DeriveError("calls start with the function name itself: there is no marker "
+                          "a lazy grammar could trigger on")
+    return replace(spec, trigger=trigger)

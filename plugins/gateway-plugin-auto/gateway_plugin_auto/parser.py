@@ -1,0 +1,177 @@
+"""Streaming parser of a derived dialect's output: content, reasoning, call sections.
+
+Whitespace rule (as in the hermes dialect, so that streamed == non-streamed and no junk
+content): whitespace that touches markup is a separator and is dropped; content at the very
+start or end of the output keeps its whitespace. Trailing whitespace is held until the next
+text or markup decides it, and so is a possible marker prefix at the end of a chunk.
+"""
+
+from __future__ import annotations
+
+from gateway.dialect import Delta, DeltaKind, ToolDef
+
+from .flex import earliest, partial_tail
+from .markup import WS
+from .section import SectionReader
+from .spec import Spec
+
+
+class _Run:
+    """One stretch of content or reasoning text."""
+
+    def __init__(self, kind: DeltaKind, trim_lead: bool) -> None:
+        self.kind = kind
+        self.trim_lead = trim_lead  # it follows markup: leading whitespace is a separator
+        self.held = ""
+        self.any = False  # non-whitespace text was emitted
+
+    def feed(self, text: str) -> list[Delta]:
+        if self.trim_lead and not self.any:
+            text = text.lstrip(WS)
+        body = self.held + text
+        kept = body.rstrip(WS)
+        self.held = body[len(kept):]
+        if not kept:
+            return []
+        self.any = True
+        return [Delta(self.kind, kept)]
+
+    def close(self, by_markup: bool) -> tuple[list[Delta], str]:
+        """End of the run; returns its deltas and the whitespace dropped as a separator."""
+        held, self.held = self.held, ""
+        if by_markup or not held or (self.trim_lead and not self.any):
+            return [], held
+        return [Delta(self.kind, held)], ""
+
+
+class AutoParser:
+    """feed(text) -> deltas; finish() -> deltas. `calls`: parse call sections (off for
+    tool_choice none)."""
+
+    def __init__(self, spec: Spec, tools: list[ToolDef], calls: bool = True) -> None:
+        self.spec = spec
+        self.types = {t.name: t.parameters for t in tools}
+        self.buf = ""
+        forced = spec.think is not None and spec.think_forced
+        self.state = "reasoning" if forced else "text"  # text | reasoning | section
+        self.run = _Run("reasoning", True) if forced else _Run("content", False)
+        self.think_ok = spec.think is not None and not forced  # a block may open the output
+        self.index = 0
+        self.section: SectionReader | None = None
+        self.trigger = spec.trigger if calls else ""
+        at = spec.trigger_in_open
+        if at >= 0:
+            self.pre = spec.section_open[:at].strip(WS)  # free text before the trigger
+            self.opening = spec.section_open[at + len(spec.trigger):] + spec.head
+        else:
+            self.pre, self.opening = "", spec.head[len(spec.trigger):]
+        if not self.trigger:
+            self.pre = ""
+
+    def feed(self, text: str) -> list[Delta]:
+        self.buf += text
+        return self._drain(final=False)
+
+    def finish(self) -> list[Delta]:
+        out = self._drain(final=True)
+        if self.state != "section":
+            out += self.run.close(by_markup=False)[0]
+        return _merged(out)
+
+    def _drain(self, final: bool) -> list[Delta]:
+        out: list[Delta] = []
+        while self._section(final, out) if self.state == "section" else self._text(final, out):
+            pass
+        return _merged(out)
+
+    # -- content and reasoning ------------------------------------------------------------
+    def _markers(self) -> list[str]:
+        think = self.spec.think
+        found = [m for m in (self.trigger, self.pre, self.spec.turn_end) if m]
+        if self.state == "reasoning" and think:
+            found.append(think[1])
+        elif think and self.think_ok and not self.run.any:
+            found.append(think[0])
+        return found
+
+    def _text(self, final: bool, out: list[Delta]) -> bool:
+        markers = self._markers()
+        pos, marker = earliest(self.buf, markers)
+        if marker is None:
+            keep = 0 if final else partial_tail(self.buf, markers)
+            text, self.buf = self.buf[: len(self.buf) - keep], self.buf[len(self.buf) - keep:]
+            out += self.run.feed(text)
+            return False
+        out += self.run.feed(self.buf[:pos])
+        rest = self.buf[pos + len(marker):]
+        think = self.spec.think
+        if marker == self.pre and marker != self.trigger:
+            after = rest.lstrip(WS)
+            if after.startswith(self.trigger):  # the section's free opening: drop it
+                self.buf = after
+                return True
+            if self.trigger.startswith(after) and not final:
+                self.buf = self.buf[pos:]
+                return False
+            out += self.run.feed(marker)
+            self.buf = rest
+            return True
+        self.buf = rest
+        if marker == self.spec.turn_end:
+            out += self.run.close(by_markup=True)[0]
+            self.run = _Run(self.run.kind, True)
+        elif marker == self.trigger:
+            deltas, dropped = self.run.close(by_markup=True)
+            out += deltas
+            self.section = SectionReader(self.spec, self.types, self.index, self.opening)
+            self.section.tentative.append(dropped + marker)
+            self.state = "section"
+            self.think_ok = False
+        elif think and self.state == "reasoning" and marker == think[1]:
+            out += self.run.close(by_markup=True)[0]
+            self.state, self.run = "text", _Run("content", True)
+        elif think and marker == think[0] and self.think_ok and not self.run.any:
+            self.run.close(by_markup=True)
+            self.state, self.run = "reasoning", _Run("reasoning", True)
+            self.think_ok = False
+        else:
+            out += self.run.feed(marker)
+        return True
+
+    # -- a call section -------------------------------------------------------------------
+    def _section(self, final: bool, out: list[Delta]) -> bool:
+        section = self.section
+        assert section is not None
+        out += section.feed(self.buf, final)
+        self.buf = ""
+        if section.status == "run":
+            return False
+        self.section = None
+        self.index = section.index
+        self.state = "text"
+        self.buf = section.leftover
+        if section.status == "done":
+            self.run = _Run("content", True)
+            return True
+        # not a call after all: the text read is content, nothing lost
+        text = section.fallback()
+        if section.calls:
+            self.run = _Run("content", True)
+            out += self.run.feed(text)
+        else:
+            out.append(Delta("content", text))
+            self.run = _Run("content", False)
+            self.run.any = True
+        return True
+
+
+def _merged(deltas: list[Delta]) -> list[Delta]:
+    """Adjacent text of one kind (and call) as one delta: fewer SSE chunks per feed."""
+    out: list[Delta] = []
+    for d in deltas:
+        prev = out[-1] if out else None
+        if prev and d.kind == prev.kind != "tool_start" and d.index == prev.index:
+            prev.text += d.text
+        else:
+            out.append(d)
+    return out

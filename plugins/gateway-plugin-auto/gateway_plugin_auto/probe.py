@@ -1,0 +1,111 @@
+"""Planted conversations rendered through a template, cut down to the assistant's part.
+
+The assistant part of a rendering is what follows the user turn: the text after the longest
+prefix it shares with the generation prompt, where that prefix is measured against a plain
+answer too (a call rendered after `<|turn>model\\n` shares a `<|` with a generation prompt
+ending `<|channel>…`: the plain answer stops the prefix at the true boundary). Whatever the
+generation prompt adds beyond that shared part is `forced` (an opened `<think>`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from gateway.templating import ChatTemplate
+
+from .markup import common_suffix
+
+USER = {"role": "user", "content": "Zqu question 7?"}
+CONTENT = "Zqc visible answer"
+REASONING = "Zqr private reasoning"
+NAMES = ("gwq_lookup", "gwq_store", "gwq_query")
+IDS = ("Zq1a2b3c4", "Zq5d6e7f8", "Zq9g0h1i2")  # 9 alphanumerics: fine for Mistral too
+STRING_PROPS = ("kqalpha", "kqbeta")
+
+
+def _tool(name: str) -> dict[str, Any]:
+    props = {"kqalpha": {"type": "string"}, "kqbeta": {"type": "string"},
+             "kqnum": {"type": "integer"}, "kqflag": {"type": "boolean"},
+             "kqobj": {"type": "object"}, "kqlist": {"type": "array"}}
+    return {"type": "function", "function": {
+        "name": name, "description": f"Probe tool {name}.",
+        "parameters": {"type": "object", "properties": props, "required": ["kqalpha"]}}}
+
+
+TOOLS = [_tool(n) for n in NAMES]
+
+
+def call(i: int, args: dict[str, Any]) -> dict[str, Any]:
+    return {"id": IDS[i], "type": "function",
+            "function": {"name": NAMES[i], "arguments": json.dumps(args)}}
+
+
+class ProbeError(Exception):
+    """The template cannot render a planted conversation the derivation needs."""
+
+
+def _lcp(a: str, b: str) -> int:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return n
+
+
+class Probe:
+    """Renders planted assistant turns; `body` is the assistant part of one."""
+
+    def __init__(self, template: ChatTemplate) -> None:
+        self.template = template
+        try:
+            self.prompt = template.render([USER], tools=TOOLS, add_generation_prompt=True)
+        except Exception as exc:  # a template can raise anything
+            raise ProbeError(f"the template cannot render a user turn with tools: {exc}") from exc
+        self.empty: str | None = ""  # the content of a call-only turn ("" or None)
+        plain = self.full({"role": "assistant", "content": CONTENT})
+        one = self.full({"role": "assistant", "content": "", "tool_calls": [call(0, {})]})
+        self.head = min(_lcp(self.prompt, plain), _lcp(self.prompt, one))
+        if CONTENT not in plain[self.head:]:
+            raise ProbeError("the template does not render a plain assistant answer")
+        self.forced = self.prompt[self.head:]  # what the generation prompt adds, e.g. <think>
+        self.plain = plain[self.head:]
+        at = self.plain.index(CONTENT)
+        self.pre, self.eot = self.plain[:at], self.plain[at + len(CONTENT):]
+
+    def full(self, message: dict[str, Any]) -> str:
+        try:
+            return self.template.render([USER, message], tools=TOOLS, add_generation_prompt=False)
+        except Exception as exc:
+            raise ProbeError(f"the template cannot render {_what(message)}: {exc}") from exc
+
+    def body(self, message: dict[str, Any]) -> str:
+        text = self.full(message)
+        if text[: self.head] != self.prompt[: self.head]:
+            raise ProbeError(f"{_what(message)} changes the turns before it")
+        return text[self.head:]
+
+    def calls(self, calls: list[dict[str, Any]], content: str | None = None,
+              **extra: Any) -> str:
+        """The assistant part of a turn with these calls, end of turn cut off."""
+        message = {"role": "assistant", "content": self.empty if content is None else content,
+                   "tool_calls": calls, **extra}
+        body = self.body(message)
+        # what a plain answer ends with, as far as this turn ends the same way (Cohere ends
+        # both with <|END_OF_TURN_TOKEN|>, after <|END_RESPONSE|> or <|END_ACTION|>)
+        cut = common_suffix(body, self.plain, len(self.eot))
+        return body[: len(body) - cut]
+
+    def choose_empty_content(self) -> None:
+        """Content "" for call-only turns, or None where only that renders the calls."""
+        if NAMES[0] in self.calls([call(0, {"kqalpha": "vqalpha"})]):
+            return
+        self.empty = None
+        if NAMES[0] not in self.calls([call(0, {"kqalpha": "vqalpha"})]):
+            raise ProbeError("the template renders no planted tool call")
+
+
+def _what(message: dict[str, Any]) -> str:
+    if message.get("tool_calls"):
+        n = len(message["tool_calls"])
+        return "an assistant turn with " + ("one tool call" if n == 1 else f"{n} tool calls")
+    return "an assistant answer"

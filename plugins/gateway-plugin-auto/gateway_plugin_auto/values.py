@@ -1,0 +1,103 @@
+"""Tagged argument values → JSON: the tool's schema decides what a raw value means.
+
+A string-typed parameter keeps its text as a string even when it looks like JSON (`"42"`
+for a zip code must not become 42). Other values are parsed as JSON, then as a Python
+literal (templates that write `True` or `['a', 1]`), and stay a string when neither works.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from typing import Any
+
+_PY = {"True": True, "False": False, "None": None}
+
+
+def schema_types(schema: Any) -> set[str]:
+    """The JSON types a (sub)schema allows, as far as its top level tells."""
+    if not isinstance(schema, dict):
+        return set()
+    t = schema.get("type")
+    if isinstance(t, str):
+        return {t}
+    if isinstance(t, list):
+        return {x for x in t if isinstance(x, str)}
+    if "enum" in schema and isinstance(schema["enum"], list):
+        return {_type_of(v) for v in schema["enum"]}
+    if "const" in schema:
+        return {_type_of(schema["const"])}
+    out: set[str] = set()
+    for key in ("anyOf", "oneOf"):
+        for branch in schema.get(key) or ():
+            out |= schema_types(branch)
+    return out
+
+
+def _type_of(v: Any) -> str:
+    if isinstance(v, bool):
+        return "boolean"
+    if isinstance(v, str):
+        return "string"
+    if isinstance(v, int):
+        return "integer"
+    if isinstance(v, float):
+        return "number"
+    return "null" if v is None else ("array" if isinstance(v, list) else "object")
+
+
+def is_string_param(schema: Any) -> bool:
+    """Only strings are allowed: the raw text is the value."""
+    return schema_types(schema) == {"string"}
+
+
+def value_json(text: str, schema: Any, quotes: tuple[str, str] | None = None,
+               json_strings: bool = False) -> str:
+    """Compact JSON for one raw value. `quotes`: the template writes nested values with its
+    own string quotes and bare keys (Gemma 4: `{a:<|"|>x<|"|>}`); `json_strings`: it writes
+    every value as JSON, strings too."""
+    if is_string_param(schema) and not json_strings:
+        return json.dumps(text, ensure_ascii=False)
+    stripped = text.strip()
+    try:
+        value = json.loads(stripped)
+    except ValueError:
+        value = _quoted(stripped, quotes) if quotes else _MISSING
+        if value is _MISSING:
+            value = _python(stripped)
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+_MISSING = object()
+_BARE_KEY = re.compile(r'([{,])\s*([A-Za-z_][A-Za-z0-9_]*)\s*:')
+
+
+def _quoted(text: str, quotes: tuple[str, str]) -> Any:
+    """JSON-like text with the template's own string quotes and bare keys, as a value."""
+    q1, q2 = quotes
+    parts = re.split(f"({re.escape(q1)}.*?{re.escape(q2)})", text, flags=re.S)
+    out = []
+    for part in parts:
+        if part.startswith(q1) and part.endswith(q2) and len(part) >= len(q1) + len(q2):
+            out.append(json.dumps(part[len(q1): len(part) - len(q2)], ensure_ascii=False))
+        else:
+            out.append(_BARE_KEY.sub(r'\1"\2":', part))
+    try:
+        return json.loads("".join(out))
+    except ValueError:
+        return _MISSING
+
+
+def _python(text: str) -> Any:
+    if text in _PY:
+        return _PY[text]
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return text
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return text
+    return value

@@ -1,0 +1,119 @@
+"""Templates written for these tests, in syntaxes no shipped template uses: derivation needs
+no new code for them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from auto_helpers import context, written
+from gateway.detection import PLANTED_TOOLS, round_trip
+from gateway.dialect import assemble
+from gateway.templating import ChatTemplate
+from gateway.testing import parse_all
+from gateway_plugin_auto import DIALECT, explain
+from gateway_plugin_auto.markup import INDEX
+from test_grammar import model_text
+
+from tests.grammar.gbnf_recognizer import accepts, parse_gbnf
+
+_TURNS = """
+{%- if tools %}<|sys|>Tools: {{ tools | tojson }}<|end|>
+{% endif %}
+{%- for m in messages %}
+{%- if m.role == 'assistant' %}<|bot|>{{ body(m) }}<|end|>
+{% else %}<|{{ m.role }}|>{{ m.content }}<|end|>
+{% endif %}
+{%- endfor %}
+{%- if add_generation_prompt %}<|bot|>{% endif %}"""
+
+# a call as an XML-ish element with the name in an attribute and JSON inside
+JSON_ELEMENT = """{%- macro body(m) -%}
+{{ m.content or '' }}
+{%- for c in m.tool_calls or [] %}<call name="{{ c.function.name }}">
+{{- c.function.arguments | tojson }}</call>{% endfor %}
+{%- endmacro %}""" + _TURNS
+
+# tagged parameters under other names, a section, reasoning in <reflect>
+TAGGED = """{%- macro body(m) -%}
+{%- if m.reasoning_content %}<reflect>{{ m.reasoning_content }}</reflect>
+{% endif %}{{ m.content or '' }}
+{%- if m.tool_calls %}<calls>{% for c in m.tool_calls %}
+<invoke:{{ c.function.name }}>{% for k, v in c.function.arguments | items %}<arg name="{{ k }}">
+{{- v if v is string else v | tojson }}</arg>{% endfor %}</invoke>{% endfor %}
+</calls>{% endif %}
+{%- endmacro %}""" + _TURNS
+
+# a running number before the name, 1-based
+COUNTED = """{%- macro body(m) -%}
+{{ m.content or '' }}
+{%- if m.tool_calls %}<<calls>>{% for c in m.tool_calls %}
+<<call {{ loop.index }}: {{ c.function.name }}>>{{ c.function.arguments | tojson }}<</call>>
+{%- endfor %}<</calls>>{% endif %}
+{%- endmacro %}""" + _TURNS
+
+# a section opened by two markers: the lazy grammar triggers on the last one
+NESTED = """{%- macro body(m) -%}
+{{ m.content or '' }}
+{%- if m.tool_calls %}<calls><batch>{% for c in m.tool_calls %}
+{"fn": "{{ c.function.name }}", "args": {{ c.function.arguments | tojson }}}
+{%- if not loop.last %};{% endif %}{% endfor %}</batch></calls>{% endif %}
+{%- endmacro %}""" + _TURNS
+
+# one tag per parameter, every value JSON (strings quoted)
+JSON_VALUES = """{%- macro body(m) -%}
+{{ m.content or '' }}
+{%- for c in m.tool_calls or [] %}<fn:{{ c.function.name }}>
+{%- for k, v in c.function.arguments | items %}<param key="{{ k }}">{{ v | tojson }}</param>
+{%- endfor %}</fn>{% endfor %}
+{%- endmacro %}""" + _TURNS
+
+CASES = {
+    "json values": (JSON_VALUES, "<fn:", None),
+    "nested section": (NESTED, "<batch>", None),
+    "json element": (JSON_ELEMENT, '<call name="', None),
+    "tagged": (TAGGED, "<calls>", ("<reflect>", "</reflect>")),
+    "counted": (COUNTED, "<<calls>>", None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_made_up_syntax(case: str) -> None:
+    source, trigger, think = CASES[case]
+    template = ChatTemplate(source, name=case)
+    spec = DIALECT.lookup(template)
+    assert not isinstance(spec, str), spec
+    assert spec.trigger == trigger and spec.think == think
+    assert explain(template).startswith("derived: calls as ")
+    evidence = round_trip(DIALECT, template)
+    assert evidence.ok and evidence.parallel, evidence.reason
+    calls = [("get_weather", {"city": "Paris", "days": 3}), ("get_time", {"zone": "UTC"})]
+    text = written(template, calls, "Checking.")
+    out = assemble(parse_all(DIALECT, context(template, list(PLANTED_TOOLS)), list(text)))
+    assert out.content == "Checking."
+    assert [(c.name, json.loads(c.arguments)) for c in out.tool_calls] == calls
+    plan = DIALECT.tools_grammar(context(template, list(PLANTED_TOOLS), "required"))
+    assert plan.grammar and accepts(parse_gbnf(plan.grammar), model_text(spec, calls))
+
+
+def test_what_each_made_up_syntax_is() -> None:
+    tagged = DIALECT.lookup(ChatTemplate(TAGGED, name="tagged"))
+    assert not isinstance(tagged, str) and tagged.args is not None
+    assert (tagged.args.open, tagged.args.key_end, tagged.args.close) == (
+        '<arg name="', '">', "</arg>")
+    assert tagged.section_open == "<calls>" and tagged.section_close == "</calls>"
+    counted = DIALECT.lookup(ChatTemplate(COUNTED, name="counted"))
+    assert not isinstance(counted, str) and INDEX in counted.call
+    assert counted.index_base == 1
+    element = DIALECT.lookup(ChatTemplate(JSON_ELEMENT, name="json element"))
+    assert not isinstance(element, str) and element.args is None
+    assert element.call[-1] == "</call>"
+    values = DIALECT.lookup(ChatTemplate(JSON_VALUES, name="json values"))
+    assert not isinstance(values, str) and values.args and values.args.json_strings
+    nested = DIALECT.lookup(ChatTemplate(NESTED, name="nested section"))
+    assert not isinstance(nested, str)
+    assert (nested.section_open, nested.call_sep) == ("<calls><batch>", ";")
+    ctx = context(ChatTemplate(NESTED, name="nested section"), list(PLANTED_TOOLS))
+    text = 'Hm <calls> no.<calls>\n<batch>{"fn": "get_time", "args": {"zone": "UTC"}}</batch>'
+    out = assemble(parse_all(DIALECT, ctx, list(text)))
+    assert out.content == "Hm <calls> no." and len(out.tool_calls) == 1
