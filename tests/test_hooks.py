@@ -33,6 +33,14 @@ class StubBackend:
         return {"content": self.text, "stop_type": "eos", "tokens_evaluated": 5,
                 "tokens_predicted": 3}
 
+    async def stream(self, payload):
+        """llama.cpp's SSE events: the text a few characters at a time, then the stop."""
+        self.payloads.append(payload)
+        for i in range(0, len(self.text), 4):
+            yield {"content": self.text[i:i + 4]}
+        yield {"content": "", "stop": True, "stop_type": "eos", "tokens_evaluated": 5,
+               "tokens_predicted": 3}
+
 
 def service(text: str, *plugins) -> tuple[ChatService, StubBackend]:
     backend = StubBackend(text)
@@ -132,3 +140,37 @@ def test_unbuildable_grammar_is_a_400_not_unconstrained():
             "name": "g", "parameters": schema, "strict": True}}]))
     assert e.value.status == 400 and "uniqueItems" in e.value.message
     assert backend.payloads == []
+
+
+REPEATING = ('{"thought_about_next_step_only":"t","next_step":{"tool_calls":['
+             + ",".join(['{"name":"f","arguments":{"x":1}}'] * 3) + ',{"name":"f","arguments":'
+             '{"x":2}}]}}')
+
+
+def test_a_repeated_call_stops_generation_non_streaming():
+    svc, backend = service(REPEATING)
+    consumed: list[int] = []
+    inner = backend.stream
+
+    async def counting(payload):
+        async for event in inner(payload):
+            consumed.append(1)
+            yield event
+    backend.stream = counting
+    out = run(svc.complete(request(tools=TOOLS, tool_choice="required", max_tokens=256)))
+    calls = out.choices[0].message.tool_calls
+    assert [c.function.arguments for c in calls] == ['{"x":1}']
+    assert out.choices[0].finish_reason == "tool_calls"
+    assert len(consumed) < len(REPEATING) // 4  # the rest of the loop was never generated
+
+
+def test_a_repeated_call_stops_generation_streaming():
+    svc, backend = service(REPEATING)
+
+    async def collect():
+        return [line async for line in await svc.stream(
+            request(tools=TOOLS, tool_choice="required", stream=True))]
+    lines = b"".join(run(collect()))
+    assert lines.count(b'"arguments":"{\\"x\\":1}"') == 1
+    assert b'{\\"x\\":2}' not in lines  # generation stopped at the repeat
+    assert b'"finish_reason":"tool_calls"' in lines and lines.endswith(b"data: [DONE]\n\n")

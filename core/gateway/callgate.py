@@ -66,6 +66,9 @@ def check_tool_schemas(tools: list[ToolDef]) -> None:
                               code="invalid_schema") from exc
 
 
+REPEATED = "the same call (name and arguments) was already made in this answer"
+
+
 @dataclass(slots=True)
 class Rejection:
     name: str
@@ -80,6 +83,7 @@ class CallGate:
     tools: list[ToolDef]
     seen: set[tuple[str, bytes]] = field(default_factory=set)
     rejected: list[Rejection] = field(default_factory=list)
+    looping: bool = False  # a call came again: the model is looping; stop generating
 
     def check(self, name: str, arguments: str) -> str | None:
         """None when the call may go out, else why not (and the rejection is recorded)."""
@@ -111,7 +115,8 @@ class CallGate:
             return "arguments do not match the schema: " + str(errors[0]).split("\n", 1)[0]
         key = (name, canonical)
         if key in self.seen:
-            return "the same call (name and arguments) was already made in this answer"
+            self.looping = True
+            return REPEATED
         self.seen.add(key)
         return None
 

@@ -132,13 +132,16 @@ class ChatService:
     # -- non-streaming ----------------------------------------------------------------------
     async def complete(self, req: p.ChatCompletionRequest) -> p.ChatCompletion:
         prep = self.prepare(req)
-        result = await self.backend.complete(prep.payload)
+        if prep.ctx.offers_tools:
+            result, looped = await self._generate_watching(prep)
+        else:
+            result, looped = await self.backend.complete(prep.payload), False
         text = result.get("content", "")
         finish = _finish_reason(result)
         gate = CallGate(prep.ctx.tools)
         parsed: ParsedOutput = gate_output(
             self.plugins.hook.gateway_parse_output(ctx=prep.ctx, text=text), gate,
-            complete=finish != "length")
+            complete=finish != "length" and not looped)
         if parsed.tool_calls and finish != "length":
             finish = "tool_calls"
         calls = [p.OutToolCall(id=c.id, function=p.OutFunction(name=c.name, arguments=c.arguments))
@@ -152,6 +155,31 @@ class ChatService:
             id="chatcmpl-" + new_call_id("", 24), created=int(time.time()), model=self.model_id,
             choices=[p.Choice(index=0, message=message, finish_reason=finish)],
             usage=_usage(result))
+
+    async def _generate_watching(self, prep: Prepared) -> tuple[dict[str, Any], bool]:
+        """Generate through the streaming endpoint, watching the calls as they form: when the
+        model writes a call it already wrote, it is looping — stop there instead of paying
+        for the rest of max_tokens. Returns the final event (content = all text) and whether
+        it was cut for a loop."""
+        watch = GatedParser(self.plugins.hook.gateway_create_parser(ctx=prep.ctx),
+                            CallGate(prep.ctx.tools))
+        events = self.backend.stream(prep.payload)
+        last: dict[str, Any] = {}
+        parts: list[str] = []
+        try:
+            async for event in events:
+                last = event
+                parts.append(event.get("content", ""))
+                watch.feed(parts[-1])
+                if watch.gate.looping:
+                    break
+        finally:
+            await events.aclose()  # closes the connection: llama.cpp stops generating
+        result = {**last, "content": "".join(parts)}
+        if watch.gate.looping:
+            result.setdefault("tokens_predicted", len(parts))
+            result["stop_type"] = "loop"
+        return result, watch.gate.looping
 
     # -- streaming --------------------------------------------------------------------------
     async def stream(self, req: p.ChatCompletionRequest) -> AsyncIterator[bytes]:
@@ -174,13 +202,22 @@ class ChatService:
         yield chunk(p.ChunkDelta(role="assistant", content=""))
         last: dict[str, Any] = {}
         raw: list[str] = []
+        events = self.backend.stream(prep.payload)
         try:
-            async for event in self.backend.stream(prep.payload):
-                last = event
-                raw.append(event.get("content", ""))
-                for d in parser.feed(raw[-1]):
-                    yield chunk(_delta(d))
-            for d in parser.finish(complete=_finish_reason(last) != "length"):
+            try:
+                async for event in events:
+                    last = event
+                    raw.append(event.get("content", ""))
+                    for d in parser.feed(raw[-1]):
+                        yield chunk(_delta(d))
+                    if parser.gate.looping:
+                        break  # the model repeats a call: stop generating (see complete())
+            finally:
+                await events.aclose()
+            looped = parser.gate.looping
+            if looped:
+                last = {**last, "tokens_predicted": len(raw)}
+            for d in parser.finish(complete=_finish_reason(last) != "length" and not looped):
                 yield chunk(_delta(d))
             if parser.gate.rejected and not parser.released and not parser.text_out:
                 yield chunk(p.ChunkDelta(content="".join(raw)))

@@ -221,6 +221,16 @@ def response_format_plan(ctx: RequestContext) -> GrammarPlan:
     return GrammarPlan()
 
 
+def parallel_cap(ctx: RequestContext, default: int) -> int:
+    """How many calls one answer may hold: the `max_parallel_calls` option (else the
+    dialect's default), and no more than the token budget fits — a call takes tens of tokens,
+    and calls cut off by max_tokens are lost."""
+    cap = max(1, int(ctx.options.get("max_parallel_calls", default)))
+    if ctx.budget_tokens is not None:
+        cap = min(cap, max(1, ctx.budget_tokens // 64))
+    return cap
+
+
 def arguments_json(arguments: Any) -> str:
     """Tool-call arguments are always a JSON string on the wire."""
     if isinstance(arguments, str):

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any, Protocol
 
 import aiohttp
@@ -23,7 +23,7 @@ class Backend(Protocol):
 
     async def complete(self, payload: dict[str, Any]) -> dict[str, Any]: ...
 
-    def stream(self, payload: dict[str, Any]) -> AsyncIterator[dict[str, Any]]: ...
+    def stream(self, payload: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]: ...
 
     async def tokenize(self, text: str, add_special: bool = True) -> list[int]: ...
 
@@ -74,7 +74,7 @@ class LlamaCppBackend:
     async def complete(self, payload: dict[str, Any]) -> dict[str, Any]:
         return await self._post("/completion", {**payload, "stream": False})
 
-    async def stream(self, payload: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    async def stream(self, payload: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
         """Yields llama.cpp's SSE events as dicts; the last one has `stop: true`."""
         try:
             async with self._http().post(

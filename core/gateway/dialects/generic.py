@@ -23,6 +23,7 @@ from gateway.dialect import (
     RequestContext,
     arguments_json,
     new_call_id,
+    parallel_cap,
 )
 from gateway.grammar import rename_rules
 from gateway.hookspecs import hookimpl
@@ -105,9 +106,7 @@ class GenericDialect(Dialect):
                 alts.append(f"call{i}")
             rules.append("call ::= " + " | ".join(alts))
             # Bounded: a small model otherwise repeats the same call until max_tokens.
-            cap = max(1, int(ctx.options.get("max_parallel_calls", 4)))
-            if ctx.budget_tokens is not None:
-                cap = min(cap, max(1, ctx.budget_tokens // 64))
+            cap = parallel_cap(ctx, 4)
             more = f' ("," call){{0,{cap - 1}}}' if ctx.parallel_tool_calls and cap > 1 else ""
             rules.append(f'calls ::= "{{\\"tool_calls\\":[" call{more} "]}}"')
             steps.append("calls")

@@ -8,7 +8,14 @@ repetition stays small.
 
 from __future__ import annotations
 
-from gateway.dialect import GrammarPlan, RequestContext, ToolDef, response_format_plan, word_trigger
+from gateway.dialect import (
+    GrammarPlan,
+    RequestContext,
+    ToolDef,
+    parallel_cap,
+    response_format_plan,
+    word_trigger,
+)
 from gateway.grammar import literal, rename_rules
 from gateway.grammar.gbnf import char_class
 
@@ -82,7 +89,7 @@ def call_rules(ctx: RequestContext, spec: Spec, tools: list[ToolDef]) -> list[st
                                        else "[a-zA-Z0-9_-]{4,40}"))
     more = 0
     if ctx.parallel_tool_calls and not spec.single_call:
-        more = max(0, int(ctx.options.get("max_parallel_calls", MAX_PARALLEL_CALLS)) - 1)
+        more = parallel_cap(ctx, MAX_PARALLEL_CALLS) - 1
     repeat = f" ({_seq(literal(spec.call_sep), 'call')}){{0,{more}}}" if more else ""
     rules.append(f"calls ::= call{repeat}")
     return rules

@@ -7,7 +7,7 @@ import json
 import string
 from typing import Any
 
-from gateway.dialect import Delta, RequestContext, ToolDef, new_call_id
+from gateway.dialect import Delta, RequestContext, ToolDef, new_call_id, parallel_cap
 from gateway.grammar import rename_rules
 from gateway.jsonstream import JsonScanner
 from gateway.tsdoc import ts_function
@@ -29,7 +29,7 @@ def max_calls(ctx: RequestContext) -> int:
     turn would then be returned as text instead of the calls it did make."""
     if not ctx.parallel_tool_calls:
         return 1
-    return max(1, int(ctx.options.get("max_parallel_calls", MAX_PARALLEL_CALLS)))
+    return parallel_cap(ctx, MAX_PARALLEL_CALLS)
 
 
 def repeat(item: str, lo: int, hi: int) -> str:

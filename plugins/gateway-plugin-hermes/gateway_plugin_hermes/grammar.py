@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from gateway.dialect import GrammarPlan, RequestContext, ToolDef, response_format_plan
+from gateway.dialect import GrammarPlan, RequestContext, ToolDef, parallel_cap, response_format_plan
 from gateway.grammar import literal, rename_rules
 
 from .markup import (
@@ -41,7 +41,7 @@ def call_rules(ctx: RequestContext, tools: list[ToolDef], parallel: bool) -> lis
         alts.append(f"call{i}")
     rules.append("call ::= " + " | ".join(alts))
     rules.append(f"block ::= {literal(TOOL_OPEN + chr(10))} call {literal(chr(10) + TOOL_CLOSE)}")
-    more = max(0, int(ctx.options.get("max_parallel_calls", MAX_PARALLEL_CALLS)) - 1)
+    more = parallel_cap(ctx, MAX_PARALLEL_CALLS) - 1
     rules.append("calls ::= block" + (f' ("\\n" block){{0,{more}}}' if parallel and more else ""))
     return rules
 

@@ -1,0 +1,127 @@
+"""contrib/bench/bfcl_score.py: schema conversion, validation, repeat detection, stream
+assembly and the BFCL AST check (no server)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+from types import SimpleNamespace as NS
+
+import pytest
+
+
+def _load() -> ModuleType:
+    path = Path(__file__).resolve().parents[1] / "contrib" / "bench" / "bfcl_score.py"
+    spec = importlib.util.spec_from_file_location("bfcl_score", path)
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("bfcl_score", mod)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+bs = _load()
+
+DOC = {"type": "dict", "required": ["loc"], "properties": {
+    "loc": {"type": "string", "description": "City"},
+    "temp": {"type": "float", "default": 1.5},
+    "pair": {"type": "tuple", "items": {"type": "integer"}},
+    "anything": {"type": "any"},
+    "opts": {"type": "dict", "properties": {"deep": {"type": "float"}}},
+    "rows": {"type": "array", "items": {"type": "dict", "properties": {
+        "x": {"type": "tuple", "items": {"type": "float"}}}}},
+}}
+
+
+def test_to_json_schema_converts_nested_types_and_keeps_the_rest() -> None:
+    s = bs.to_json_schema(DOC)
+    p = s["properties"]
+    assert s["type"] == "object" and s["required"] == ["loc"]
+    assert p["temp"] == {"type": "number", "default": 1.5}
+    assert p["pair"] == {"type": "array", "items": {"type": "integer"}}
+    assert p["anything"] == {}
+    assert p["opts"]["type"] == "object" and p["opts"]["properties"]["deep"]["type"] == "number"
+    x = p["rows"]["items"]["properties"]["x"]
+    assert p["rows"]["items"]["type"] == "object" and x == {"type": "array",
+                                                            "items": {"type": "number"}}
+    assert DOC["properties"]["temp"]["type"] == "float"  # input untouched
+
+
+def test_to_tools_keeps_dotted_names_and_validation() -> None:
+    tools = bs.to_tools([{"name": "weather.get", "description": "d", "parameters": DOC}])
+    assert tools[0]["function"]["name"] == "weather.get"
+    calls = [("weather.get", '{"loc": "Paris", "temp": 2}'),
+             ("weather.get", '{"temp": 2}'),            # missing required
+             ("weather.get", '{"loc": 3}'),             # wrong type
+             ("other", '{"loc": "Paris"}'),             # unknown tool
+             ("weather.get", '{"loc": ')]               # not JSON
+    assert bs.calls_valid(calls, tools) == [True, False, False, False, False]
+
+
+def test_has_repeat_compares_parsed_arguments() -> None:
+    assert bs.has_repeat([("f", '{"a": 1, "b": 2}'), ("f", '{"b":2,"a":1}')])
+    assert not bs.has_repeat([("f", '{"a": 1}'), ("f", '{"a": 2}'), ("g", '{"a": 1}')])
+
+
+def test_assemble_stream_merges_by_index() -> None:
+    def chunk(*tcs: NS) -> NS:
+        return NS(choices=[NS(delta=NS(tool_calls=list(tcs), content=None),
+                              finish_reason=None)])
+
+    def tc(i: int, name: str | None = None, args: str | None = None) -> NS:
+        return NS(index=i, function=NS(name=name, arguments=args))
+
+    chunks = [chunk(tc(0, "f", "")), chunk(tc(0, None, '{"a":')), chunk(tc(1, "g", "{}")),
+              chunk(tc(0, None, " 1}")), NS(choices=[NS(delta=NS(tool_calls=None, content="hi"),
+                                               finish_reason="tool_calls")]),
+              NS(choices=[])]
+    calls, finish, text = bs.assemble_stream(chunks)
+    assert calls == [("f", '{"a": 1}'), ("g", "{}")] and finish == "tool_calls" and text == "hi"
+
+
+CASE = {"id": "t", "function": [{"name": "get.weather", "description": "", "parameters": {
+    "type": "dict", "required": ["city"], "properties": {
+        "city": {"type": "string"}, "days": {"type": "float"},
+        "unit": {"type": "string", "enum": ["c", "f"]}}}}]}
+TRUTH = [{"get.weather": {"city": ["San Francisco", "SF"], "days": [3.0], "unit": ["", "c"]}}]
+
+
+@pytest.mark.parametrize(("calls", "ok"), [
+    ([("get.weather", '{"city": "san francisco", "days": 3}')], True),  # case, int for float
+    ([("get.weather", '{"city": "S.F.", "days": 3.0, "unit": "c"}')], True),
+    ([("get.weather", '{"city": "Paris", "days": 3}')], False),
+    ([("get.weather", '{"city": "SF"}')], False),                      # days not optional
+    ([("get.weather", '{"city": "SF", "days": 3, "unit": "f"}')], False),
+    ([("weather", '{"city": "SF", "days": 3}')], False),
+    ([("get.weather", '{"city": "SF", "days": 3}')] * 2, False),        # simple wants one
+    ([], False),
+    ([("get.weather", "not json")], False),
+])
+def test_ast_ok_simple(calls: list[tuple[str, str]], ok: bool) -> None:
+    pytest.importorskip("bfcl_eval")
+    assert bs.ast_ok(CASE, calls, TRUTH, "live_simple") is ok
+
+
+def test_ast_ok_parallel_order_free() -> None:
+    pytest.importorskip("bfcl_eval")
+    truth = [{"get.weather": {"city": ["SF"], "days": [1.0], "unit": [""]}},
+             {"get.weather": {"city": ["LA"], "days": [2.0], "unit": [""]}}]
+    la, sf = ('{"city": "LA", "days": 2}', '{"city": "SF", "days": 1}')
+    calls = [("get.weather", la), ("get.weather", sf)]
+    assert bs.ast_ok(CASE, calls, truth, "live_parallel")
+    assert not bs.ast_ok(CASE, calls[:1], truth, "live_parallel")
+
+
+def test_ground_truth_of_real_cases_passes() -> None:
+    pytest.importorskip("bfcl_eval")
+    cases, truth = bs.load("live_simple")
+    assert truth is not None
+    case = cases[0]
+    args = {k: v[0] for k, v in truth[case["id"]][0][case["function"][0]["name"]].items()
+            if v[0] != ""}
+    calls = [(case["function"][0]["name"], json.dumps(args))]
+    assert bs.ast_ok(case, calls, truth[case["id"]], "live_simple")
+    assert all(bs.calls_valid(calls, bs.to_tools(case["function"])))
