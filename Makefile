@@ -7,6 +7,9 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 ARGS   ?=
+# `make bench`: BFCL accuracy of `gateway serve $(BFCL_SERVE)` (contrib/bench/bfcl_score.py).
+BFCL_SERVE ?=
+BFCL   ?= --category live_simple --category live_multiple --limit 40 --tool-choice required
 
 .PHONY: install serve test test-fast bench lint clean
 
@@ -35,6 +38,8 @@ test-fast: install
 bench: install
 	$(PY) contrib/bench/bench_grammar.py
 	$(PY) contrib/bench/bench_gateway.py
+	$(PY) -m pip install -q --no-deps bfcl-eval==2026.3.23
+	$(PY) contrib/bench/bfcl_score.py --serve "$(BFCL_SERVE)" $(BFCL)
 
 lint: install
 	$(VENV)/bin/ruff check core plugins tests contrib
