@@ -11,7 +11,11 @@ from gateway.grammar import cached_schema_to_gbnf
 from gateway.testing import CLOCK, WEATHER, DialectConformance, Golden
 
 
-def env(thought: str, step: dict) -> str:
+def env(thought: str, step: dict, choice: str = "auto") -> str:
+    """The envelope: with a thought when the model decides (auto/none), the bare step when a
+    call is required (no budget spent on a thought the client did not ask for)."""
+    if choice in ("required", "named"):
+        return json.dumps(step, separators=(",", ":"), ensure_ascii=False)
     return json.dumps({THOUGHT: thought, "next_step": step}, separators=(",", ":"),
                       ensure_ascii=False)
 
@@ -87,7 +91,9 @@ def test_grammar_enforces_tool_choice(recognizer, choice, forced, parallel, step
     c = ctx(tool_choice=choice, forced_tool=forced, parallel_tool_calls=parallel)
     plan = DIALECT.tools_grammar(c)
     assert plan.grammar and not plan.lazy
-    assert recognizer(plan.grammar, env("t", step)) is ok
+    assert recognizer(plan.grammar, env("t", step, choice)) is ok
+    if choice in ("required", "named"):
+        assert not recognizer(plan.grammar, env("t", step))  # no thought there
 
 
 def test_grammar_bounds_thought_and_forbids_whitespace(recognizer):
@@ -134,5 +140,18 @@ def test_parallel_calls_are_bounded(recognizer):
     """A small model repeats a call until max_tokens in an unbounded list: cap it."""
     c = ctx(tool_choice="required", options={"max_parallel_calls": 3})
     grammar = DIALECT.tools_grammar(c).grammar
-    assert recognizer(grammar, env("t", {"tool_calls": [CALL_T] * 3}))
-    assert not recognizer(grammar, env("t", {"tool_calls": [CALL_T] * 4}))
+    assert recognizer(grammar, env("t", {"tool_calls": [CALL_T] * 3}, "required"))
+    assert not recognizer(grammar, env("t", {"tool_calls": [CALL_T] * 4}, "required"))
+
+
+def test_thought_option_and_budget(recognizer):
+    c = ctx(tool_choice="required", options={"thought": "always"})
+    grammar = DIALECT.tools_grammar(c).grammar
+    assert recognizer(grammar, env("why", {"tool_calls": [CALL_T]}))
+    c = ctx(tool_choice="auto")
+    c.budget_tokens = 64  # a quarter of the budget at most, in characters
+    grammar = DIALECT.tools_grammar(c).grammar
+    assert recognizer(grammar, env("x" * 16, {"tool_calls": [CALL_T]}))
+    assert not recognizer(grammar, env("x" * 17, {"tool_calls": [CALL_T]}))
+    # and at most budget/64 calls
+    assert not recognizer(grammar, env("", {"tool_calls": [CALL_T, CALL_W]}))

@@ -174,3 +174,46 @@ def test_a_repeated_call_stops_generation_streaming():
     assert lines.count(b'"arguments":"{\\"x\\":1}"') == 1
     assert b'{\\"x\\":2}' not in lines  # generation stopped at the repeat
     assert b'"finish_reason":"tool_calls"' in lines and lines.endswith(b"data: [DONE]\n\n")
+
+
+class CutThenWhole(StubBackend):
+    """First generation runs into max_tokens inside a string; the second completes."""
+
+    def __init__(self) -> None:
+        super().__init__("")
+        self.texts = ['{"tool_calls":[{"name":"g","arguments":{"s":"aaaaaaaa',
+                      '{"tool_calls":[{"name":"g","arguments":{"s":"ok"}}]}']
+
+    async def stream(self, payload):
+        self.payloads.append(payload)
+        text = self.texts[min(len(self.payloads), 2) - 1]
+        yield {"content": text}
+        cut = len(self.payloads) == 1
+        yield {"content": "", "stop": True, "stop_type": "limit" if cut else "eos",
+               "tokens_predicted": 7}
+
+
+FREE = [{"type": "function", "function": {"name": "g", "parameters": {
+    "type": "object", "properties": {"s": {"type": "string"}}, "required": ["s"]}}}]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_required_call_cut_off_is_retried_with_a_tighter_grammar(stream):
+    backend = CutThenWhole()
+    pl = create_plugins(["generic"])
+    svc = ChatService(plugins=pl, backend=backend, template=TEMPLATE, dialect=DIALECT,
+                      model_id="m")
+    req = request(tools=FREE, tool_choice="required", max_tokens=256, stream=stream)
+    if stream:
+        async def collect():
+            return b"".join([line async for line in await svc.stream(req)])
+        body = run(collect())
+        assert body.count(b'"name":"g"') == 1 and b'{\\"s\\":\\"ok\\"}' in body
+        assert b'"finish_reason":"tool_calls"' in body
+    else:
+        out = run(svc.complete(req))
+        assert out.choices[0].message.tool_calls[0].function.arguments == '{"s":"ok"}'
+        assert out.choices[0].finish_reason == "tool_calls"
+        assert out.usage.completion_tokens == 14  # both attempts are counted
+    first, second = (p["grammar"] for p in backend.payloads)
+    assert "t0-char{0,64}" in first and "t0-char{0,12}" in second  # 256/4, then at least 12

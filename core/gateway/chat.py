@@ -56,7 +56,9 @@ class ChatService:
             return grammar
         return convert
 
-    def prepare(self, req: p.ChatCompletionRequest) -> Prepared:
+    def prepare(self, req: p.ChatCompletionRequest, squeeze: int = 1) -> Prepared:
+        """squeeze > 1 shapes the grammar for a budget that many times smaller (the retry
+        of a required call that ran out of tokens)."""
         ctx = build_context(req, self.settings)
         check_tool_schemas(ctx.tools)
         ctx.template, ctx.dialect, ctx.hooks = self.template, self.dialect, self.plugins.hook
@@ -65,6 +67,8 @@ class ChatService:
         try:
             prompt: str = hook.gateway_render_prompt(ctx=ctx)
             ctx.budget_tokens = self._budget(req, prompt)
+            if ctx.budget_tokens is not None and squeeze > 1:
+                ctx.budget_tokens = max(16, ctx.budget_tokens // squeeze)
             limits = budget_limits(self.settings.grammar_limits, ctx.budget_tokens)
             ctx.schema_grammar = self._schema_grammar(limits)
             ctx.tools_key = _encode((req.tools, req.tool_choice, req.parallel_tool_calls,
@@ -132,16 +136,17 @@ class ChatService:
     # -- non-streaming ----------------------------------------------------------------------
     async def complete(self, req: p.ChatCompletionRequest) -> p.ChatCompletion:
         prep = self.prepare(req)
-        if prep.ctx.offers_tools:
-            result, looped = await self._generate_watching(prep)
-        else:
-            result, looped = await self.backend.complete(prep.payload), False
+        result, parsed, gate = await self._attempt(prep)
+        if _retry_wanted(prep.ctx, parsed, result):
+            # A required call ran out of tokens (the model looped in a free part): once more
+            # with a grammar shaped for a much smaller budget; the prompt is cached.
+            log.info("required call cut off by max_tokens; retrying with a tighter grammar")
+            spent = result.get("tokens_predicted") or 0
+            prep = self.prepare(req, squeeze=RETRY_SQUEEZE)
+            result, parsed, gate = await self._attempt(prep)
+            result["tokens_predicted"] = (result.get("tokens_predicted") or 0) + spent
         text = result.get("content", "")
         finish = _finish_reason(result)
-        gate = CallGate(prep.ctx.tools)
-        parsed: ParsedOutput = gate_output(
-            self.plugins.hook.gateway_parse_output(ctx=prep.ctx, text=text), gate,
-            complete=finish != "length" and not looped)
         if parsed.tool_calls and finish != "length":
             finish = "tool_calls"
         calls = [p.OutToolCall(id=c.id, function=p.OutFunction(name=c.name, arguments=c.arguments))
@@ -155,6 +160,40 @@ class ChatService:
             id="chatcmpl-" + new_call_id("", 24), created=int(time.time()), model=self.model_id,
             choices=[p.Choice(index=0, message=message, finish_reason=finish)],
             usage=_usage(result))
+
+    async def _attempt(self, prep: Prepared) -> tuple[dict[str, Any], ParsedOutput, CallGate]:
+        """One generation, parsed and gated."""
+        if prep.ctx.offers_tools:
+            result, looped = await self._generate_watching(prep)
+        else:
+            result, looped = await self.backend.complete(prep.payload), False
+        gate = CallGate(prep.ctx.tools)
+        parsed: ParsedOutput = gate_output(
+            self.plugins.hook.gateway_parse_output(ctx=prep.ctx, text=result.get("content", "")),
+            gate, complete=_finish_reason(result) != "length" and not looped)
+        return result, parsed, gate
+
+    async def _run(self, run: _Run) -> AsyncIterator[Delta]:
+        """Stream one generation through the gated parser, stopping at a repeated call."""
+        run.parser = GatedParser(self.plugins.hook.gateway_create_parser(ctx=run.prep.ctx),
+                                 CallGate(run.prep.ctx.tools))
+        parser = run.parser
+        events = self.backend.stream(run.prep.payload)
+        try:
+            async for event in events:
+                run.last = event
+                run.raw.append(event.get("content", ""))
+                for d in parser.feed(run.raw[-1]):
+                    yield d
+                if parser.gate.looping:
+                    break  # the model repeats a call: stop generating (see complete())
+        finally:
+            await events.aclose()
+        if parser.gate.looping:
+            run.last = {**run.last, "tokens_predicted": len(run.raw)}
+        cut = _finish_reason(run.last) == "length" and not parser.gate.looping
+        for d in parser.finish(complete=not cut):
+            yield d
 
     async def _generate_watching(self, prep: Prepared) -> tuple[dict[str, Any], bool]:
         """Generate through the streaming endpoint, watching the calls as they form: when the
@@ -197,35 +236,27 @@ class ChatService:
                                                              finish_reason=finish)])
             return b"data: " + _encode(c) + b"\n\n"
 
-        hook = self.plugins.hook
-        parser = GatedParser(hook.gateway_create_parser(ctx=prep.ctx), CallGate(prep.ctx.tools))
         yield chunk(p.ChunkDelta(role="assistant", content=""))
-        last: dict[str, Any] = {}
-        raw: list[str] = []
-        events = self.backend.stream(prep.payload)
+        run = _Run(prep)
         try:
-            try:
-                async for event in events:
-                    last = event
-                    raw.append(event.get("content", ""))
-                    for d in parser.feed(raw[-1]):
-                        yield chunk(_delta(d))
-                    if parser.gate.looping:
-                        break  # the model repeats a call: stop generating (see complete())
-            finally:
-                await events.aclose()
-            looped = parser.gate.looping
-            if looped:
-                last = {**last, "tokens_predicted": len(raw)}
-            for d in parser.finish(complete=_finish_reason(last) != "length" and not looped):
+            async for d in self._run(run):
                 yield chunk(_delta(d))
+            if run.retry_wanted():  # see complete(): nothing went out yet, so try once more
+                log.info("required call cut off by max_tokens; retrying with a tighter grammar")
+                spent = run.last.get("tokens_predicted") or 0
+                run = _Run(self.prepare(req, squeeze=RETRY_SQUEEZE))
+                async for d in self._run(run):
+                    yield chunk(_delta(d))
+                run.last["tokens_predicted"] = (run.last.get("tokens_predicted") or 0) + spent
+            parser = run.parser
             if parser.gate.rejected and not parser.released and not parser.text_out:
-                yield chunk(p.ChunkDelta(content="".join(raw)))
+                yield chunk(p.ChunkDelta(content="".join(run.raw)))
         except GatewayError as exc:
             log.warning("stream failed: %s", exc.message)
             yield b"data: " + _encode(exc.body()) + b"\n\n"
             yield b"data: [DONE]\n\n"
             return
+        last = run.last
         finish = _finish_reason(last)
         if parser.released and finish != "length":
             finish = "tool_calls"
@@ -237,14 +268,38 @@ class ChatService:
         yield b"data: [DONE]\n\n"
 
 
+RETRY_SQUEEZE = 8
+
+
+@dataclass
+class _Run:
+    """One streamed generation: its request, parser, text and last llama.cpp event."""
+
+    prep: Prepared
+    parser: GatedParser = field(init=False)
+    last: dict[str, Any] = field(default_factory=dict)
+    raw: list[str] = field(default_factory=list)
+
+    def retry_wanted(self) -> bool:
+        p = self.parser
+        return (self.prep.ctx.tool_choice in ("required", "named") and not p.released
+                and not p.text_out and _finish_reason(self.last) == "length"
+                and self.prep.ctx.budget_tokens is not None)
+
+
+def _retry_wanted(ctx: RequestContext, parsed: ParsedOutput, result: dict[str, Any]) -> bool:
+    return (ctx.tool_choice in ("required", "named") and not parsed.tool_calls
+            and _finish_reason(result) == "length" and ctx.budget_tokens is not None)
+
+
 def budget_limits(limits: GrammarLimits, budget: int | None) -> GrammarLimits:
     """Bounds for the free parts of schemas, from the answer's token budget: a free string
-    may take at most half of it in characters, a free array a few items, so a model looping
+    may take at most a quarter of it in characters, a free array a few items, so a model looping
     inside one still closes the call before max_tokens."""
     if budget is None:
         return limits
-    return replace(limits, max_free_string=max(16, min(1000, budget // 2)),
-                   max_free_items=max(2, min(64, budget // 32)))
+    return replace(limits, max_free_string=max(12, min(1000, budget // 4)),
+                   max_free_items=max(2, min(64, budget // 64)))
 
 
 def _delta(d: Delta) -> p.ChunkDelta:

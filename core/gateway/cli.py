@@ -71,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--plugin", action="append", default=None)
     r.add_argument("--dialect")
     r.add_argument("--tool-style", choices=["typescript", "json"], default="typescript")
+    r.add_argument("--dialect-option", action="append", default=[], metavar="KEY=VALUE")
     return ap
 
 
@@ -85,7 +86,8 @@ def render(a: argparse.Namespace) -> int:
         return 2
     cfg = ServeConfig(model=model, chat_template_file=a.chat_template_file, plugins=a.plugin,
                       dialect=a.dialect, settings=Settings(
-                          dialect_options={"tool_style": a.tool_style}))
+                          dialect_options={"tool_style": a.tool_style, **dict(
+                              o.split("=", 1) for o in a.dialect_option if "=" in o)}))
     try:
         runtime = Runtime(cfg)
         service = runtime.offline_service()

@@ -231,6 +231,16 @@ def parallel_cap(ctx: RequestContext, default: int) -> int:
     return cap
 
 
+def reasoning_cap(ctx: RequestContext, default: int) -> int:
+    """Characters a reasoning block may take before a call: the `think_max_chars` option
+    (else the dialect's default), and under a token budget no more than half of it — a
+    small model loops inside free text, and the call must still close before max_tokens."""
+    cap = max(0, int(ctx.options.get("think_max_chars", default)))
+    if ctx.budget_tokens is not None:
+        cap = min(cap, ctx.budget_tokens // 2)
+    return cap
+
+
 def arguments_json(arguments: Any) -> str:
     """Tool-call arguments are always a JSON string on the wire."""
     if isinstance(arguments, str):

@@ -74,8 +74,10 @@ class GenericDialect(Dialect):
         else:
             described = "\n".join(ts_function(t.name, t.description, t.parameters) for t in tools)
         call = '{"name": "<tool name>", "arguments": {<arguments>}}'
-        shape_calls = f'{{"{THOUGHT}": "<short thought>", "next_step": {{"tool_calls": [{call}]}}}}'
-        shape_result = f'{{"{THOUGHT}": "<short thought>", "next_step": {{"result": <answer>}}}}'
+        thought = f'"{THOUGHT}": "<short thought>", ' if _with_thought(ctx) else ""
+        nest = (f"{{{thought}\"next_step\": {{", "}}") if thought else ("{", "}")
+        shape_calls = f'{nest[0]}"tool_calls": [{call}]{nest[1]}'
+        shape_result = f'{nest[0]}"result": <answer>{nest[1]}'
         if ctx.tool_choice == "none":
             how = f"Do not call a tool now. Answer as {shape_result}."
         elif ctx.tool_choice in ("required", "named"):
@@ -83,7 +85,13 @@ class GenericDialect(Dialect):
         else:
             how = (f"To call tools, answer {shape_calls}. "
                    f"To answer the user directly, answer {shape_result}.")
-        return f"You have these tools:\n{described}\n\nAnswer with one JSON object. {how}"
+        example = ""
+        if ctx.options.get("example", "off") == "on":
+            example = ("\n\nExample: for the request \"weather in Oslo, in celsius\" and a tool "
+                       "get_weather(city, unit), the tool call is "
+                       '{"name": "get_weather", "arguments": {"city": "Oslo", "unit": "celsius"}}'
+                       ". Copy the values from the request.")
+        return f"You have these tools:\n{described}\n\nAnswer with one JSON object. {how}{example}"
 
     # -- grammar --------------------------------------------------------------------------
     def tools_grammar(self, ctx: RequestContext) -> GrammarPlan:
@@ -93,15 +101,20 @@ class GenericDialect(Dialect):
         max_thought = int(ctx.options.get("thought_max_chars", 200))
         if ctx.budget_tokens is not None:  # the thought must leave room for the call
             max_thought = min(max_thought, ctx.budget_tokens // 4)
-        rules.append(f'thought ::= "\\"" {_STRING_CHAR}{{0,{max_thought}}} "\\""')
+        if _with_thought(ctx):
+            rules.append(f'thought ::= "\\"" {_STRING_CHAR}{{0,{max_thought}}} "\\""')
         steps: list[str] = []
         tools = ctx.selected_tools()
         if tools:
             alts = []
             for i, tool in enumerate(tools):
                 body, root = rename_rules(ctx.grammar_for(tool.parameters, tool.strict), f"t{i}-")
+                if ctx.options.get("spaced") == "on":  # EXPERIMENT
+                    body = body.replace('\\":"', '\\": "').replace('"," ', '", " ')
                 rules.append(body)
                 head = _lit('{"name":' + json.dumps(tool.name) + ',"arguments":')
+                if ctx.options.get("spaced") == "on":
+                    head = _lit('{"name": ' + json.dumps(tool.name) + ', "arguments": ')
                 rules.append(f'call{i} ::= {head} {root} "}}"')
                 alts.append(f"call{i}")
             rules.append("call ::= " + " | ".join(alts))
@@ -122,8 +135,11 @@ class GenericDialect(Dialect):
             rules.append(f'result ::= "{{\\"result\\":" {root} "}}"')
             steps.append("result")
         rules.append("step ::= " + " | ".join(steps))
-        head = _lit('{"' + THOUGHT + '":')
-        rules.insert(0, f'root ::= {head} thought ",\\"next_step\\":" step "}}"')
+        if _with_thought(ctx):
+            head = _lit('{"' + THOUGHT + '":')
+            rules.insert(0, f'root ::= {head} thought ",\\"next_step\\":" step "}}"')
+        else:
+            rules.insert(0, "root ::= step")
         return GrammarPlan(grammar="\n".join(rules) + "\n")
 
     def create_parser(self, ctx: RequestContext) -> OutputParser:
@@ -169,7 +185,12 @@ class EnvelopeParser:
             if kind == "str":
                 out.append(Delta("reasoning", text))
             return
-        if len(path) < 2 or path[0] != "next_step":
+        if path and path[0] == "next_step":
+            path = path[1:]
+        elif not path or path[0] not in ("tool_calls", "result"):
+            return
+        path = ("next_step", *path)
+        if len(path) < 2:
             return
         if path[1] == "result":
             if self._raw_result:
@@ -197,6 +218,13 @@ class EnvelopeParser:
         for ev in self._scan.finish():
             self._on_event(ev.kind, ev.path, ev.text, ev.raw, out)
         return out
+
+
+def _with_thought(ctx: RequestContext) -> bool:
+    """The thought field: `thought` option always/never, or (auto) only when the model has
+    to decide between calling and answering."""
+    mode = ctx.options.get("thought", "auto")
+    return mode == "always" or mode == "auto" and ctx.tool_choice in ("auto", "none")
 
 
 def _plain_history(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
