@@ -109,12 +109,9 @@ class GenericDialect(Dialect):
             alts = []
             for i, tool in enumerate(tools):
                 body, root = rename_rules(ctx.grammar_for(tool.parameters, tool.strict), f"t{i}-")
-                if ctx.options.get("spaced") == "on":  # EXPERIMENT
-                    body = body.replace('\\":"', '\\": "').replace('"," ', '", " ')
                 rules.append(body)
                 head = _lit('{"name":' + json.dumps(tool.name) + ',"arguments":')
-                if ctx.options.get("spaced") == "on":
-                    head = _lit('{"name": ' + json.dumps(tool.name) + ', "arguments": ')
+
                 rules.append(f'call{i} ::= {head} {root} "}}"')
                 alts.append(f"call{i}")
             rules.append("call ::= " + " | ".join(alts))

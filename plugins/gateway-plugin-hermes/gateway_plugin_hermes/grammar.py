@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import json
 
-from gateway.dialect import GrammarPlan, RequestContext, ToolDef, parallel_cap, response_format_plan
+from gateway.dialect import (
+    GrammarPlan,
+    RequestContext,
+    ToolDef,
+    parallel_cap,
+    reasoning_cap,
+    response_format_plan,
+)
 from gateway.grammar import literal, rename_rules
 
 from .markup import (
@@ -49,7 +56,9 @@ def call_rules(ctx: RequestContext, tools: list[ToolDef], parallel: bool) -> lis
 def think_rules(ctx: RequestContext, opened: bool) -> tuple[list[str], str]:
     """A bounded reasoning block before the answer: `<think>` optional, or already open in
     the prompt (QwQ). Returns the rules and the expression to put first in `root`."""
-    limit = max(0, int(ctx.options.get("think_max_chars", THINK_MAX_CHARS)))
+    limit = reasoning_cap(ctx, THINK_MAX_CHARS)
+    if limit < _BLOCK and not opened:  # no room to think: the budget goes to the call
+        return [], ""
     # full blocks then a short tail: one way to split any length, so no ambiguity (and a
     # small expansion in llama.cpp); the bound is rounded up to the next block
     blocks = limit // _BLOCK
