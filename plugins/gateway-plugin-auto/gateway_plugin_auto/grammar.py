@@ -12,19 +12,17 @@ from gateway.dialect import (
     GrammarPlan,
     RequestContext,
     ToolDef,
-    parallel_cap,
     response_format_plan,
     word_trigger,
 )
 from gateway.grammar import literal, rename_rules
 from gateway.grammar.gbnf import char_class
 
+from .budget import plan_budget
 from .markup import ARGS, ID, INDEX, NAME, WS, atoms
 from .spec import Spec
 from .tagrules import tagged_rules
 
-MAX_PARALLEL_CALLS = 4  # calls per turn under parallel_tool_calls (option max_parallel_calls)
-THINK_MAX_CHARS = 4000  # a reasoning block before required calls (option think_max_chars)
 _BLOCK = 100
 
 
@@ -37,7 +35,7 @@ def char_class_text(chars: str, negated: bool = False) -> str:
 
 
 def bounded_text(name: str, stop: str, limit: int) -> list[str]:
-    """Rules `name` for up to ~limit characters that never contain the first two characters
+    """Rules `name` for up to limit characters that never contain the first two characters
     of `stop` (so never `stop` itself)."""
     first, second = stop[:1], stop[1:2]
     if not second:
@@ -45,26 +43,27 @@ def bounded_text(name: str, stop: str, limit: int) -> list[str]:
     else:
         char = (f"{char_class_text(first, negated=True)} | {literal(first)} "
                 f"{char_class_text(first + second, negated=True)}")
-    blocks = limit // _BLOCK
-    text = f"{name}-char{{0,{_BLOCK - 1}}}"
+    # blocks then a tail, never over limit: up to blocks*100 + 99 characters
+    blocks = max(0, limit - _BLOCK + 1) // _BLOCK
+    text = f"{name}-char{{0,{min(limit, _BLOCK - 1)}}}"
     if blocks:
         text = f"{name}-blk{{0,{blocks}}} " + text
     return [f"{name}-char ::= {char}", f"{name}-blk ::= {name}-char{{{_BLOCK}}}",
             f"{name} ::= {text}"]
 
 
-def call_rules(ctx: RequestContext, spec: Spec, tools: list[ToolDef]) -> list[str]:
-    """Rules ending in `calls`: one call, or up to max_parallel_calls separated as the
-    template separates them."""
+def call_rules(ctx: RequestContext, spec: Spec, tools: list[ToolDef], cap: int) -> list[str]:
+    """Rules ending in `calls`: up to `cap` calls, separated as the template separates them.
+    A running call number (INDEX) is written as the template writes it: index_base, +1, ..."""
     rules: list[str] = []
-    alts: list[str] = []
+    seqs: list[list[str]] = []  # per tool: the call's items, INDEX where the number goes
     for i, tool in enumerate(tools):
         items: list[str] = []
         for part in spec.call:
             if part == NAME:
                 items.append(literal(tool.name))
             elif part == INDEX:
-                items.append("call-index")
+                items.append(INDEX)
             elif part == ID:
                 items.append("call-id")
             elif part == ARGS:
@@ -79,31 +78,42 @@ def call_rules(ctx: RequestContext, spec: Spec, tools: list[ToolDef]) -> list[st
                     items.append(root)
             elif part:
                 items.append(literal(part))
-        rules.append(f"call{i} ::= {_seq(*items)}")
-        alts.append(f"call{i}")
-    rules.append("call ::= " + " | ".join(alts))
-    if INDEX in spec.call:
-        rules.append("call-index ::= [0-9]{1,3}")
+        seqs.append(items)
     if ID in spec.call:
         rules.append("call-id ::= " + ("[a-zA-Z0-9]{9}" if spec.short_ids
                                        else "[a-zA-Z0-9_-]{4,40}"))
-    more = 0
-    if ctx.parallel_tool_calls and not spec.single_call:
-        more = parallel_cap(ctx, MAX_PARALLEL_CALLS) - 1
-    repeat = f" ({_seq(literal(spec.call_sep), 'call')}){{0,{more}}}" if more else ""
-    rules.append(f"calls ::= call{repeat}")
+    sep = literal(spec.call_sep)
+    if INDEX not in spec.call:
+        rules += [f"call{i} ::= {_seq(*items)}" for i, items in enumerate(seqs)]
+        rules.append("call ::= " + " | ".join(f"call{i}" for i in range(len(seqs))))
+        repeat = f" ({_seq(sep, 'call')}){{0,{cap - 1}}}" if cap > 1 else ""
+        rules.append(f"calls ::= call{repeat}")
+        return rules
+    for n in range(cap):  # one rule per position: the n-th call carries its own number
+        number = literal(str(spec.index_base + n))
+        alts = [_seq(*(number if x == INDEX else x for x in items)) for items in seqs]
+        rules.append(f"call-at{n} ::= " + " | ".join(f"({a})" for a in alts))
+    calls = f"call-at{cap - 1}"
+    for n in reversed(range(cap - 1)):
+        calls = f"call-at{n} ({_seq(sep, calls)})?"
+    rules.append(f"calls ::= {calls}")
     return rules
 
 
-def think_rules(ctx: RequestContext, spec: Spec) -> tuple[list[str], str]:
-    """A bounded reasoning block before the calls; returns rules and the root's prefix."""
+def think_rules(spec: Spec, limit: int) -> tuple[list[str], str]:
+    """A reasoning block of at most `limit` characters before the calls (optional, or
+    closed first when the prompt opened it); returns rules and the root's prefix."""
     assert spec.think is not None
     open_, close = spec.think
-    limit = max(0, int(ctx.options.get("think_max_chars", THINK_MAX_CHARS)))
-    rules = bounded_text("think-text", close, limit)
-    rules.append(f'think-end ::= {literal(close)} "\\n"{{0,2}}')
+    if not limit and not spec.think_forced:  # no room to think: the budget goes to the call
+        return [], ""
+    rules = [f'think-end ::= {literal(close)} "\\n"{{0,2}}']
+    text = ""
+    if limit:
+        rules += bounded_text("think-text", close, limit)
+        text = "think-text"
     if spec.think_forced:
-        return rules, "think-text think-end"
+        return rules, _seq(text, "think-end")
     rules.append(f'think ::= {literal(open_)} "\\n"? think-text think-end')
     return rules, "think?"
 
@@ -132,9 +142,11 @@ def build_plan(ctx: RequestContext, spec: Spec) -> GrammarPlan:
     tools = ctx.selected_tools() if ctx.offers_tools else []
     if not tools:
         return plan
-    rules = call_rules(ctx, spec, tools)
+    lazy = ctx.tool_choice == "auto" and answer is None
+    cap, think_chars = plan_budget(ctx, spec, tools, think=not lazy)
+    rules = call_rules(ctx, spec, tools, cap)
     stop = [spec.turn_end] if spec.turn_end else []
-    if ctx.tool_choice == "auto" and answer is None:
+    if lazy:
         # lazy: free text until the trigger, then the section from the trigger on
         at = spec.trigger_in_open
         opening = spec.section_open[at:] if at >= 0 else ""
@@ -151,7 +163,7 @@ def build_plan(ctx: RequestContext, spec: Spec) -> GrammarPlan:
             body = "(section | answer)"
     prefix = ""
     if spec.think:
-        think, prefix = think_rules(ctx, spec)
+        think, prefix = think_rules(spec, think_chars)
         rules += think
     root = f"root ::= {_seq(prefix, body)}"
     return GrammarPlan(grammar="\n".join([root, *rules]) + "\n",

@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from gateway.chat import budget_limits
 from gateway.dialect import RequestContext, ToolDef
-from gateway.grammar import SchemaError, literal, rename_rules
+from gateway.grammar import GrammarLimits, SchemaError, literal, rename_rules
 from gateway.grammar.gbnf import char_class
 
 from .markup import WS
@@ -55,8 +56,7 @@ def tagged_rules(ctx: RequestContext, t: Tagged, tool: ToolDef, prefix: str,
                                            literal(t.close)))
         items.append((name, key in required))
     if any(text_rule in r for r in rules):  # used, not yet defined
-        limit = int(ctx.options.get("value_max_chars", VALUE_MAX_CHARS))
-        rules += bounded(text_rule, string_stop(t), limit)
+        rules += bounded(text_rule, string_stop(t), value_cap(ctx))
     root = f"{prefix}-args"
     if not items:  # no parameters: the empty form, or nothing at all
         if not t.empty:
@@ -89,6 +89,15 @@ def tagged_rules(ctx: RequestContext, t: Tagged, tool: ToolDef, prefix: str,
     return rules, root
 
 
+def value_cap(ctx: RequestContext) -> int:
+    """Characters a raw string value may take beyond its minLength: value_max_chars, and under
+    a token budget no more than the core allows a free JSON string, so a model looping in a
+    value still closes the call before max_tokens."""
+    limit = max(0, int(ctx.options.get("value_max_chars", VALUE_MAX_CHARS)))
+    free = budget_limits(GrammarLimits(), ctx.budget_tokens).max_free_string
+    return limit if free is None else min(limit, free)
+
+
 def _value(ctx: RequestContext, t: Tagged, schema: Any, strict: bool, name: str,
            text_rule: str, rules: list[str], key: str) -> str:
     if not (is_string_param(schema) and not t.json_strings):
@@ -110,7 +119,7 @@ def _value(ctx: RequestContext, t: Tagged, schema: Any, strict: bool, name: str,
         stop = string_stop(t)
         char = char_class([(ord(stop[0]), ord(stop[0]))], negated=True)
         lo_n = lo if isinstance(lo, int) else 0
-        hi_n = hi if isinstance(hi, int) else lo_n + VALUE_MAX_CHARS
+        hi_n = hi if isinstance(hi, int) else lo_n + value_cap(ctx)
         rules.append(f"{name}-s ::= {char}{{{lo_n},{hi_n}}}")
         return _seq(literal(q_open), f"{name}-s", literal(q_close))
     return _seq(literal(q_open), text_rule, literal(q_close))

@@ -157,3 +157,36 @@ def test_json_arguments_use_the_schema_converter() -> None:
     assert accepts(g, model_text(spec, [THREE]))
     assert not accepts(g, model_text(spec, [("count", {"n": 3, "m": 1})]))
     assert not accepts(g, spec.render_calls([THREE]))  # the template's spacing is not free
+
+
+def test_a_running_call_number_is_the_one_the_template_writes() -> None:
+    t = load("moonshotai-Kimi-K2-Instruct.jinja")
+    spec = spec_of(t)
+    _, g = grammar(t, "required")
+    two = model_text(spec, [TIME, PARIS])
+    assert ":0<" in two and ":1<" in two and accepts(g, two)
+    assert not accepts(g, two.replace(":1<", ":0<"))  # the second call is number 1
+    assert not accepts(g, two.replace(":0<", ":202<"))
+
+
+def test_the_token_budget_shapes_calls_reasoning_and_values() -> None:
+    kimi = load("moonshotai-Kimi-K2-Instruct.jinja")
+    spec = spec_of(kimi)
+    one, two = model_text(spec, [TIME]), model_text(spec, [TIME, PARIS])
+    _, g = grammar(kimi, "required", budget_tokens=128)  # Kimi's markup: one call fits
+    assert accepts(g, one) and not accepts(g, two)
+    _, g = grammar(kimi, "required", budget_tokens=1024)
+    assert accepts(g, model_text(spec, [TIME, PARIS, THREE]))
+    minimax = load("MiniMaxAI-MiniMax-M2.jinja")  # its prompt opens <think>
+    call = spec_of(minimax).render_calls([TIME])
+    _, g = grammar(minimax, "required", budget_tokens=128)
+    assert accepts(g, "x" * 20 + "</think>\n\n" + call)
+    assert not accepts(g, "x" * 64 + "</think>\n\n" + call)  # leaves room for the call
+    qwen3 = load("Qwen-Qwen3-0.6B.jinja")  # optional <think>: none under a small budget
+    _, g = grammar(qwen3, "required", budget_tokens=128)
+    call = model_text(spec_of(qwen3), [TIME])
+    assert accepts(g, call) and not accepts(g, "<think>\nx\n</think>\n\n" + call)
+    coder = load("Qwen-Qwen3-Coder.jinja")  # a free raw string: as the core bounds JSON ones
+    _, g = grammar(coder, "required", budget_tokens=128)
+    assert accepts(g, model_text(spec_of(coder), [("get_weather", {"city": "x" * 32})]))
+    assert not accepts(g, model_text(spec_of(coder), [("get_weather", {"city": "x" * 33})]))
