@@ -46,7 +46,7 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "mistralai-Mistral-Nemo-Instruct-2407.jinja": ("auto", "TOOL_CALLS"),
     "mistralai-Mixtral-8x7B-Instruct-v0.1.jinja": ("generic", "tool_calls"),
     "moonshotai-Kimi-K2-Instruct.jinja": ("auto", "<|tool_calls_section_begin|>"),
-    "openai-gpt-oss-120b.jinja": ("generic", "tool_calls"),
+    "openai-gpt-oss-120b.jinja": ("harmony", "to=functions."),
     "zai-org-GLM-4.6.jinja": ("auto", "<arg_key>"),
 }
 

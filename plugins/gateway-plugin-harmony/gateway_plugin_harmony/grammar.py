@@ -1,0 +1,98 @@
+"""GBNF for Harmony tool calls (gpt-oss).
+
+The generation prompt ends with `<|start|>assistant`; a call is then
+` to=functions.NAME<|channel|>commentary json<|message|>{args}` (the order the template
+renders) or `<|channel|>commentary to=functions.NAME <|constrain|>json<|message|>{args}` (the
+order gpt-oss was trained on), optionally after one bounded analysis message
+`<|channel|>analysis<|message|>...<|end|><|start|>assistant`. `<|call|>` is an end-of-generation
+token, so the grammar ends with the arguments. One call per turn: the format has one
+recipient per message, and llama.cpp stops at `<|call|>`.
+"""
+
+from __future__ import annotations
+
+from gateway.dialect import (
+    GrammarPlan,
+    RequestContext,
+    ToolDef,
+    reasoning_cap,
+    response_format_plan,
+    word_trigger,
+)
+from gateway.grammar import literal, rename_rules
+
+from .markup import CHANNEL, CONSTRAIN, END, MESSAGE, PRESERVED, START, TRIGGER
+
+ANALYSIS_MAX_CHARS = 2000  # default bound of the analysis message before a forced call
+_BLOCK = 100
+_TYPE = f'(" json" | " " {literal(CONSTRAIN)} "json")?'
+
+
+def call_rules(ctx: RequestContext, tools: list[ToolDef], lazy: bool) -> list[str]:
+    """Rules ending in `call`. Lazy: the text from the trigger word ` to=functions.` on
+    (in both header orders); else the whole call header."""
+    rules: list[str] = []
+    alts: list[str] = []
+    for i, tool in enumerate(tools):
+        body, root = rename_rules(ctx.grammar_for(tool.parameters, tool.strict), f"t{i}-")
+        rules.append(body.strip())
+        name = literal(tool.name)
+        channel = literal(CHANNEL + "commentary")
+        if lazy:
+            head = f"{literal(TRIGGER)} {name} {channel}? {_TYPE}"
+        else:
+            head = (f"({literal(TRIGGER)} {name} {channel} | "
+                    f"{channel} {literal(TRIGGER)} {name}) {_TYPE}")
+        rules.append(f"call{i} ::= {head} {literal(MESSAGE)} {root}")
+        alts.append(f"call{i}")
+    rules.append("call ::= " + " | ".join(alts))
+    return rules
+
+
+def analysis_rules(ctx: RequestContext) -> tuple[list[str], str]:
+    """An optional bounded analysis message before the answer; ([], "") when the budget
+    leaves no room for one."""
+    limit = reasoning_cap(ctx, ANALYSIS_MAX_CHARS)
+    if limit < _BLOCK:
+        return [], ""
+    blocks = limit // _BLOCK  # full blocks then a short tail: one way to split any length
+    text = f"an-blk{{0,{blocks}}} an-char{{0,{_BLOCK - 1}}}"
+    return [
+        'an-char ::= [^<] | "<" [^|<]',
+        f"an-blk ::= an-char{{{_BLOCK}}}",
+        f"analysis ::= {literal(CHANNEL + 'analysis' + MESSAGE)} {text} "
+        f"{literal(END + START + 'assistant')}",
+    ], "analysis?"
+
+
+def answer_rules(ctx: RequestContext) -> list[str] | None:
+    """`answer` for a response_format (a final message holding the JSON), or None."""
+    plan = response_format_plan(ctx)
+    if plan.grammar is None:
+        return None
+    body, root = rename_rules(plan.grammar, "res-")
+    return [body.strip(), f"answer ::= {literal(CHANNEL + 'final' + MESSAGE)} {root}"]
+
+
+def build_plan(ctx: RequestContext) -> GrammarPlan:
+    """The constraint for a request under its tool_choice (always at most one call)."""
+    answer = answer_rules(ctx)
+    tools = ctx.selected_tools() if ctx.offers_tools else []
+    if not tools and answer is None:
+        return GrammarPlan()
+    if ctx.tool_choice == "auto" and tools and answer is None:
+        # Lazy: free analysis / final text until the model writes ` to=functions.`.
+        rules = call_rules(ctx, tools, lazy=True)
+        return GrammarPlan(grammar="\n".join(["root ::= call", *rules]) + "\n", lazy=True,
+                           triggers=[word_trigger(TRIGGER)], preserved_tokens=list(PRESERVED))
+    rules = call_rules(ctx, tools, lazy=False) if tools else []
+    body = "call" if ctx.tool_choice in ("required", "named") and tools else "answer"
+    if answer is not None:
+        rules += answer
+        if tools and ctx.tool_choice == "auto":
+            body = "(call | answer)"
+    analysis, prefix = analysis_rules(ctx)
+    rules += analysis
+    root = f"root ::= {prefix} {body}".replace("  ", " ")
+    return GrammarPlan(grammar="\n".join([root, *rules]) + "\n",
+                       preserved_tokens=list(PRESERVED))
