@@ -86,6 +86,7 @@ class RequestContext:
     # Tokens the answer may take (max_tokens, else what the context leaves): dialects shape
     # their grammar so a call closes within it. None: unknown.
     budget_tokens: int | None = None
+    reasoning_effort: str | None = None  # passed to templates that read it (gpt-oss)
 
     @property
     def offers_tools(self) -> bool:
@@ -201,7 +202,8 @@ class Dialect:
     def render_prompt(self, ctx: RequestContext) -> str:
         assert ctx.template is not None
         tools = [t.openai() for t in ctx.tools] if ctx.offers_tools else None
-        return ctx.template.render(ctx.messages, tools=tools, add_generation_prompt=True)
+        return ctx.template.render(ctx.messages, tools=tools, add_generation_prompt=True,
+                                   extra_context=template_variables(ctx))
 
     def tools_grammar(self, ctx: RequestContext) -> GrammarPlan:
         """The constraint for this request (tools and/or response_format)."""
@@ -209,6 +211,11 @@ class Dialect:
 
     def create_parser(self, ctx: RequestContext) -> OutputParser:
         return PassthroughParser()
+
+
+def template_variables(ctx: RequestContext) -> dict[str, Any]:
+    """Request fields some chat templates read (None values mean "not given")."""
+    return {"reasoning_effort": ctx.reasoning_effort}
 
 
 def response_format_plan(ctx: RequestContext) -> GrammarPlan:

@@ -134,6 +134,11 @@ def build_context(req: ChatCompletionRequest, settings: Settings) -> RequestCont
             strict = fn.strict if fn.strict is not None else settings.strict_default
             tools.append(ToolDef(fn.name, fn.description or "", params, strict))
     ctx = RequestContext(messages=messages, tools=tools)
+    if req.reasoning_effort is not None:
+        if req.reasoning_effort not in ("minimal", "low", "medium", "high"):
+            raise bad_request("reasoning_effort must be one of minimal, low, medium, high",
+                              "reasoning_effort")
+        ctx.reasoning_effort = req.reasoning_effort
     choice = req.tool_choice
     if isinstance(choice, NamedToolChoice):
         if choice.function.name not in {t.name for t in tools}:

@@ -1,0 +1,44 @@
+"""`reasoning_effort` reaches templates that read it (gpt-oss writes `Reasoning: high`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gateway.chat import ChatService
+from gateway.errors import GatewayError
+from gateway.plugins import create_plugins
+from gateway.requests import decode_request
+from gateway.runtime import ServeConfig, choose
+from gateway.templating import ChatTemplate
+
+GPT_OSS = Path(__file__).resolve().parents[1].parent / "shared" / "templates" / \
+    "openai-gpt-oss-120b.jinja"
+
+
+def _service() -> ChatService:
+    if not GPT_OSS.exists():
+        pytest.skip("shared templates not found")
+    plugins = create_plugins()
+    template = ChatTemplate(GPT_OSS.read_text())
+    dialect = choose(plugins, template, {}, ServeConfig()).dialect
+    return ChatService(plugins=plugins, backend=None, template=template,  # type: ignore[arg-type]
+                       dialect=dialect, model_id="m")
+
+
+def _prompt(**kw: object) -> str:
+    body = {"messages": [{"role": "user", "content": "hi"}], **kw}
+    return _service().prepare(decode_request(json.dumps(body).encode())).prompt
+
+
+def test_reasoning_effort_reaches_the_template():
+    assert "Reasoning: high" in _prompt(reasoning_effort="high")
+    assert "Reasoning: medium" in _prompt()  # the template's own default
+
+
+def test_unknown_reasoning_effort_is_a_400():
+    with pytest.raises(GatewayError) as err:
+        _prompt(reasoning_effort="extreme")
+    assert err.value.status == 400 and err.value.param == "reasoning_effort"
