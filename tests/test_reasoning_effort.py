@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from gateway.chat import ChatService
 from gateway.errors import GatewayError
 from gateway.plugins import create_plugins
