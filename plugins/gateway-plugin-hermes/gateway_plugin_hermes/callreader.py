@@ -129,7 +129,7 @@ class CallReader:
                 self._args_state = "done"
             return
         if kind in ("key", "punct"):
-            self._pending += ev.raw
+            self._pending += _json_safe(ev.raw)  # a raw control character inside a key, too
             return
         raw = ev.raw
         if kind == "scalar":
