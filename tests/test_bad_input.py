@@ -55,6 +55,11 @@ BAD = [
             "name": "f", "arguments": "{not json"}}]}]}, None,
      "messages[1].tool_calls[0].function.arguments"),
     ("functions", {**OK, "functions": [{"name": "f"}]}, None, "functions"),
+    ("tool parameters not JSON Schema", {**OK, "tools": [{"type": "function", "function": {
+        "name": "f", "parameters": {"type": "dict"}}}]}, "invalid_schema",
+     "tools[0].function.parameters"),
+    ("reasoning_effort unknown", {**OK, "reasoning_effort": "extreme"}, None,
+     "reasoning_effort"),
 ]
 
 

@@ -60,7 +60,6 @@ class ChatService:
         """squeeze > 1 shapes the grammar for a budget that many times smaller (the retry
         of a required call that ran out of tokens)."""
         ctx = build_context(req, self.settings)
-        check_tool_schemas(ctx.tools)
         ctx.template, ctx.dialect, ctx.hooks = self.template, self.dialect, self.plugins.hook
         ctx.options = self.settings.dialect_options
         hook = self.plugins.hook
@@ -74,7 +73,8 @@ class ChatService:
             ctx.tools_key = _encode((req.tools, req.tool_choice, req.parallel_tool_calls,
                                      req.response_format, ctx.budget_tokens))
             plan = self._plans.get(ctx.tools_key)
-            if plan is None:
+            if plan is None:  # a cached plan means these tools were already checked
+                check_tool_schemas(ctx.tools)
                 plan = hook.gateway_tools_grammar(ctx=ctx) or GrammarPlan()
                 self._plans[ctx.tools_key] = plan
                 if len(self._plans) > self.plan_cache_size:
@@ -188,7 +188,7 @@ class ChatService:
                 if parser.gate.looping:
                     break  # the model repeats a call: stop generating (see complete())
         finally:
-            await events.aclose()
+            await events.aclose()  # closes the connection: llama.cpp stops generating
         if parser.gate.looping:
             run.last = {**run.last, "tokens_predicted": len(run.raw)}
         cut = _finish_reason(run.last) == "length" and not parser.gate.looping
@@ -200,25 +200,13 @@ class ChatService:
         model writes a call it already wrote, it is looping — stop there instead of paying
         for the rest of max_tokens. Returns the final event (content = all text) and whether
         it was cut for a loop."""
-        watch = GatedParser(self.plugins.hook.gateway_create_parser(ctx=prep.ctx),
-                            CallGate(prep.ctx.tools))
-        events = self.backend.stream(prep.payload)
-        last: dict[str, Any] = {}
-        parts: list[str] = []
-        try:
-            async for event in events:
-                last = event
-                parts.append(event.get("content", ""))
-                watch.feed(parts[-1])
-                if watch.gate.looping:
-                    break
-        finally:
-            await events.aclose()  # closes the connection: llama.cpp stops generating
-        result = {**last, "content": "".join(parts)}
-        if watch.gate.looping:
-            result.setdefault("tokens_predicted", len(parts))
+        run = _Run(prep)
+        async for _ in self._run(run):
+            pass  # the whole text is parsed once more through the parse-output hook
+        result = {**run.last, "content": "".join(run.raw)}
+        if run.parser.gate.looping:
             result["stop_type"] = "loop"
-        return result, watch.gate.looping
+        return result, run.parser.gate.looping
 
     # -- streaming --------------------------------------------------------------------------
     async def stream(self, req: p.ChatCompletionRequest) -> AsyncIterator[bytes]:

@@ -4,6 +4,10 @@ the next chunk decides it."""
 
 from __future__ import annotations
 
+from gateway.dialect import Delta, DeltaKind
+
+WS = " \t\r\n"
+
 
 class MarkerSplitter:
     """feed(text) -> [(kind, text)] with kind "text" or "marker" (text = the marker)."""
@@ -56,3 +60,32 @@ class MarkerSplitter:
                     longest = k
                     break
         return longest
+
+
+class TextRun:
+    """One stretch of content or reasoning text between markup. Trailing whitespace is held
+    back: if markup follows, it was a separator and is dropped; otherwise it is text."""
+
+    def __init__(self, kind: DeltaKind, trim_lead: bool) -> None:
+        self.kind = kind
+        self.trim_lead = trim_lead  # it follows markup: leading whitespace is a separator
+        self.held = ""
+        self.any = False  # non-whitespace text was emitted
+
+    def feed(self, text: str) -> list[Delta]:
+        if self.trim_lead and not self.any:
+            text = text.lstrip(WS)
+        body = self.held + text
+        kept = body.rstrip(WS)
+        self.held = body[len(kept):]
+        if not kept:
+            return []
+        self.any = True
+        return [Delta(self.kind, kept)]
+
+    def close(self, by_markup: bool) -> tuple[list[Delta], str]:
+        """End of the run; returns its deltas and the whitespace dropped as a separator."""
+        held, self.held = self.held, ""
+        if by_markup or not held or (self.trim_lead and not self.any):
+            return [], held
+        return [Delta(self.kind, held)], ""

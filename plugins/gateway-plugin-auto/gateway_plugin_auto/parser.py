@@ -8,40 +8,13 @@ text or markup decides it, and so is a possible marker prefix at the end of a ch
 
 from __future__ import annotations
 
-from gateway.dialect import Delta, DeltaKind, ToolDef
+from gateway.dialect import Delta, ToolDef
+from gateway.textscan import TextRun
 
 from .flex import earliest, partial_tail
 from .markup import WS
 from .section import SectionReader
 from .spec import Spec
-
-
-class _Run:
-    """One stretch of content or reasoning text."""
-
-    def __init__(self, kind: DeltaKind, trim_lead: bool) -> None:
-        self.kind = kind
-        self.trim_lead = trim_lead  # it follows markup: leading whitespace is a separator
-        self.held = ""
-        self.any = False  # non-whitespace text was emitted
-
-    def feed(self, text: str) -> list[Delta]:
-        if self.trim_lead and not self.any:
-            text = text.lstrip(WS)
-        body = self.held + text
-        kept = body.rstrip(WS)
-        self.held = body[len(kept):]
-        if not kept:
-            return []
-        self.any = True
-        return [Delta(self.kind, kept)]
-
-    def close(self, by_markup: bool) -> tuple[list[Delta], str]:
-        """End of the run; returns its deltas and the whitespace dropped as a separator."""
-        held, self.held = self.held, ""
-        if by_markup or not held or (self.trim_lead and not self.any):
-            return [], held
-        return [Delta(self.kind, held)], ""
 
 
 class AutoParser:
@@ -54,7 +27,7 @@ class AutoParser:
         self.buf = ""
         forced = spec.think is not None and spec.think_forced
         self.state = "reasoning" if forced else "text"  # text | reasoning | section
-        self.run = _Run("reasoning", True) if forced else _Run("content", False)
+        self.run = TextRun("reasoning", True) if forced else TextRun("content", False)
         self.think_ok = spec.think is not None and not forced  # a block may open the output
         self.index = 0
         self.section: SectionReader | None = None
@@ -119,7 +92,7 @@ class AutoParser:
         self.buf = rest
         if marker == self.spec.turn_end:
             out += self.run.close(by_markup=True)[0]
-            self.run = _Run(self.run.kind, True)
+            self.run = TextRun(self.run.kind, True)
         elif marker == self.trigger:
             deltas, dropped = self.run.close(by_markup=True)
             out += deltas
@@ -129,10 +102,10 @@ class AutoParser:
             self.think_ok = False
         elif think and self.state == "reasoning" and marker == think[1]:
             out += self.run.close(by_markup=True)[0]
-            self.state, self.run = "text", _Run("content", True)
+            self.state, self.run = "text", TextRun("content", True)
         elif think and marker == think[0] and self.think_ok and not self.run.any:
             self.run.close(by_markup=True)
-            self.state, self.run = "reasoning", _Run("reasoning", True)
+            self.state, self.run = "reasoning", TextRun("reasoning", True)
             self.think_ok = False
         else:
             out += self.run.feed(marker)
@@ -151,16 +124,16 @@ class AutoParser:
         self.state = "text"
         self.buf = section.leftover
         if section.status == "done":
-            self.run = _Run("content", True)
+            self.run = TextRun("content", True)
             return True
         # not a call after all: the text read is content, nothing lost
         text = section.fallback()
         if section.calls:
-            self.run = _Run("content", True)
+            self.run = TextRun("content", True)
             out += self.run.feed(text)
         else:
             out.append(Delta("content", text))
-            self.run = _Run("content", False)
+            self.run = TextRun("content", False)
             self.run.any = True
         return True
 

@@ -9,41 +9,13 @@ therefore held back until the next text or markup decides it.
 
 from __future__ import annotations
 
-from gateway.dialect import Delta, DeltaKind
-from gateway.textscan import MarkerSplitter
+from gateway.dialect import Delta
+from gateway.textscan import MarkerSplitter, TextRun
 
 from .callreader import CallReader
 from .markup import THINK_CLOSE, THINK_OPEN, TOOL_CLOSE, TOOL_OPEN, WS
 
 MARKERS = (TOOL_OPEN, TOOL_CLOSE, THINK_OPEN, THINK_CLOSE)
-
-
-class _Run:
-    """One stretch of content or reasoning text."""
-
-    def __init__(self, kind: DeltaKind, trim_lead: bool) -> None:
-        self.kind = kind
-        self.trim_lead = trim_lead  # it follows markup: leading whitespace is a separator
-        self.held = ""
-        self.any = False  # non-whitespace text was emitted
-
-    def feed(self, text: str) -> list[Delta]:
-        if self.trim_lead and not self.any:
-            text = text.lstrip(WS)
-        body = self.held + text
-        kept = body.rstrip(WS)
-        self.held = body[len(kept):]
-        if not kept:
-            return []
-        self.any = True
-        return [Delta(self.kind, kept)]
-
-    def close(self, by_markup: bool) -> tuple[list[Delta], str]:
-        """End of the run; returns its deltas and the whitespace dropped as a separator."""
-        held, self.held = self.held, ""
-        if by_markup or not held or (self.trim_lead and not self.any):
-            return [], held
-        return [Delta(self.kind, held)], ""
 
 
 class HermesParser:
@@ -54,7 +26,7 @@ class HermesParser:
         self._split = MarkerSplitter(list(MARKERS))
         self._calls = calls
         self._state = "reasoning" if think_open else "text"  # text|reasoning|call|after_call
-        self._run = _Run("reasoning", True) if think_open else _Run("content", False)
+        self._run = TextRun("reasoning", True) if think_open else TextRun("content", False)
         self._think_ok = not think_open  # a <think> block may open the output
         self._call: CallReader | None = None
         self._call_ws = ""  # the separator dropped before <tool_call>, for the fallback
@@ -109,7 +81,7 @@ class HermesParser:
         if state == "text":
             if marker and piece == THINK_OPEN and self._think_ok and not self._run.any:
                 self._run.close(by_markup=True)
-                self._run = _Run("reasoning", True)
+                self._run = TextRun("reasoning", True)
                 self._state = "reasoning"
                 self._think_ok = False
                 return
@@ -124,7 +96,7 @@ class HermesParser:
 
     def _to_text(self, trim: bool) -> None:
         self._state = "text"
-        self._run = _Run("content", trim)
+        self._run = TextRun("content", trim)
 
     # -- inside a call --------------------------------------------------------------------
     def _feed_call(self, text: str, out: list[Delta]) -> str:
@@ -146,12 +118,12 @@ class HermesParser:
         if call.started:
             self._index += 1
             self._state = "after_call" if call.scan.done else "text"
-            self._run = _Run("content", True)
+            self._run = TextRun("content", True)
             return
         # not a call after all (no name, not JSON): the text is content, nothing lost
         out.append(Delta("content", self._call_ws + TOOL_OPEN + call.consumed()))
         self._state = "text"
-        self._run = _Run("content", False)
+        self._run = TextRun("content", False)
         self._run.any = True
 
 
