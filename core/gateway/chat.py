@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections import OrderedDict
@@ -63,6 +64,11 @@ class ChatService:
         ctx.template, ctx.dialect, ctx.hooks = self.template, self.dialect, self.plugins.hook
         ctx.options = self.settings.dialect_options
         hook = self.plugins.hook
+        if req.tools or req.response_format is not None:
+            # A digest, not the encoded request: a tool list can be megabytes.
+            ctx.tools_key = hashlib.blake2b(_encode(
+                (req.tools, req.tool_choice, req.parallel_tool_calls, req.response_format)),
+                digest_size=16).digest()
         try:
             prompt: str = hook.gateway_render_prompt(ctx=ctx)
             ctx.budget_tokens = self._budget(req, prompt)
@@ -70,13 +76,12 @@ class ChatService:
                 ctx.budget_tokens = max(16, ctx.budget_tokens // squeeze)
             limits = budget_limits(self.settings.grammar_limits, ctx.budget_tokens)
             ctx.schema_grammar = self._schema_grammar(limits)
-            ctx.tools_key = _encode((req.tools, req.tool_choice, req.parallel_tool_calls,
-                                     req.response_format, ctx.budget_tokens))
-            plan = self._plans.get(ctx.tools_key)
+            plan_key = ctx.tools_key + str(ctx.budget_tokens).encode()
+            plan = self._plans.get(plan_key)
             if plan is None:  # a cached plan means these tools were already checked
                 check_tool_schemas(ctx.tools)
                 plan = hook.gateway_tools_grammar(ctx=ctx) or GrammarPlan()
-                self._plans[ctx.tools_key] = plan
+                self._plans[plan_key] = plan
                 if len(self._plans) > self.plan_cache_size:
                     self._plans.popitem(last=False)
         except SchemaError as exc:

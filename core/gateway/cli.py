@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from gateway import __version__
 from gateway.config import Settings
@@ -161,8 +162,18 @@ def serve(a: argparse.Namespace) -> int:
         log.info("serving the OpenAI API on http://%s:%d/v1", a.host, a.port)
         await hypercorn_serve(app, hc, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
 
-    asyncio.run(run())
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        runner.run(run())
     return 0
+
+
+def _loop_factory() -> Any:
+    """uvloop's event loop where installed (less per-request overhead), else asyncio's."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -168,7 +168,14 @@ _ALNUM = string.ascii_letters + string.digits
 
 
 def new_call_id(prefix: str = "call_", length: int = 24) -> str:
-    return prefix + "".join(secrets.choice(_ALNUM) for _ in range(length))
+    """prefix + `length` random letters/digits, from one read of the OS random source (a
+    choice per character costs ~10 µs per id on the hot path)."""
+    raw = int.from_bytes(secrets.token_bytes(length), "big")
+    out = []
+    for _ in range(length):
+        raw, r = divmod(raw, 62)
+        out.append(_ALNUM[r])
+    return prefix + "".join(out)
 
 
 class PassthroughParser:
