@@ -16,6 +16,8 @@ import argparse
 import asyncio
 import json
 import statistics
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -23,7 +25,7 @@ import aiohttp
 from aiohttp import web
 from gateway.backend.supervisor import LaunchSpec, SpawnedServer, free_port
 from gateway.gguf_meta import read_gguf_metadata
-from gateway.pytest_plugin import start_gateway
+from gateway.pytest_plugin import _wait_http, start_gateway
 from gateway.runtime import demo_model_path
 from gateway.templating import ChatTemplate
 
@@ -81,11 +83,28 @@ async def throughput(url: str, body: dict[str, Any], conc: int, total: int) -> f
         return total / (time.perf_counter() - t)
 
 
+TABLE: list[tuple[str, str, str, str]] = []  # (figure, direct, gateway, ratio/added)
+
+
 def report(name: str, d: list[float], g: list[float]) -> None:
     dm, gm = statistics.median(d), statistics.median(g)
     print(f"{name:<38} direct p50 {dm * 1000:8.2f} ms  p90 {pct(d, .9) * 1000:8.2f} | gateway "
           f"p50 {gm * 1000:8.2f} ms  p90 {pct(g, .9) * 1000:8.2f} | ratio {gm / dm:5.3f}  "
           f"added {1000 * (gm - dm):+7.2f} ms")
+    TABLE.append((name + " p50", f"{dm * 1000:.2f} ms", f"{gm * 1000:.2f} ms",
+                  f"{gm / dm:.3f}x, {1000 * (gm - dm):+.2f} ms"))
+
+
+def report_rate(name: str, rd: float, rg: float) -> None:
+    print(f"{name:<38} direct {rd:8.1f} req/s | gateway {rg:8.1f} req/s | ratio {rg / rd:5.3f}")
+    TABLE.append((name, f"{rd:.1f} req/s", f"{rg:.1f} req/s", f"{rg / rd:.3f}x"))
+
+
+def print_table() -> None:
+    w = max(len(r[0]) for r in TABLE)
+    print(f"\n{'figure':<{w}}  {'direct':>14}  {'gateway':>14}  ratio")
+    for name, d, g, r in TABLE:
+        print(f"{name:<{w}}  {d:>14}  {g:>14}  {r}")
 
 
 async def real_backend(n: int) -> None:
@@ -115,21 +134,36 @@ async def real_backend(n: int) -> None:
         for conc in (8,):
             rd = await throughput(direct[0], direct[1], conc, 4 * conc)
             rg = await throughput(via[0], via[1], conc, 4 * conc)
-            print(f"throughput, 16 tokens, conc {conc:<13} direct {rd:8.2f} req/s | gateway "
-                  f"{rg:8.2f} req/s | ratio {rg / rd:5.3f}")
+            report_rate(f"llama.cpp throughput, 16 tokens, conc {conc}", rd, rg)
     finally:
         gw.stop()
         server.stop()
 
 
-async def stub_backend(n: int) -> None:
-    """A stand-in llama.cpp that answers at once: what remains is the gateway's own cost."""
-    answer = {"content": "Hello there, friend.", "stop": True, "stop_type": "eos",
-              "tokens_evaluated": 12, "tokens_predicted": 5}
+STUB_TOKENS = 16  # streamed events per stub answer
 
-    async def completion(request: web.Request) -> web.Response:
-        await request.read()
-        return web.json_response(answer)
+
+async def run_stub(port: int) -> None:
+    """A stand-in llama.cpp that answers at once: what remains is the gateway's own cost.
+    Runs in its own process, so the load generator does not share a core with it."""
+    answer = {"content": "Hello there, friend.", "stop": True, "stop_type": "eos",
+              "tokens_evaluated": 12, "tokens_predicted": STUB_TOKENS}
+    events = [b'data: {"content":"tok ","stop":false}\n\n'] * STUB_TOKENS + [
+        b"data: " + json.dumps({**answer, "content": ""}).encode() + b"\n\n"]
+
+    last: list[Any] = [{}]
+
+    async def completion(request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        last[0] = body
+        if not body.get("stream"):
+            return web.json_response(answer)
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await resp.prepare(request)
+        for event in events:
+            await resp.write(event)
+        await resp.write_eof()
+        return resp
 
     async def props(request: web.Request) -> web.Response:
         tmpl = ("{% for m in messages %}<|{{m.role}}|>{{m.content}}<|end|>{% endfor %}"
@@ -140,39 +174,88 @@ async def stub_backend(n: int) -> None:
     async def health(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
+    async def last_body(request: web.Request) -> web.Response:  # what the gateway sent
+        return web.json_response(last[0])
+
     app = web.Application()
     app.add_routes([web.post("/completion", completion), web.get("/props", props),
-                    web.get("/health", health)])
+                    web.get("/health", health), web.get("/last", last_body)])
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
+    await asyncio.Event().wait()
+
+
+def start_stub() -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, __file__, "--stub", str(port)])
     url = f"http://127.0.0.1:{port}"
-    gw = await asyncio.to_thread(start_gateway, "--endpoint", url)
+    _wait_http(url + "/health", proc, 30)
+    return proc, url
+
+
+async def sent_by_gateway(stub_url: str, via: tuple[str, dict[str, Any]]) -> dict[str, Any]:
+    async with aiohttp.ClientSession() as http:
+        await timed_post(http, *via)
+        async with http.get(stub_url + "/last") as r:
+            body: dict[str, Any] = await r.json()
+            return body
+
+
+async def stub_backend(n: int, workers: list[int], conc: int = 32) -> None:
+    stub, url = start_stub()
+    tools = [{"type": "function", "function": {"name": f"tool_{i}", "parameters": {
+        "type": "object", "properties": {"a": {"type": "integer", "minimum": 0},
+                                         "b": {"type": "string", "maxLength": 20}},
+        "required": ["a"]}}} for i in range(20)]
     try:
-        direct = (url + "/completion", {"prompt": "x", "n_predict": 5})
-        via = (gw.url + "/v1/chat/completions", {"messages": MESSAGES, "max_tokens": 5})
-        d, g = await side_by_side(direct, via, n * 5)
-        report("stub backend (gateway's own cost)", d, g)
-        tools = [{"type": "function", "function": {"name": f"tool_{i}", "parameters": {
-            "type": "object", "properties": {"a": {"type": "integer", "minimum": 0},
-                                             "b": {"type": "string", "maxLength": 20}},
-            "required": ["a"]}}} for i in range(20)]
-        via_tools = (via[0], {**via[1], "tools": tools, "tool_choice": "auto"})
-        d, g = await side_by_side(direct, via_tools, n * 5)
-        report("stub backend, 20 tools (grammar cached)", d, g)
+        for w in workers:
+            gw = await asyncio.to_thread(start_gateway, "--endpoint", url, "--workers", str(w),
+                                         "--max-concurrent", "256")
+            try:
+                via = (gw.url + "/v1/chat/completions", {"messages": MESSAGES, "max_tokens": 5})
+                via_tools = (via[0], {**via[1], "tools": tools, "tool_choice": "auto"})
+                via_stream = (via[0], {**via[1], "stream": True})
+                tag = f"{w} worker{'s' if w > 1 else ''}"
+                # Direct requests carry what the gateway sends (prompt, grammar, stops).
+                direct = (url + "/completion", await sent_by_gateway(url, via))
+                direct_tools = (url + "/completion", await sent_by_gateway(url, via_tools))
+                direct_stream = (url + "/completion", await sent_by_gateway(url, via_stream))
+                if w == workers[0]:
+                    d, g = await side_by_side(direct, via, n * 5)
+                    report(f"stub, conc 1, {tag}", d, g)
+                    d, g = await side_by_side(direct_tools, via_tools, n * 5)
+                    report(f"stub, 20 tools (cached), conc 1, {tag}", d, g)
+                total = max(8 * conc, 20 * n)
+                rd = await throughput(direct_tools[0], direct_tools[1], conc, total)
+                rg = await throughput(via_tools[0], via_tools[1], conc, total)
+                report_rate(f"stub, 20 tools, conc {conc}, {tag}", rd, rg)
+                rd = await throughput(direct_stream[0], direct_stream[1], conc, total)
+                rg = await throughput(via_stream[0], via_stream[1], conc, total)
+                report_rate(f"stub, streaming {STUB_TOKENS} events, conc {conc}, {tag}", rd, rg)
+            finally:
+                gw.stop()
     finally:
-        gw.stop()
-        await runner.cleanup()
+        stub.terminate()
+        stub.wait()
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=30, help="requests per side per measurement")
+    ap.add_argument("--workers", type=int, action="append", help="gateway workers (repeatable; "
+                    "default 1 and 2)")
+    ap.add_argument("--no-model", action="store_true", help="only the stub-backend figures")
+    ap.add_argument("--stub", type=int, metavar="PORT", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.stub:
+        asyncio.run(run_stub(a.stub))
+        return
     print(json.dumps({"bench": "gateway vs direct llama.cpp", "n": a.n}))
-    asyncio.run(stub_backend(a.n))
-    asyncio.run(real_backend(a.n))
+    asyncio.run(stub_backend(a.n, a.workers or [1, 2]))
+    if not a.no_model:
+        asyncio.run(real_backend(a.n))
+    print_table()
 
 
 if __name__ == "__main__":

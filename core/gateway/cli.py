@@ -56,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--request-timeout", type=float, default=Settings.request_timeout)
     s.add_argument("--max-grammar-bytes", type=int, default=GrammarLimits.max_grammar_bytes)
     s.add_argument("--max-schema-depth", type=int, default=GrammarLimits.max_depth)
+    s.add_argument("--workers", type=int, default=1,
+                   help="gateway processes sharing the port and one backend")
+    s.add_argument("--bind-fd", type=int, help=argparse.SUPPRESS)  # a worker's inherited socket
     s.add_argument("--log-level", default="INFO")
 
     sub.add_parser("plugins", help="list installed plugins as JSON")
@@ -117,13 +120,16 @@ def _settings(a: argparse.Namespace) -> Settings:
                     api_key=a.api_key, strict_default=a.strict_schemas)
 
 
-def serve(a: argparse.Namespace) -> int:
+def serve(a: argparse.Namespace, argv: list[str]) -> int:
     from hypercorn.asyncio import serve as hypercorn_serve
     from hypercorn.config import Config
 
     from gateway.app import create_app
     from gateway.runtime import Runtime, ServeConfig, demo_model_path
 
+    if a.workers < 1:
+        print("gateway: --workers must be at least 1", file=sys.stderr)
+        return 2
     model = a.model
     if not model and not a.endpoint:
         model = demo_model_path()
@@ -138,6 +144,13 @@ def serve(a: argparse.Namespace) -> int:
     if a.chat_template_file and not Path(a.chat_template_file).is_file():
         print(f"gateway: template file not found: {a.chat_template_file}", file=sys.stderr)
         return 2
+    if a.workers > 1:
+        from gateway.workers import serve_workers
+
+        return serve_workers(argv, workers=a.workers, host=a.host, port=a.port, model=model,
+                             endpoints=a.endpoint, launch={
+                                 "ctx_size": a.ctx_size, "parallel": a.parallel,
+                                 "threads": a.threads, "server_bin": a.server_bin})
     cfg = ServeConfig(model=model, endpoints=a.endpoint, server_bin=a.server_bin,
                       ctx_size=a.ctx_size, parallel=a.parallel, threads=a.threads,
                       chat_template_file=a.chat_template_file, plugins=a.plugin,
@@ -149,7 +162,7 @@ def serve(a: argparse.Namespace) -> int:
         return 2
     app = create_app(runtime)
     hc = Config()
-    hc.bind = [f"{a.host}:{a.port}"]
+    hc.bind = [f"fd://{a.bind_fd}"] if a.bind_fd is not None else [f"{a.host}:{a.port}"]
     hc.accesslog = None
     hc.errorlog = logging.getLogger("hypercorn.error")  # our handler, not a second one
     hc.graceful_timeout = 3
@@ -159,7 +172,8 @@ def serve(a: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        log.info("serving the OpenAI API on http://%s:%d/v1", a.host, a.port)
+        if a.bind_fd is None:
+            log.info("serving the OpenAI API on http://%s:%d/v1", a.host, a.port)
         await hypercorn_serve(app, hc, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
 
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
@@ -181,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=getattr(a, "log_level", "INFO").upper(),
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if a.command == "serve":
-        return serve(a)
+        raw = list(sys.argv[1:] if argv is None else argv)
+        return serve(a, raw[raw.index("serve") + 1:])
     if a.command == "plugins":
         try:
             plugins = create_plugins()

@@ -1,0 +1,112 @@
+"""`gateway serve --workers N`: several gateway processes on one port, one shared backend."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from gateway.backend.supervisor import free_port
+from gateway.pytest_plugin import _wait_http
+from gateway.workers import worker_argv
+
+TEMPLATE = ("{% for m in messages %}<|{{m.role}}|>{{m.content}}<|end|>{% endfor %}"
+            "{% if add_generation_prompt %}<|assistant|>{% endif %}")
+
+
+class _StubLlama(BaseHTTPRequestHandler):
+    """Just enough of llama.cpp's server: /health, /props, /completion (non-streaming)."""
+
+    def _json(self, body: dict) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:  # noqa: N802
+        if self.path == "/props":
+            self._json({"chat_template": TEMPLATE, "bos_token": "", "eos_token": "<|end|>",
+                        "model_path": "stub.gguf"})
+        else:
+            self._json({"status": "ok"})
+
+    def do_POST(self) -> None:  # noqa: N802
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self._json({"content": "hello", "stop": True, "stop_type": "eos",
+                    "tokens_evaluated": 3, "tokens_predicted": 1})
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def stub_backend() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _StubLlama)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def _children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [int(x) for x in f.read().split()]
+
+
+def test_worker_argv_drops_backend_and_listen_options() -> None:
+    argv = ["--model", "m.gguf", "--port=9000", "--host", "0.0.0.0", "--workers", "3",
+            "--plugin", "hermes", "-t", "2", "--max-concurrent", "8"]
+    assert worker_argv(argv, ["http://b:1"], 7) == [
+        "--plugin", "hermes", "--max-concurrent", "8", "--endpoint", "http://b:1",
+        "--bind-fd", "7"]
+
+
+def test_workers_share_the_port_and_stop_together(stub_backend: str) -> None:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "gateway", "serve", "--workers", "2",
+                             "--endpoint", stub_backend, "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_http(url + "/health", proc, timeout=60)
+        workers = _children(proc.pid)
+        assert len(workers) == 2
+        body = json.dumps({"model": "m", "max_tokens": 4,
+                           "messages": [{"role": "user", "content": "hi"}]}).encode()
+        for _ in range(10):
+            req = urllib.request.Request(url + "/v1/chat/completions", data=body,
+                                         headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(req, timeout=10) as r:
+                assert json.loads(r.read())["choices"][0]["message"]["content"] == "hello"
+        os.kill(workers[0], signal.SIGKILL)  # a worker that dies is replaced
+        deadline = time.monotonic() + 20
+        while True:
+            alive = [w for w in _children(proc.pid) if w != workers[0]]
+            if len(alive) == 2:
+                break
+            assert time.monotonic() < deadline, "the dead worker was not replaced"
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+        for w in alive:
+            assert not os.path.exists(f"/proc/{w}") or _zombie(w)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
