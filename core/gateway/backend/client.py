@@ -74,6 +74,7 @@ class LlamaCppBackend:
                 result = _decode(body)
                 if not isinstance(result, dict):
                     raise ValueError(f"an answer that is not an object: {body[:200]!r}")
+                _check_content(result)
                 return result
         except (aiohttp.ClientError, ConnectionError) as exc:
             raise BackendError(f"llama.cpp backend unreachable: {exc}", 502) from exc
@@ -109,6 +110,7 @@ class LlamaCppBackend:
                         raise ValueError(f"an event that is not an object: {data[:200]!r}")
                     if "error" in event:
                         raise _upstream_error(500, data)
+                    _check_content(event)
                     yield event
                     if event.get("stop"):
                         return
@@ -143,6 +145,11 @@ class LlamaCppBackend:
                 return resp.status == 200
         except (TimeoutError, aiohttp.ClientError, ConnectionError):
             return False
+
+
+def _check_content(event: dict[str, Any]) -> None:
+    if not isinstance(event.get("content", ""), str):
+        raise ValueError(f"`content` is not a string: {str(event.get('content'))[:200]}")
 
 
 def _upstream_error(status: int, body: bytes) -> BackendError:
