@@ -26,6 +26,7 @@ class StubLlama:
     delay: float = 0.0  # seconds per token
     chat_template: str = CHATML
     active: int = 0  # /completion requests being answered now
+    peak_active: int = 0
     served: int = 0
     gone: int = 0  # answers abandoned because the client closed the connection
     last_payload: dict[str, Any] = field(default_factory=dict)
@@ -74,6 +75,7 @@ class StubLlama:
     async def _completion(self, request: web.Request) -> web.StreamResponse:
         self.last_payload = await request.json()
         self.active += 1
+        self.peak_active = max(self.peak_active, self.active)
         try:
             return await self._answer(request, self.last_payload)
         except (asyncio.CancelledError, ConnectionResetError):
