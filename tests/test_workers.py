@@ -110,3 +110,12 @@ def _zombie(pid: int) -> bool:
             return f.read().split(")")[1].split()[0] == "Z"
     except FileNotFoundError:
         return True
+
+
+def test_a_configuration_every_worker_refuses_stops_the_parent(stub_backend: str) -> None:
+    proc = subprocess.run([sys.executable, "-m", "gateway", "serve", "--workers", "2",
+                           "--endpoint", stub_backend, "--port", str(free_port()),
+                           "--dialect-option", "max_parallel_calls=abc"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "max_parallel_calls" in proc.stderr

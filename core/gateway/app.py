@@ -14,13 +14,14 @@ import msgspec
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway import protocol as p
 from gateway.errors import GatewayError
 from gateway.requests import decode_request
 from gateway.runtime import Runtime
+from gateway.slots import ClientGone, LeasedStream, Slots, until_disconnected
 
 log = logging.getLogger("gateway.app")
 _encode = msgspec.json.encode
@@ -32,7 +33,7 @@ def _json(obj: Any, status: int = 200) -> Response:
 
 def create_app(runtime: Runtime, *, manage_backend: bool = True) -> Starlette:
     settings = runtime.cfg.settings
-    slots = asyncio.Semaphore(settings.max_concurrent)
+    slots = Slots(settings.max_concurrent)
     created = int(time.time())
 
     def service_or_503() -> Any:
@@ -68,28 +69,26 @@ def create_app(runtime: Runtime, *, manage_backend: bool = True) -> Starlette:
         body = await read_body(request)
         req = decode_request(body)
         service = service_or_503()
-        if slots.locked():
+        lease = slots.acquire()
+        if lease is None:
             raise GatewayError("too many concurrent requests; retry shortly", 429,
                                code="too_many_requests")
-        if not req.stream:
-            async with slots:
-                return _json(await service.complete(req))
-        await slots.acquire()
         try:
-            events = await service.stream(req)
-        except BaseException:
-            slots.release()
-            raise
-
-        async def guarded() -> AsyncIterator[bytes]:
+            if req.stream:  # the response gives the slot back when it ends, however it ends
+                return LeasedStream(await service.stream(req), lease,
+                                    media_type="text/event-stream",
+                                    headers={"Cache-Control": "no-cache",
+                                             "X-Accel-Buffering": "no"})
             try:
-                async for line in events:
-                    yield line
+                return _json(await until_disconnected(request, service.complete(req)))
+            except ClientGone:
+                log.info("client went away; its generation was cancelled")
+                return Response(status_code=499)
             finally:
-                slots.release()
-
-        return StreamingResponse(guarded(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+                lease.release()
+        except BaseException:
+            lease.release()
+            raise
 
     async def models(request: Request) -> Response:
         check_auth(request)
@@ -144,8 +143,10 @@ def create_app(runtime: Runtime, *, manage_backend: bool = True) -> Starlette:
         Route("/-/plugins", plugins, methods=["GET"]),
         Route("/-/backend", backend_info, methods=["GET"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan, exception_handlers={
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={
         GatewayError: on_gateway_error, HTTPException: on_http_error, Exception: on_error})
+    app.state.slots = slots  # requests in flight, for tests and monitoring
+    return app
 
 
 async def _start(runtime: Runtime) -> None:

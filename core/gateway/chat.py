@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
@@ -21,7 +22,7 @@ from gateway.errors import GatewayError, bad_request
 from gateway.grammar import GrammarLimits, SchemaError
 from gateway.plugins import Plugins
 from gateway.requests import build_context
-from gateway.templating import ChatTemplate, TemplateError
+from gateway.templating import ChatTemplate, TemplateError, TemplateLimitError
 
 log = logging.getLogger("gateway.chat")
 _encode = msgspec.json.encode
@@ -57,6 +58,11 @@ class ChatService:
             return grammar
         return convert
 
+    async def prepare_async(self, req: p.ChatCompletionRequest, squeeze: int = 1) -> Prepared:
+        """prepare() in a worker thread: rendering an untrusted chat template (bounded in
+        time, see template_limits) and building grammars never hold the event loop."""
+        return await asyncio.to_thread(self.prepare, req, squeeze)
+
     def prepare(self, req: p.ChatCompletionRequest, squeeze: int = 1) -> Prepared:
         """squeeze > 1 shapes the grammar for a budget that many times smaller (the retry
         of a required call that ran out of tokens)."""
@@ -87,6 +93,9 @@ class ChatService:
         except SchemaError as exc:
             raise bad_request(f"cannot build a grammar for this request: {exc}",
                               param=_schema_param(ctx, exc), code="unsupported_schema") from exc
+        except TemplateLimitError as exc:
+            raise bad_request(f"the chat template could not render this conversation within "
+                              f"its limits: {exc}", "messages", code="template_limit") from exc
         except TemplateError as exc:
             raise bad_request(f"the chat template refused this conversation: {exc}",
                               "messages", code="template_error") from exc
@@ -140,14 +149,14 @@ class ChatService:
 
     # -- non-streaming ----------------------------------------------------------------------
     async def complete(self, req: p.ChatCompletionRequest) -> p.ChatCompletion:
-        prep = self.prepare(req)
+        prep = await self.prepare_async(req)
         result, parsed, gate = await self._attempt(prep)
         if _retry_wanted(prep.ctx, parsed, result):
             # A required call ran out of tokens (the model looped in a free part): once more
             # with a grammar shaped for a much smaller budget; the prompt is cached.
             log.info("required call cut off by max_tokens; retrying with a tighter grammar")
             spent = result.get("tokens_predicted") or 0
-            prep = self.prepare(req, squeeze=RETRY_SQUEEZE)
+            prep = await self.prepare_async(req, squeeze=RETRY_SQUEEZE)
             result, parsed, gate = await self._attempt(prep)
             result["tokens_predicted"] = (result.get("tokens_predicted") or 0) + spent
         text = result.get("content", "")
@@ -216,7 +225,7 @@ class ChatService:
     # -- streaming --------------------------------------------------------------------------
     async def stream(self, req: p.ChatCompletionRequest) -> AsyncIterator[bytes]:
         """Prepares first (so request errors are a plain 400), then yields SSE lines."""
-        prep = self.prepare(req)
+        prep = await self.prepare_async(req)
         return self._events(req, prep)
 
     async def _events(self, req: p.ChatCompletionRequest, prep: Prepared) -> AsyncIterator[bytes]:
@@ -237,16 +246,22 @@ class ChatService:
             if run.retry_wanted():  # see complete(): nothing went out yet, so try once more
                 log.info("required call cut off by max_tokens; retrying with a tighter grammar")
                 spent = run.last.get("tokens_predicted") or 0
-                run = _Run(self.prepare(req, squeeze=RETRY_SQUEEZE))
+                run = _Run(await self.prepare_async(req, squeeze=RETRY_SQUEEZE))
                 async for d in self._run(run):
                     yield chunk(_delta(d))
                 run.last["tokens_predicted"] = (run.last.get("tokens_predicted") or 0) + spent
             parser = run.parser
             if parser.gate.rejected and not parser.released and not parser.text_out:
                 yield chunk(p.ChunkDelta(content="".join(run.raw)))
-        except GatewayError as exc:
-            log.warning("stream failed: %s", exc.message)
-            yield b"data: " + _encode(exc.body()) + b"\n\n"
+        except Exception as exc:  # the stream has begun: an error event, never a cut stream
+            if isinstance(exc, GatewayError):
+                log.warning("stream failed: %s", exc.message)
+                err = exc
+            else:
+                log.exception("stream failed")
+                err = GatewayError("internal error in the gateway while streaming; see its "
+                                   "log", 500)
+            yield b"data: " + _encode(err.body()) + b"\n\n"
             yield b"data: [DONE]\n\n"
             return
         last = run.last

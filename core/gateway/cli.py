@@ -14,6 +14,7 @@ from typing import Any
 
 from gateway import __version__
 from gateway.config import Settings
+from gateway.dialect_options import DialectOptionError, split_option_args
 from gateway.grammar import GrammarLimits, SchemaError, schema_to_gbnf
 from gateway.plugins import PluginError, create_plugins
 
@@ -54,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--max-tools", type=int, default=Settings.max_tools)
     s.add_argument("--max-concurrent", type=int, default=Settings.max_concurrent)
     s.add_argument("--request-timeout", type=float, default=Settings.request_timeout)
+    s.add_argument("--template-timeout", type=float, default=Settings.template_timeout,
+                   help="seconds one chat-template render may take (the template comes "
+                        "from the model file: untrusted)")
     s.add_argument("--max-grammar-bytes", type=int, default=GrammarLimits.max_grammar_bytes)
     s.add_argument("--max-schema-depth", type=int, default=GrammarLimits.max_depth)
     s.add_argument("--workers", type=int, default=1,
@@ -88,16 +92,16 @@ def render(a: argparse.Namespace) -> int:
     if not model or not Path(model).is_file():
         print("gateway: pass --model FILE.gguf (no demo model installed)", file=sys.stderr)
         return 2
-    cfg = ServeConfig(model=model, chat_template_file=a.chat_template_file, plugins=a.plugin,
-                      dialect=a.dialect, settings=Settings(
-                          dialect_options={"tool_style": a.tool_style, **dict(
-                              o.split("=", 1) for o in a.dialect_option if "=" in o)}))
     try:
+        cfg = ServeConfig(model=model, chat_template_file=a.chat_template_file,
+                          plugins=a.plugin, dialect=a.dialect, settings=Settings(
+                              dialect_options={"tool_style": a.tool_style,
+                                               **split_option_args(a.dialect_option)}))
         runtime = Runtime(cfg)
         service = runtime.offline_service()
         body = sys.stdin.buffer.read() if a.request == "-" else Path(a.request).read_bytes()
         prepared = service.prepare(decode_request(body))
-    except PluginError as exc:
+    except (PluginError, DialectOptionError) as exc:
         print(f"gateway: {exc}", file=sys.stderr)
         return 2
     except GatewayError as exc:
@@ -114,9 +118,9 @@ def _settings(a: argparse.Namespace) -> Settings:
     limits = GrammarLimits(max_depth=a.max_schema_depth, max_grammar_bytes=a.max_grammar_bytes)
     return Settings(max_body_bytes=a.max_body_bytes, max_tools=a.max_tools,
                     max_concurrent=a.max_concurrent, request_timeout=a.request_timeout,
+                    template_timeout=a.template_timeout,
                     grammar_limits=limits, dialect_options={
-                        "tool_style": a.tool_style,
-                        **dict(o.split("=", 1) for o in a.dialect_option if "=" in o)},
+                        "tool_style": a.tool_style, **split_option_args(a.dialect_option)},
                     api_key=a.api_key, strict_default=a.strict_schemas)
 
 
@@ -151,13 +155,13 @@ def serve(a: argparse.Namespace, argv: list[str]) -> int:
                              endpoints=a.endpoint, launch={
                                  "ctx_size": a.ctx_size, "parallel": a.parallel,
                                  "threads": a.threads, "server_bin": a.server_bin})
-    cfg = ServeConfig(model=model, endpoints=a.endpoint, server_bin=a.server_bin,
-                      ctx_size=a.ctx_size, parallel=a.parallel, threads=a.threads,
-                      chat_template_file=a.chat_template_file, plugins=a.plugin,
-                      dialect=a.dialect, alias=a.alias, settings=_settings(a))
     try:
+        cfg = ServeConfig(model=model, endpoints=a.endpoint, server_bin=a.server_bin,
+                          ctx_size=a.ctx_size, parallel=a.parallel, threads=a.threads,
+                          chat_template_file=a.chat_template_file, plugins=a.plugin,
+                          dialect=a.dialect, alias=a.alias, settings=_settings(a))
         runtime = Runtime(cfg)
-    except PluginError as exc:
+    except (PluginError, DialectOptionError) as exc:
         print(f"gateway: {exc}", file=sys.stderr)
         return 2
     app = create_app(runtime)

@@ -15,6 +15,9 @@ class Settings:
     max_stop_words: int = 16
     max_concurrent: int = 64  # requests in flight; more get 429
     request_timeout: float = 600.0
+    # a chat template comes from a model file: bounded like any untrusted input
+    template_timeout: float = 10.0  # seconds one render may take
+    max_prompt_chars: int = 32 * 1024 * 1024  # the rendered prompt and strings built for it
     grammar_limits: GrammarLimits = field(default_factory=GrammarLimits)
     dialect_options: dict[str, Any] = field(default_factory=dict)  # e.g. tool_style
     api_key: str | None = None

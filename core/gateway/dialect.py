@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, Literal, Protocol
 
+from gateway.dialect_options import DialectOption
 from gateway.templating import ChatTemplate
 
 ToolChoiceMode = Literal["auto", "none", "required", "named"]
@@ -205,6 +206,8 @@ class Dialect:
 
     name = "base"
     description = ""
+    # the --dialect-option keys this dialect reads, typed and checked at start-up
+    options: tuple[DialectOption, ...] = ()
 
     def render_prompt(self, ctx: RequestContext) -> str:
         assert ctx.template is not None
@@ -239,7 +242,7 @@ def parallel_cap(ctx: RequestContext, default: int) -> int:
     """How many calls one answer may hold: the `max_parallel_calls` option (else the
     dialect's default), and no more than the token budget fits — a call takes tens of tokens,
     and calls cut off by max_tokens are lost."""
-    cap = max(1, int(ctx.options.get("max_parallel_calls", default)))
+    cap = max(1, ctx.options.get("max_parallel_calls", default))  # typed at start-up
     if ctx.budget_tokens is not None:
         cap = min(cap, max(1, ctx.budget_tokens // 64))
     return cap
@@ -249,7 +252,7 @@ def reasoning_cap(ctx: RequestContext, default: int) -> int:
     """Characters a reasoning block may take before a call: the `think_max_chars` option
     (else the dialect's default), and under a token budget no more than half of it — a
     small model loops inside free text, and the call must still close before max_tokens."""
-    cap = max(0, int(ctx.options.get("think_max_chars", default)))
+    cap = max(0, ctx.options.get("think_max_chars", default))  # typed at start-up
     if ctx.budget_tokens is not None:
         cap = min(cap, ctx.budget_tokens // 2)
     return cap

@@ -17,9 +17,10 @@ from gateway.chat import ChatService
 from gateway.config import Settings
 from gateway.detection import Detection, detect, end_of_turn_marker
 from gateway.dialect import Dialect
+from gateway.dialect_options import parse_dialect_options
 from gateway.gguf_meta import ModelMetadata, metadata_from_props, read_gguf_metadata
 from gateway.plugins import PluginError, Plugins, create_plugins
-from gateway.templating import ChatTemplate, load_template_file
+from gateway.templating import ChatTemplate, RenderLimits, load_template_file
 
 log = logging.getLogger("gateway")
 
@@ -87,6 +88,9 @@ class Runtime:
     def __init__(self, cfg: ServeConfig, plugins: Plugins | None = None) -> None:
         self.cfg = cfg
         self.plugins = plugins or create_plugins(cfg.plugins)
+        # typed and checked now: a bad --dialect-option stops start-up, not every request
+        cfg.settings.dialect_options = parse_dialect_options(
+            cfg.settings.dialect_options, self.plugins.dialects.values())
         self.server: SpawnedServer | None = None
         self.backend: LlamaCppBackend | None = None
         self.service: ChatService | None = None
@@ -122,7 +126,9 @@ class Runtime:
             await self.server.wait_ready()
             self.backend = LlamaCppBackend(self.server.url, timeout=cfg.settings.request_timeout)
             model_name = cfg.alias or Path(cfg.model).stem
-        self.service = self._build_service(meta, model_name)
+        # probing and detection render the model's (untrusted) template: off the event loop,
+        # so /health answers whatever the template does
+        self.service = await asyncio.to_thread(self._build_service, meta, model_name)
         self.status = "ready"
         if self.server is not None:
             self._watch = asyncio.create_task(self._supervise())
@@ -135,11 +141,18 @@ class Runtime:
             source = meta.chat_templates.get("tool_use") or meta.chat_template or ""
         if not source:
             raise RuntimeError("the model has no chat template: pass --chat-template-file")
+        settings = self.cfg.settings
         template = ChatTemplate(source, bos_token=meta.bos_token or "",
-                                eos_token=meta.eos_token or "", strip_bos=meta.add_bos_token)
+                                eos_token=meta.eos_token or "", strip_bos=meta.add_bos_token,
+                                limits=RenderLimits(settings.template_timeout,
+                                                    settings.max_prompt_chars))
         info = {"name": meta.name, "architecture": meta.architecture,
                 "bos_token": meta.bos_token, "eos_token": meta.eos_token}
         self.detection = choose(self.plugins, template, info, self.cfg)
+        template.settle()
+        if template.hostile is not None:
+            log.error("the chat template went over its limits at start-up: %s; every chat "
+                      "request will be refused (pass a --chat-template-file)", template.hostile)
         dialect = self.detection.dialect
         log.info("dialect %r: %s", dialect.name, self.detection.reason)
         stops = [t for t in (end_of_turn_marker(template), meta.eot_token) if t]

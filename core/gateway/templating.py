@@ -22,6 +22,7 @@ from typing import Any
 
 import jinja2
 
+from gateway.template_limits import DEFAULT_LIMITS, RenderLimits, TemplateLimitError
 from gateway.templating_env import (
     JsonArguments,
     Message,
@@ -36,7 +37,8 @@ from gateway.templating_env import (
     template_reads,
 )
 
-__all__ = ["ChatTemplate", "JsonArguments", "TemplateError", "load_template_file"]
+__all__ = ["ChatTemplate", "JsonArguments", "RenderLimits", "TemplateError", "TemplateLimitError",
+           "load_template_file"]
 
 
 # markers planted by the capability probes; unlikely to occur in any template's own text
@@ -187,8 +189,15 @@ class ChatTemplate:
         name: str = "default",
         strip_bos: bool | None = None,
         context: Mapping[str, Any] | None = None,
+        limits: RenderLimits = DEFAULT_LIMITS,
     ) -> None:
         self._source = source
+        self.limits = limits
+        # Set when a render at start-up (probes, detection) went over the limits: with our
+        # own tiny conversations that is a hostile template, and later renders fail at once
+        # instead of each burning the time limit. Clients cannot trip it (`settle()`).
+        self.hostile: TemplateLimitError | None = None
+        self._trip = True
         self._template = compile_template(source)
         # every variable it reads without setting it: messages, tools, enable_thinking...
         self.variables = template_reads(source)
@@ -201,6 +210,10 @@ class ChatTemplate:
     @property
     def source(self) -> str:
         return self._source
+
+    def settle(self) -> None:
+        """Start-up is over: from now on a render over the limits fails that render only."""
+        self._trip = False
 
     @property
     def applied_fixes(self) -> frozenset[str]:
@@ -246,6 +259,10 @@ class ChatTemplate:
                     fixed = fix(fixed)
             try:
                 return self._render_raw(fixed, tools, add_generation_prompt, extra), fixes
+            except TemplateLimitError as exc:  # no fix makes a hostile template cheaper
+                if self._trip and self.hostile is None:
+                    self.hostile = exc
+                raise
             except Exception as exc:  # a template can raise anything; classify, then re-raise
                 new = [g for g in _fixes_for(str(exc)) if (g & allowed) - fixes]
                 if not new:
@@ -270,7 +287,10 @@ class ChatTemplate:
             bos_token=self.bos_token,
             eos_token=self.eos_token,
         )
-        return render_sandboxed(self._template, variables)
+        if self.hostile is not None:
+            raise TemplateLimitError(f"{self.hostile} (seen at start-up; pass a "
+                                     "--chat-template-file)")
+        return render_sandboxed(self._template, variables, self.limits)
 
     def _attempt(
         self,
@@ -282,11 +302,21 @@ class ChatTemplate:
         try:
             normalised = [normalise_message(m) for m in messages]
             return self._render_fixing(normalised, tools, True, None, fixes, allowed | fixes)
+        except TemplateLimitError:
+            raise
         except Exception:
             return None
 
     def _probe(self) -> None:
         """Render planted conversations once to learn what the template does with them."""
+        try:
+            self._probe_all()
+        except TemplateLimitError:  # hostile: no verdict, every later render fails fast
+            self.renders_tools = False
+            self.supports_system_role = self.renders_tool_calls = True
+            self.renders_tool_results = True
+
+    def _probe_all(self) -> None:
         user = {"role": "user", "content": _P_USER}
         params = {"type": "object", "properties": {}}
         function = {"name": _P_TOOL, "description": "probe", "parameters": params}

@@ -34,12 +34,10 @@ import jinja2.nodes
 from jinja2.parser import Parser
 from jinja2.sandbox import SandboxedEnvironment, modifies_known_mutable
 
+from gateway import template_limits as lim
+from gateway.template_limits import DEFAULT_LIMITS, RenderLimits, TemplateError
+
 _TEMPLATE_CACHE_SIZE = 64
-
-
-class TemplateError(ValueError):
-    """A chat template could not be compiled or rendered; the message says why (for a
-    template's own `raise_exception`, it is the template's text, meant for the client)."""
 
 
 def _raise_exception(message: str) -> NoReturn:
@@ -93,6 +91,12 @@ class _ChatSandbox(SandboxedEnvironment):
     in ImmutableSandboxedEnvironment). A list, dict or set the template built itself is
     its own business: `{% set q = namespace(ids=[]) %}{% do q.ids.append(x) %}`."""
 
+    # operators whose result size is checked before they run (see template_limits)
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        return lim.checked_binop(operator, left, right, self.binop_table)
+
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         if not super().is_safe_attribute(obj, attr, value):
             return False
@@ -121,13 +125,15 @@ def _reachable_containers(values: Iterable[Any], found: set[int]) -> bool:
     return True
 
 
-def render_sandboxed(template: jinja2.Template, variables: Mapping[str, Any]) -> str:
-    """Render with the caller's data immutable and the template's own containers mutable.
+def render_sandboxed(template: jinja2.Template, variables: Mapping[str, Any],
+                     limits: RenderLimits = DEFAULT_LIMITS) -> str:
+    """Render with the caller's data immutable and the template's own containers mutable,
+    within the time and size limits (TemplateLimitError past them).
     (The inputs stay alive during the render, so no new object can reuse one of their ids.)"""
     foreign: set[int] = set()
     token = _FOREIGN.set(foreign if _reachable_containers(variables.values(), foreign) else None)
     try:
-        return template.render(variables)
+        return lim.bounded(lambda: template.generate(variables), limits)
     finally:
         _FOREIGN.reset(token)
 
@@ -143,11 +149,15 @@ def _make_environment() -> SandboxedEnvironment:
     # `"..."|safe + tool|tojson` and would show the model `&#34;name&#34;`. Identity is
     # what the authors meant (and what llama.cpp's minja does).
     env.filters["safe"] = _identity
-    # `range` and `namespace` are Jinja defaults already; set them so the contract is visible.
+    # filters that could build a huge string in one C call: size checked first
+    env.filters.update(join=lim.checked_join, center=lim.checked_center,
+                       indent=lim.checked_indent, format=lim.checked_format)
+    # `namespace` is a Jinja default already; set it so the contract is visible. `range` is
+    # the sandbox's capped one (Python's builtin would let `range(10**9)` through).
     env.globals.update(
         raise_exception=_raise_exception,
         strftime_now=_strftime_now,
-        range=range,
+        range=lim.capped_range,
         namespace=jinja2.utils.Namespace,
     )
     return env
@@ -160,9 +170,11 @@ ENVIRONMENT = _make_environment()
 def compile_template(source: str) -> jinja2.Template:
     """Compile once per distinct source (compiling costs ms; rendering must stay cheap)."""
     try:
-        return ENVIRONMENT.from_string(source)
+        template = ENVIRONMENT.from_string(source)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"chat template does not compile: {exc} (line {exc.lineno})") from exc
+    lim.patch_concat(template)
+    return template
 
 
 @functools.lru_cache(maxsize=_TEMPLATE_CACHE_SIZE)

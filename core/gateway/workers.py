@@ -48,7 +48,7 @@ def worker_argv(argv: Sequence[str], endpoints: Sequence[str], fd: int) -> list[
 
 def serve_workers(argv: Sequence[str], *, workers: int, host: str, port: int,
                   model: str | None, endpoints: list[str], launch: dict[str, object]) -> int:
-    from gateway.backend.supervisor import LaunchSpec, SpawnedServer
+    from gateway.backend.supervisor import LaunchSpec, SpawnedServer, _die_with_parent
 
     server = None
     if not endpoints:
@@ -66,10 +66,15 @@ def serve_workers(argv: Sequence[str], *, workers: int, host: str, port: int,
     sock.set_inheritable(True)
     cmd = [sys.executable, "-m", "gateway", "serve",
            *worker_argv(argv, endpoints, sock.fileno())]
-    procs = [subprocess.Popen(cmd, pass_fds=(sock.fileno(),)) for _ in range(workers)]
+
+    def start() -> subprocess.Popen[bytes]:  # a worker dies with this process, even SIGKILLed
+        return subprocess.Popen(cmd, pass_fds=(sock.fileno(),), preexec_fn=_die_with_parent())
+
+    procs = [start() for _ in range(workers)]
     log.info("%d workers (pids %s) serving the OpenAI API on http://%s:%d/v1", workers,
              " ".join(str(p.pid) for p in procs), host, port)
     stopping = False
+    status = 0
 
     def stop(signum: int, frame: object) -> None:
         nonlocal stopping
@@ -80,10 +85,16 @@ def serve_workers(argv: Sequence[str], *, workers: int, host: str, port: int,
     try:
         while not stopping:
             for i, proc in enumerate(procs):
-                if proc.poll() is not None and not stopping:
-                    log.warning("worker %d exited with %s: starting it again", proc.pid,
-                                proc.returncode)
-                    procs[i] = subprocess.Popen(cmd, pass_fds=(sock.fileno(),))
+                if proc.poll() is None or stopping:
+                    continue
+                if proc.returncode == 2:  # a configuration error: every worker would fail
+                    log.error("worker %d refused the configuration: stopping", proc.pid)
+                    status = 2
+                    stopping = True
+                    break
+                log.warning("worker %d exited with %s: starting it again", proc.pid,
+                            proc.returncode)
+                procs[i] = start()
             time.sleep(0.2)
     finally:
         for proc in procs:
@@ -97,4 +108,4 @@ def serve_workers(argv: Sequence[str], *, workers: int, host: str, port: int,
         sock.close()
         if server is not None:
             server.stop()
-    return 0
+    return status

@@ -12,6 +12,12 @@ import msgspec
 from gateway.errors import GatewayError
 
 _decode = msgspec.json.Decoder().decode
+# Only what the gateway reads: llama.cpp's final event otherwise echoes the prompt, the
+# grammar and all settings, which can be megabytes (and went over aiohttp's line limit).
+RESPONSE_FIELDS = ["content", "stop", "stop_type", "tokens_predicted", "tokens_evaluated"]
+# An SSE line may still be long (a big chunk of content): aiohttp's default limit is 128 KiB.
+READ_BUFSIZE = 1 << 20  # aiohttp refuses a line over twice this
+MAX_HEADER_BYTES = 64 * 1024
 
 
 class BackendError(GatewayError):
@@ -45,7 +51,8 @@ class LlamaCppBackend:
         # Created lazily so it binds to the serving event loop.
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                timeout=self._timeout,
+                timeout=self._timeout, read_bufsize=READ_BUFSIZE,
+                max_line_size=MAX_HEADER_BYTES, max_field_size=MAX_HEADER_BYTES,
                 connector=aiohttp.TCPConnector(limit=self._limit, keepalive_timeout=60),
                 json_serialize=lambda o: msgspec.json.encode(o).decode(),
             )
@@ -64,22 +71,29 @@ class LlamaCppBackend:
                 body = await resp.read()
                 if resp.status != 200:
                     raise _upstream_error(resp.status, body)
-                result: dict[str, Any] = _decode(body)
+                result = _decode(body)
+                if not isinstance(result, dict):
+                    raise ValueError(f"an answer that is not an object: {body[:200]!r}")
+                _check_content(result)
                 return result
         except (aiohttp.ClientError, ConnectionError) as exc:
             raise BackendError(f"llama.cpp backend unreachable: {exc}", 502) from exc
         except TimeoutError as exc:
             raise BackendError("llama.cpp backend timed out", 504) from exc
+        except (msgspec.DecodeError, ValueError) as exc:
+            raise BackendError(f"llama.cpp sent a malformed answer: {exc}", 502) from exc
 
     async def complete(self, payload: dict[str, Any]) -> dict[str, Any]:
-        return await self._post("/completion", {**payload, "stream": False})
+        return await self._post("/completion", {"response_fields": RESPONSE_FIELDS, **payload,
+                                                "stream": False})
 
     async def stream(self, payload: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
         """Yields llama.cpp's SSE events as dicts; the last one has `stop: true`."""
         try:
             async with self._http().post(
                 self.base_url + "/completion",
-                data=msgspec.json.encode({**payload, "stream": True}),
+                data=msgspec.json.encode({"response_fields": RESPONSE_FIELDS, **payload,
+                                          "stream": True}),
                 headers={"Content-Type": "application/json"},
             ) as resp:
                 if resp.status != 200:
@@ -91,16 +105,23 @@ class LlamaCppBackend:
                     data = line[5:].strip()
                     if data == b"[DONE]":
                         return
-                    event: dict[str, Any] = _decode(data)
+                    event = _decode(data)
+                    if not isinstance(event, dict):
+                        raise ValueError(f"an event that is not an object: {data[:200]!r}")
                     if "error" in event:
                         raise _upstream_error(500, data)
+                    _check_content(event)
                     yield event
                     if event.get("stop"):
                         return
+                # the connection ended without a final event: llama.cpp died mid-answer
+                raise BackendError("llama.cpp ended the stream before its final event", 502)
         except (aiohttp.ClientError, ConnectionError) as exc:
             raise BackendError(f"llama.cpp backend unreachable: {exc}", 502) from exc
         except TimeoutError as exc:
             raise BackendError("llama.cpp backend timed out", 504) from exc
+        except (msgspec.DecodeError, ValueError) as exc:  # garbage, or a line over the limit
+            raise BackendError(f"llama.cpp sent a malformed stream: {exc}", 502) from exc
 
     async def tokenize(self, text: str, add_special: bool = True) -> list[int]:
         out = await self._post("/tokenize", {"content": text, "add_special": add_special})
@@ -124,6 +145,11 @@ class LlamaCppBackend:
                 return resp.status == 200
         except (TimeoutError, aiohttp.ClientError, ConnectionError):
             return False
+
+
+def _check_content(event: dict[str, Any]) -> None:
+    if not isinstance(event.get("content", ""), str):
+        raise ValueError(f"`content` is not a string: {str(event.get('content'))[:200]}")
 
 
 def _upstream_error(status: int, body: bytes) -> BackendError:

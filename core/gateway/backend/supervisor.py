@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import os
 import shutil
@@ -11,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import aiohttp
@@ -27,6 +29,30 @@ class LaunchSpec:
     server_bin: str | None = None  # a llama-server binary instead of the embedded wheel
     host: str = "127.0.0.1"
     port: int = 0  # 0: pick a free port
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """For the child, between fork and exec: be killed when the gateway dies, even by
+    SIGKILL, so no orphan llama.cpp keeps the port and the cores (Linux PR_SET_PDEATHSIG).
+    The signal comes when the *thread* that forked exits: start() runs on the event loop's
+    thread, which lives as long as the gateway."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL("libc.so.6", use_errno=True).prctl  # looked up before the fork
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def in_child() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the gateway died before prctl took effect
+            os._exit(1)
+
+    return in_child
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -59,8 +85,12 @@ class SpawnedServer:
     def start(self) -> None:
         log_path = os.environ.get("GATEWAY_BACKEND_LOG")
         out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
-        self.proc = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
+        try:
+            self.proc = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent())
+        finally:
+            if log_path:
+                out.close()  # type: ignore[union-attr]  # the child has its own copy
         log.info("started llama.cpp (pid %d) on %s", self.proc.pid, self.url)
 
     @property

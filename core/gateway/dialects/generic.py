@@ -25,6 +25,7 @@ from gateway.dialect import (
     new_call_id,
     parallel_cap,
 )
+from gateway.dialect_options import MAX_PARALLEL_CALLS, choice_option, int_option
 from gateway.grammar import rename_rules
 from gateway.hookspecs import hookimpl
 from gateway.jsonstream import JsonScanner
@@ -41,6 +42,14 @@ def _lit(text: str) -> str:
 class GenericDialect(Dialect):
     name = "generic"
     description = "JSON envelope with thought + tool_calls/result, for any model"
+    options = (
+        choice_option("tool_style", "typescript", "json", help="how tools are described"),
+        choice_option("example", "off", "on", help="show an example call in the prompt"),
+        choice_option("thought", "auto", "always", "never",
+                      help="a short thought before the answer"),
+        int_option("thought_max_chars", 0, "characters the thought may take"),
+        MAX_PARALLEL_CALLS,
+    )
 
     def __init__(self) -> None:
         self._prompts: dict[tuple[str, bytes], str] = {}
@@ -98,7 +107,7 @@ class GenericDialect(Dialect):
         if not ctx.tools:
             return super().tools_grammar(ctx)
         rules: list[str] = []
-        max_thought = int(ctx.options.get("thought_max_chars", 200))
+        max_thought: int = ctx.options.get("thought_max_chars", 200)
         if ctx.budget_tokens is not None:  # the thought must leave room for the call
             max_thought = min(max_thought, ctx.budget_tokens // 4)
         if _with_thought(ctx):

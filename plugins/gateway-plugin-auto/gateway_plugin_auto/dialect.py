@@ -21,6 +21,7 @@ from gateway.dialect import (
     RequestContext,
     ToolDef,
 )
+from gateway.dialect_options import MAX_PARALLEL_CALLS, THINK_MAX_CHARS, int_option
 from gateway.templating import ChatTemplate, TemplateError
 
 from .derive import DeriveError, derive
@@ -35,6 +36,8 @@ _CACHE_SIZE = 64
 class AutoDialect(Dialect):
     name = "auto"
     description = "call syntax derived from the chat template itself (rendered and diffed)"
+    options = (MAX_PARALLEL_CALLS, THINK_MAX_CHARS,
+               int_option("value_max_chars", 0, "characters a raw string value may take"))
 
     def __init__(self) -> None:
         self._specs: dict[str, Spec | str] = {}  # key -> spec, or why there is none

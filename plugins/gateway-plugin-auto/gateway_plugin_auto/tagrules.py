@@ -93,7 +93,7 @@ def value_cap(ctx: RequestContext) -> int:
     """Characters a raw string value may take beyond its minLength: value_max_chars, and under
     a token budget no more than the core allows a free JSON string, so a model looping in a
     value still closes the call before max_tokens."""
-    limit = max(0, int(ctx.options.get("value_max_chars", VALUE_MAX_CHARS)))
+    limit = max(0, ctx.options.get("value_max_chars", VALUE_MAX_CHARS))  # typed at start-up
     free = budget_limits(GrammarLimits(), ctx.budget_tokens).max_free_string
     return limit if free is None else min(limit, free)
 

@@ -19,6 +19,7 @@ from gateway.dialect import (
     TriggerType,
     new_call_id,
 )
+from gateway.dialect_options import MAX_PARALLEL_CALLS
 from gateway.grammar import literal
 from gateway.textscan import MarkerSplitter
 
@@ -49,6 +50,7 @@ HOW = ("To call a function reply <function=NAME>{JSON arguments}</function>; "
 class FunctionaryV31(Dialect):
     name = "functionary-v3.1"
     description = "functionary v3.1: <function=name>{json}</function>, <|python_tag|> code"
+    options = (MAX_PARALLEL_CALLS,)
 
     def render_prompt(self, ctx: RequestContext) -> str:
         return render(ctx, python_history(ctx.messages), HOW)

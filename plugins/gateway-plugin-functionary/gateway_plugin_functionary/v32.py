@@ -13,6 +13,7 @@ with a call. No grammar under tool_choice none (unless response_format asks for 
 from __future__ import annotations
 
 from gateway.dialect import Delta, Dialect, GrammarPlan, OutputParser, RequestContext, new_call_id
+from gateway.dialect_options import MAX_PARALLEL_CALLS
 from gateway.grammar import literal
 from gateway.textscan import MarkerSplitter
 
@@ -43,6 +44,7 @@ TEXT_RULE = 'text ::= ( [^>] | ">" [^>] | ">>" [^>] )*'
 class FunctionaryV32(Dialect):
     name = "functionary-v3.2"
     description = "functionary v3.2: >>>recipient segments, >>>all for text"
+    options = (MAX_PARALLEL_CALLS,)
 
     def render_prompt(self, ctx: RequestContext) -> str:
         prompt = render(ctx, python_history(ctx.messages), HOW)

@@ -5,6 +5,7 @@ stream."""
 from __future__ import annotations
 
 from gateway.dialect import Dialect, DialectClaim, GrammarPlan, OutputParser, RequestContext
+from gateway.dialect_options import THINK_MAX_CHARS
 
 from .grammar import build_plan
 from .markup import CHANNEL, RECIPIENT
@@ -15,6 +16,7 @@ class HarmonyDialect(Dialect):
     name = "harmony"
     description = ("OpenAI Harmony (gpt-oss): <|channel|>analysis / final messages, "
                    "to=functions.NAME calls, one per turn")
+    options = (THINK_MAX_CHARS,)
 
     def tools_grammar(self, ctx: RequestContext) -> GrammarPlan:
         return build_plan(ctx)

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from gateway.dialect import Dialect, DialectClaim, GrammarPlan, OutputParser, RequestContext
+from gateway.dialect_options import MAX_PARALLEL_CALLS, THINK_MAX_CHARS
 from gateway.templating import TemplateError
 from gateway.templating_env import normalise_message
 
@@ -18,6 +19,7 @@ from .parser import HermesParser
 class HermesDialect(Dialect):
     name = "hermes"
     description = "<tool_call>{json}</tool_call> blocks: Hermes 2 Pro / 3, Qwen 2.5 / 3, QwQ"
+    options = (MAX_PARALLEL_CALLS, THINK_MAX_CHARS)
 
     def render_prompt(self, ctx: RequestContext) -> str:
         try:
