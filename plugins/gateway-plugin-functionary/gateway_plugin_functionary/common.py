@@ -7,8 +7,8 @@ import json
 import string
 from typing import Any
 
+from gateway.callgrammar import tool_args_rules
 from gateway.dialect import Delta, RequestContext, ToolDef, new_call_id, parallel_cap
-from gateway.grammar import rename_rules
 from gateway.jsonstream import JsonScanner
 from gateway.tsdoc import ts_function
 
@@ -43,24 +43,8 @@ def has_python(tools: list[ToolDef]) -> bool:
 
 def args_rules(ctx: RequestContext, tools: list[ToolDef]) -> tuple[list[str], dict[str, str]]:
     """Each tool's argument grammar, embedded under its own prefix: (rules, name → root)."""
-    rules: list[str] = []
-    roots: dict[str, str] = {}
-    for i, tool in enumerate(tools):
-        body, root = rename_rules(ctx.grammar_for(tool.parameters, tool.strict), f"a{i}-")
-        rules.append(body.strip())
-        roots[tool.name] = root
-    return rules, roots
-
-
-def response_rules(ctx: RequestContext) -> tuple[list[str], str] | None:
-    """The response_format's grammar, embedded; None when no JSON answer is asked for."""
-    if ctx.response_schema is None and not ctx.json_mode:
-        return None
-    schema: Any = ctx.response_schema
-    if schema is None:
-        schema = {"type": "object", "additionalProperties": True}
-    body, root = rename_rules(ctx.grammar_for(schema), "res-")
-    return [body.strip()], root
+    rules, roots = tool_args_rules(ctx, tools, "a")
+    return rules, {t.name: root for t, root in zip(tools, roots, strict=True)}
 
 
 def typescript_namespace(tools: list[ToolDef]) -> str:

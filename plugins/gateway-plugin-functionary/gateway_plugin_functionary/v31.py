@@ -9,6 +9,7 @@ grammar is non-lazy: the JSON answer or the calls.
 
 from __future__ import annotations
 
+from gateway.callgrammar import response_rules
 from gateway.dialect import (
     Delta,
     Dialect,
@@ -16,8 +17,8 @@ from gateway.dialect import (
     OutputParser,
     PassthroughParser,
     RequestContext,
-    TriggerType,
     new_call_id,
+    word_trigger,
 )
 from gateway.grammar import literal
 from gateway.textscan import MarkerSplitter
@@ -36,12 +37,10 @@ from .common import (
     python_history,
     render,
     repeat,
-    response_rules,
     valid_name_char,
 )
 
 FUNC, END, PY_TAG, EOM = "<function=", "</function>", "<|python_tag|>", "<|eom_id|>"
-TRIGGER_WORD = int(TriggerType.WORD)  # the core owns llama.cpp's trigger type numbers
 HOW = ("To call a function reply <function=NAME>{JSON arguments}</function>; "
        "several calls go back to back.")
 
@@ -81,7 +80,7 @@ class FunctionaryV31(Dialect):
             if ctx.tool_choice == "auto":
                 plan.lazy = True
                 words = [FUNC, PY_TAG] if python else [FUNC]
-                plan.triggers = [{"type": TRIGGER_WORD, "value": w} for w in words]
+                plan.triggers = [word_trigger(w) for w in words]
         plan.grammar = "\n".join(rules) + "\n"
         return plan
 

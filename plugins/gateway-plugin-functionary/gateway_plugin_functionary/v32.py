@@ -12,6 +12,7 @@ with a call. No grammar under tool_choice none (unless response_format asks for 
 
 from __future__ import annotations
 
+from gateway.callgrammar import response_rules
 from gateway.dialect import Delta, Dialect, GrammarPlan, OutputParser, RequestContext, new_call_id
 from gateway.grammar import literal
 from gateway.textscan import MarkerSplitter
@@ -29,7 +30,6 @@ from .common import (
     python_history,
     render,
     repeat,
-    response_rules,
     valid_name_char,
 )
 
