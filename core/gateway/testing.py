@@ -68,10 +68,11 @@ class Golden:
     grammar: bool = False
 
 
-def make_context(dialect: Dialect, tools: list[ToolDef], tool_choice: str = "auto",
+def make_context(dialect: Dialect, tools: list[ToolDef], /, tool_choice: str = "auto",
                  template: ChatTemplate | None = None, **overrides: Any) -> RequestContext:
     """A RequestContext as the core builds it, for dialect unit tests: `tool_choice` is
-    auto / none / required or a tool's name; schemas compile through the core's converter."""
+    auto / none / required or a tool's name; schemas compile through the core's converter;
+    other RequestContext fields (even `tools`) by keyword."""
     ctx = RequestContext(messages=[{"role": "user", "content": "hi"}], tools=list(tools),
                          dialect=dialect, template=template)
     if tool_choice in ("auto", "none", "required"):

@@ -26,7 +26,7 @@ def ctx(**kw) -> RequestContext:
 
 @pytest.fixture(scope="module")
 def accepts():
-    from tests.grammar.gbnf_recognizer import accepts  # the repo's GBNF recognizer
+    from gateway.testing import accepts
 
     return accepts
 
