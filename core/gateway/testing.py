@@ -75,7 +75,7 @@ def make_context(dialect: Dialect, tools: list[ToolDef], /, tool_choice: str = "
     other RequestContext fields (even `tools`) by keyword."""
     ctx = RequestContext(messages=[{"role": "user", "content": "hi"}], tools=list(tools),
                          dialect=dialect, template=template)
-    if tool_choice in ("auto", "none", "required"):
+    if tool_choice in ("auto", "none", "required", "named"):  # named: forced_tool= by keyword
         ctx.tool_choice = tool_choice  # type: ignore[assignment]
     else:
         ctx.tool_choice, ctx.forced_tool = "named", tool_choice
