@@ -45,6 +45,23 @@ def call_list(item: str, sep: str, cap: int) -> str:
     return f"{item} ({joined}){{0,{cap - 1}}}"
 
 
+def text_blocks(name: str, char: str, limit: int, exact: bool = False, block: int = 100
+                ) -> tuple[list[str], str]:
+    """Free text (a reasoning block, a raw value) of bounded length: rules `{name}-char`
+    (one character, the GBNF `char`) and `{name}-blk`, and the expression for the text.
+    Full blocks then a shorter tail: one way to split any length, so no ambiguity, and
+    llama.cpp expands the repetition little. The bound is rounded up to a whole block, or
+    with `exact` never exceeded. A small model loops inside free text until max_tokens."""
+    if exact:
+        blocks, tail = max(0, limit - block + 1) // block, min(limit, block - 1)
+    else:
+        blocks, tail = limit // block, block - 1
+    expr = f"{name}-char{{0,{tail}}}"
+    if blocks:
+        expr = f"{name}-blk{{0,{blocks}}} {expr}"
+    return [f"{name}-char ::= {char}", f"{name}-blk ::= {name}-char{{{block}}}"], expr
+
+
 def grammar_text(root: str, rules: list[str]) -> str:
     """A whole grammar: `root ::= <root>` first, then the rules."""
     return "\n".join([f"root ::= {root}", *rules]) + "\n"

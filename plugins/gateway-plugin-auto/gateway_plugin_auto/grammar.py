@@ -8,7 +8,7 @@ repetition stays small.
 
 from __future__ import annotations
 
-from gateway.callgrammar import call_list, grammar_text, lazy_plan, response_rules
+from gateway.callgrammar import call_list, grammar_text, lazy_plan, response_rules, text_blocks
 from gateway.dialect import GrammarPlan, RequestContext, ToolDef, response_format_plan
 from gateway.grammar import literal, rename_rules
 from gateway.grammar.gbnf import char_class
@@ -17,8 +17,6 @@ from .budget import plan_budget
 from .markup import ARGS, ID, INDEX, NAME, WS, atoms
 from .spec import Spec
 from .tagrules import tagged_rules
-
-_BLOCK = 100
 
 
 def _seq(*items: str) -> str:
@@ -38,13 +36,8 @@ def bounded_text(name: str, stop: str, limit: int) -> list[str]:
     else:
         char = (f"{char_class_text(first, negated=True)} | {literal(first)} "
                 f"{char_class_text(first + second, negated=True)}")
-    # blocks then a tail, never over limit: up to blocks*100 + 99 characters
-    blocks = max(0, limit - _BLOCK + 1) // _BLOCK
-    text = f"{name}-char{{0,{min(limit, _BLOCK - 1)}}}"
-    if blocks:
-        text = f"{name}-blk{{0,{blocks}}} " + text
-    return [f"{name}-char ::= {char}", f"{name}-blk ::= {name}-char{{{_BLOCK}}}",
-            f"{name} ::= {text}"]
+    rules, text = text_blocks(name, char, limit, exact=True)
+    return [*rules, f"{name} ::= {text}"]
 
 
 def call_rules(ctx: RequestContext, spec: Spec, tools: list[ToolDef], cap: int) -> list[str]:

@@ -11,7 +11,13 @@ recipient per message, and llama.cpp stops at `<|call|>`.
 
 from __future__ import annotations
 
-from gateway.callgrammar import grammar_text, lazy_plan, response_rules, tool_args_rules
+from gateway.callgrammar import (
+    grammar_text,
+    lazy_plan,
+    response_rules,
+    text_blocks,
+    tool_args_rules,
+)
 from gateway.dialect import GrammarPlan, RequestContext, ToolDef, reasoning_cap
 from gateway.grammar import literal
 
@@ -47,14 +53,9 @@ def analysis_rules(ctx: RequestContext) -> tuple[list[str], str]:
     limit = reasoning_cap(ctx, ANALYSIS_MAX_CHARS)
     if limit < _BLOCK:
         return [], ""
-    blocks = limit // _BLOCK  # full blocks then a short tail: one way to split any length
-    text = f"an-blk{{0,{blocks}}} an-char{{0,{_BLOCK - 1}}}"
-    return [
-        'an-char ::= [^<] | "<" [^|<]',
-        f"an-blk ::= an-char{{{_BLOCK}}}",
-        f"analysis ::= {literal(CHANNEL + 'analysis' + MESSAGE)} {text} "
-        f"{literal(END + START + 'assistant')}",
-    ], "analysis?"
+    rules, text = text_blocks("an", '[^<] | "<" [^|<]', limit)  # never `<|`
+    return [*rules, f"analysis ::= {literal(CHANNEL + 'analysis' + MESSAGE)} {text} "
+                    f"{literal(END + START + 'assistant')}"], "analysis?"
 
 
 def answer_rules(ctx: RequestContext) -> list[str] | None:

@@ -14,6 +14,7 @@ from gateway.callgrammar import (
     grammar_text,
     lazy_plan,
     response_rules,
+    text_blocks,
     tool_args_rules,
 )
 from gateway.dialect import GrammarPlan, RequestContext, ToolDef, parallel_cap, reasoning_cap
@@ -56,17 +57,8 @@ def think_rules(ctx: RequestContext, opened: bool) -> tuple[list[str], str]:
     limit = reasoning_cap(ctx, THINK_MAX_CHARS)
     if limit < _BLOCK and not opened:  # no room to think: the budget goes to the call
         return [], ""
-    # full blocks then a short tail: one way to split any length, so no ambiguity (and a
-    # small expansion in llama.cpp); the bound is rounded up to the next block
-    blocks = limit // _BLOCK
-    text = f"think-blk{{0,{blocks}}} think-char{{0,{_BLOCK - 1}}}" if blocks else \
-        f"think-char{{0,{_BLOCK - 1}}}"
-    rules = [
-        'think-char ::= [^<] | "<" [^/<]',
-        f"think-blk ::= think-char{{{_BLOCK}}}",
-        f"think-text ::= {text}",
-        f'think-end ::= {literal(THINK_CLOSE)} "\\n"{{0,2}}',
-    ]
+    rules, text = text_blocks("think", '[^<] | "<" [^/<]', limit)  # never `</`
+    rules += [f"think-text ::= {text}", f'think-end ::= {literal(THINK_CLOSE)} "\\n"{{0,2}}']
     if opened:
         return rules, "think-text think-end"
     rules.append(f"think ::= {literal(THINK_OPEN)} think-text think-end")
