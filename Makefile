@@ -1,4 +1,5 @@
-# The one entry point: `make serve`, `make test`, `make bench`, `make lint`.
+# The one entry point: `make serve`, `make test`, `make bench`, `make lint`,
+# `make new-plugin NAME=x` (a new dialect plugin in plugins/gateway-plugin-x from contrib/plugin-template).
 PYTHON ?= python3.11
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -11,7 +12,14 @@ ARGS   ?=
 BFCL_SERVE ?=
 BFCL   ?= --category live_simple --category live_multiple --limit 40 --tool-choice required
 
-.PHONY: install serve test test-fast bench lint clean
+# Typed code mypy checks: the core, every plugin's package, the plugin skeleton.
+SKELETON := contrib/plugin-template/gateway-plugin-skeleton
+TYPED  := core/gateway $(patsubst %/__init__.py,%,$(wildcard plugins/*/gateway_plugin_*/__init__.py)) \
+          $(SKELETON)/gateway_plugin_skeleton
+NAME   ?=
+DEST   ?= plugins
+
+.PHONY: install serve test test-fast bench lint lint-run new-plugin clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -29,7 +37,8 @@ install: $(STAMP)
 serve: install
 	$(VENV)/bin/gateway serve --host $(HOST) --port $(PORT) $(ARGS)
 
-test: install
+# Lint first (ruff + mypy, ~30 s cold): CI runs `make test`.
+test: install lint-run
 	$(PY) -m pytest -q $(ARGS)
 
 test-fast: install
@@ -40,9 +49,15 @@ bench: install
 	$(PY) contrib/bench/bench_gateway.py
 	$(PY) contrib/bench/bfcl_score.py --serve "$(BFCL_SERVE)" $(BFCL)
 
-lint: install
+lint: install lint-run
+
+lint-run:
 	$(VENV)/bin/ruff check core plugins tests contrib
-	$(VENV)/bin/mypy core/gateway
+	$(VENV)/bin/mypy $(TYPED)
+
+new-plugin:
+	@test -n "$(NAME)" || { echo "usage: make new-plugin NAME=my-dialect [DEST=plugins]"; exit 2; }
+	$(PYTHON) contrib/plugin-template/new_plugin.py "$(NAME)" --dest "$(DEST)"
 
 clean:
 	rm -rf $(VENV) build *.egg-info core/*.egg-info

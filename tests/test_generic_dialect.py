@@ -25,18 +25,19 @@ class TestGenericConformance(DialectConformance):
     goldens = [
         Golden("one call", env("need weather", {"tool_calls": [
             {"name": "get_weather", "arguments": {"city": "Paris", "unit": "c"}}]}),
-            reasoning="need weather", calls=[("get_weather", {"city": "Paris", "unit": "c"})]),
+            reasoning="need weather", calls=[("get_weather", {"city": "Paris", "unit": "c"})],
+            grammar=True),
         Golden("empty arguments", env("", {"tool_calls": [{"name": "get_time", "arguments": {}}]}),
-               calls=[("get_time", {})], tags={"empty_arguments"}),
+               calls=[("get_time", {})], tags={"empty_arguments"}, grammar=True),
         Golden("several calls", env("two", {"tool_calls": [
             {"name": "get_weather", "arguments": {"city": "Oslo \"N\" \u00e9"}},
             {"name": "get_time", "arguments": {}}]}), reasoning="two",
             calls=[("get_weather", {"city": "Oslo \"N\" \u00e9"}), ("get_time", {})],
-            tags={"several_calls"}),
+            tags={"several_calls"}, grammar=True),
         Golden("thought before call is reasoning, not content", env("I will call\nnow", {
             "tool_calls": [{"name": "get_time", "arguments": {}}]}),
             reasoning="I will call\nnow", calls=[("get_time", {})],
-            tags={"content_before_call"}),
+            tags={"content_before_call"}, grammar=True),
         Golden("result", env("answer", {"result": "It is \"sunny\"\n\u2600"}),
                reasoning="answer", content="It is \"sunny\"\n\u2600"),
         Golden("result as schema JSON", env("x", {"result": {"a": [1, 2.5, None]}}),

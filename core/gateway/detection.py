@@ -104,6 +104,12 @@ def assistant_part(template: ChatTemplate, message: dict[str, Any],
                 prefix, full = prefix2, full2
         except TemplateError:
             pass
+    return turn_text(prefix, full, template)
+
+
+def turn_text(prefix: str, full: str, template: ChatTemplate) -> str:
+    """The assistant turn `full` adds after the generation prompt `prefix`, cut where
+    llama.cpp would stop: the text the model would generate."""
     if full.startswith(prefix):
         part = full[len(prefix):]
     else:

@@ -126,3 +126,20 @@ def gateway_server(gateway_factory: Callable[..., GatewayProcess]) -> GatewayPro
 def gateway_client(gateway_server: GatewayProcess) -> Any:
     """An `openai.OpenAI` client pointed at the default gateway."""
     return gateway_server.openai()
+
+
+@pytest.fixture(scope="session")
+def load_template() -> Callable[[str], Any]:
+    """Compiles a template of ../shared/templates by file name; a test that needs them
+    fails saying where they were looked for (gateway.testing.shared_template)."""
+    from gateway.testing import shared_template
+
+    return shared_template
+
+
+@pytest.fixture(scope="session")
+def templates_dir() -> Any:
+    """The folder of ../shared/templates (fails, saying so, when it is absent)."""
+    from gateway.testing import shared_templates_dir
+
+    return shared_templates_dir()

@@ -89,3 +89,15 @@ class TextRun:
         if by_markup or not held or (self.trim_lead and not self.any):
             return [], held
         return [Delta(self.kind, held)], ""
+
+
+def merge_deltas(deltas: list[Delta]) -> list[Delta]:
+    """Adjacent text of one kind (and call) as one delta: fewer SSE chunks per feed."""
+    out: list[Delta] = []
+    for d in deltas:
+        prev = out[-1] if out else None
+        if prev and d.kind == prev.kind != "tool_start" and d.index == prev.index:
+            prev.text += d.text
+        else:
+            out.append(d)
+    return out

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from gateway.callgrammar import call_list, tool_args_rules
 from gateway.dialect import (
     Delta,
     Dialect,
@@ -115,19 +116,17 @@ class GenericDialect(Dialect):
         steps: list[str] = []
         tools = ctx.selected_tools()
         if tools:
+            args, roots = tool_args_rules(ctx, tools, "t")
+            rules += args
             alts = []
-            for i, tool in enumerate(tools):
-                body, root = rename_rules(ctx.grammar_for(tool.parameters, tool.strict), f"t{i}-")
-                rules.append(body)
+            for i, (tool, root) in enumerate(zip(tools, roots, strict=True)):
                 head = _lit('{"name":' + json.dumps(tool.name) + ',"arguments":')
-
                 rules.append(f'call{i} ::= {head} {root} "}}"')
                 alts.append(f"call{i}")
             rules.append("call ::= " + " | ".join(alts))
-            # Bounded: a small model otherwise repeats the same call until max_tokens.
-            cap = parallel_cap(ctx, 4)
-            more = f' ("," call){{0,{cap - 1}}}' if ctx.parallel_tool_calls and cap > 1 else ""
-            rules.append(f'calls ::= "{{\\"tool_calls\\":[" call{more} "]}}"')
+            cap = parallel_cap(ctx, 4) if ctx.parallel_tool_calls else 1
+            listed = call_list("call", '","', cap)
+            rules.append(f'calls ::= "{{\\"tool_calls\\":[" {listed} "]}}"')
             steps.append("calls")
         if ctx.tool_choice in ("auto", "none"):
             if ctx.response_schema is not None or ctx.json_mode:

@@ -8,13 +8,8 @@ repetition stays small.
 
 from __future__ import annotations
 
-from gateway.dialect import (
-    GrammarPlan,
-    RequestContext,
-    ToolDef,
-    response_format_plan,
-    word_trigger,
-)
+from gateway.callgrammar import call_list, grammar_text, lazy_plan, response_rules, text_blocks
+from gateway.dialect import GrammarPlan, RequestContext, ToolDef, response_format_plan
 from gateway.grammar import literal, rename_rules
 from gateway.grammar.gbnf import char_class
 
@@ -22,8 +17,6 @@ from .budget import plan_budget
 from .markup import ARGS, ID, INDEX, NAME, WS, atoms
 from .spec import Spec
 from .tagrules import tagged_rules
-
-_BLOCK = 100
 
 
 def _seq(*items: str) -> str:
@@ -43,13 +36,8 @@ def bounded_text(name: str, stop: str, limit: int) -> list[str]:
     else:
         char = (f"{char_class_text(first, negated=True)} | {literal(first)} "
                 f"{char_class_text(first + second, negated=True)}")
-    # blocks then a tail, never over limit: up to blocks*100 + 99 characters
-    blocks = max(0, limit - _BLOCK + 1) // _BLOCK
-    text = f"{name}-char{{0,{min(limit, _BLOCK - 1)}}}"
-    if blocks:
-        text = f"{name}-blk{{0,{blocks}}} " + text
-    return [f"{name}-char ::= {char}", f"{name}-blk ::= {name}-char{{{_BLOCK}}}",
-            f"{name} ::= {text}"]
+    rules, text = text_blocks(name, char, limit, exact=True)
+    return [*rules, f"{name} ::= {text}"]
 
 
 def call_rules(ctx: RequestContext, spec: Spec, tools: list[ToolDef], cap: int) -> list[str]:
@@ -86,8 +74,7 @@ def call_rules(ctx: RequestContext, spec: Spec, tools: list[ToolDef], cap: int) 
     if INDEX not in spec.call:
         rules += [f"call{i} ::= {_seq(*items)}" for i, items in enumerate(seqs)]
         rules.append("call ::= " + " | ".join(f"call{i}" for i in range(len(seqs))))
-        repeat = f" ({_seq(sep, 'call')}){{0,{cap - 1}}}" if cap > 1 else ""
-        rules.append(f"calls ::= call{repeat}")
+        rules.append("calls ::= " + call_list("call", sep, cap))
         return rules
     for n in range(cap):  # one rule per position: the n-th call carries its own number
         number = literal(str(spec.index_base + n))
@@ -134,14 +121,11 @@ def preserved(spec: Spec) -> list[str]:
 def build_plan(ctx: RequestContext, spec: Spec) -> GrammarPlan:
     """The constraint for a request under its tool_choice, parallel_tool_calls and
     response_format."""
-    plan = response_format_plan(ctx)
-    answer = None
-    if plan.grammar is not None:
-        body, root = rename_rules(plan.grammar, "res-")
-        answer = [body.strip(), f"answer ::= {root}"]
+    found = response_rules(ctx)
+    answer = None if found is None else [*found[0], f"answer ::= {found[1]}"]
     tools = ctx.selected_tools() if ctx.offers_tools else []
     if not tools:
-        return plan
+        return response_format_plan(ctx)
     lazy = ctx.tool_choice == "auto" and answer is None
     cap, think_chars = plan_budget(ctx, spec, tools, think=not lazy)
     rules = call_rules(ctx, spec, tools, cap)
@@ -150,10 +134,8 @@ def build_plan(ctx: RequestContext, spec: Spec) -> GrammarPlan:
         # lazy: free text until the trigger, then the section from the trigger on
         at = spec.trigger_in_open
         opening = spec.section_open[at:] if at >= 0 else ""
-        root = f"root ::= {_seq(literal(opening), 'calls', literal(spec.section_close))}"
-        return GrammarPlan(grammar="\n".join([root, *rules]) + "\n", lazy=True,
-                           triggers=[word_trigger(spec.trigger)],
-                           preserved_tokens=preserved(spec), stop=stop)
+        root = _seq(literal(opening), "calls", literal(spec.section_close))
+        return lazy_plan(root, rules, [spec.trigger], preserved(spec), stop)
     rules.append("section ::= " + _seq(literal(spec.section_open), "calls",
                                        literal(spec.section_close)))
     body = "section" if ctx.tool_choice in ("required", "named") else "answer"
@@ -165,6 +147,5 @@ def build_plan(ctx: RequestContext, spec: Spec) -> GrammarPlan:
     if spec.think:
         think, prefix = think_rules(spec, think_chars)
         rules += think
-    root = f"root ::= {_seq(prefix, body)}"
-    return GrammarPlan(grammar="\n".join([root, *rules]) + "\n",
+    return GrammarPlan(grammar=grammar_text(_seq(prefix, body), rules),
                        preserved_tokens=preserved(spec), stop=stop)

@@ -9,7 +9,7 @@ text or markup decides it, and so is a possible marker prefix at the end of a ch
 from __future__ import annotations
 
 from gateway.dialect import Delta, ToolDef
-from gateway.textscan import TextRun
+from gateway.textscan import TextRun, merge_deltas
 
 from .flex import earliest, partial_tail
 from .markup import WS
@@ -49,13 +49,13 @@ class AutoParser:
         out = self._drain(final=True)
         if self.state != "section":
             out += self.run.close(by_markup=False)[0]
-        return _merged(out)
+        return merge_deltas(out)
 
     def _drain(self, final: bool) -> list[Delta]:
         out: list[Delta] = []
         while self._section(final, out) if self.state == "section" else self._text(final, out):
             pass
-        return _merged(out)
+        return merge_deltas(out)
 
     # -- content and reasoning ------------------------------------------------------------
     def _markers(self) -> list[str]:
@@ -137,14 +137,3 @@ class AutoParser:
             self.run.any = True
         return True
 
-
-def _merged(deltas: list[Delta]) -> list[Delta]:
-    """Adjacent text of one kind (and call) as one delta: fewer SSE chunks per feed."""
-    out: list[Delta] = []
-    for d in deltas:
-        prev = out[-1] if out else None
-        if prev and d.kind == prev.kind != "tool_start" and d.index == prev.index:
-            prev.text += d.text
-        else:
-            out.append(d)
-    return out

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.callargs import JsonArgs
 from gateway.dialect import Delta, new_call_id
 
 from .flex import first_of, flex, is_name_char
-from .jsonargs import JsonArgs
 from .markup import ARGS, ID, INDEX, NAME
 from .spec import Spec
 from .tagreader import TaggedArgs

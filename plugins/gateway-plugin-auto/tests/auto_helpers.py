@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import gateway
-import pytest
 from gateway.dialect import RequestContext, ToolDef
-from gateway.grammar import GrammarLimits, cached_schema_to_gbnf
+from gateway.grammar import GrammarLimits
 from gateway.templating import ChatTemplate
+from gateway.testing import make_context, shared_template
 from gateway_plugin_auto import DIALECT, Spec
 from gateway_plugin_auto.derive import END_TOKENS
 from gateway_plugin_auto.probe import Probe
@@ -24,10 +24,7 @@ LIMITS = GrammarLimits()
 
 @cache
 def load(name: str) -> ChatTemplate:
-    path = TEMPLATES / name
-    if not path.exists():
-        pytest.skip(f"chat template fixture not found: {path}")
-    return ChatTemplate(path.read_text(), name=name)
+    return shared_template(name)  # fails, saying so, when ../shared is absent
 
 
 def spec_of(template: ChatTemplate) -> Spec:
@@ -50,14 +47,4 @@ def written(template: ChatTemplate, calls: list[tuple[str, dict[str, Any]]],
 
 def context(template: ChatTemplate | None, tools: list[ToolDef], tool_choice: str = "auto",
             **kw: Any) -> RequestContext:
-    ctx = RequestContext(messages=[{"role": "user", "content": "hi"}], tools=tools,
-                         template=template, dialect=DIALECT)
-    if tool_choice in ("auto", "none", "required"):
-        ctx.tool_choice = tool_choice  # type: ignore[assignment]
-    else:
-        ctx.tool_choice, ctx.forced_tool = "named", tool_choice
-    ctx.schema_grammar = lambda schema, strict: cached_schema_to_gbnf(
-        schema, strict=strict, limits=LIMITS)
-    for k, v in kw.items():
-        setattr(ctx, k, v)
-    return ctx
+    return make_context(DIALECT, tools, tool_choice, template=template, **kw)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from auto_helpers import TEMPLATES, load
+from auto_helpers import load
+from gateway.testing import shared_templates_dir
 from gateway_plugin_auto import DIALECT, explain, gateway_detect_dialect
 from gateway_plugin_auto.markup import ARGS, ID, INDEX, NAME
 
@@ -54,9 +55,7 @@ REFUSED = {
 
 
 def test_every_shared_template_is_listed() -> None:
-    if not TEMPLATES.is_dir():
-        pytest.skip(f"chat template fixtures not found at {TEMPLATES}")
-    files = {p.name for p in TEMPLATES.glob("*.jinja")}
+    files = {p.name for p in shared_templates_dir().glob("*.jinja")}
     assert files == set(DERIVED) | set(REFUSED)
 
 

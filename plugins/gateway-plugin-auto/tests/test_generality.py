@@ -10,12 +10,10 @@ from auto_helpers import context, written
 from gateway.detection import PLANTED_TOOLS, round_trip
 from gateway.dialect import assemble
 from gateway.templating import ChatTemplate
-from gateway.testing import parse_all
+from gateway.testing import accepts, parse_all, parse_gbnf
 from gateway_plugin_auto import DIALECT, explain
 from gateway_plugin_auto.markup import INDEX
 from test_grammar import model_text
-
-from tests.grammar.gbnf_recognizer import accepts, parse_gbnf
 
 _TURNS = """
 {%- if tools %}<|sys|>Tools: {{ tools | tojson }}<|end|>

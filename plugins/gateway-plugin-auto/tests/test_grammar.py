@@ -11,11 +11,9 @@ import pytest
 from auto_helpers import context, load, spec_of
 from gateway.dialect import ToolDef, word_trigger
 from gateway.grammar import SchemaError, literal
-from gateway.testing import CLOCK, WEATHER
+from gateway.testing import CLOCK, WEATHER, accepts, parse_gbnf
 from gateway_plugin_auto import DIALECT, Spec
 from test_derivation import DERIVED
-
-from tests.grammar.gbnf_recognizer import accepts, parse_gbnf
 
 COUNT = ToolDef("count", "", {"type": "object", "properties": {
     "n": {"type": "integer", "minimum": 1, "maximum": 5}}, "required": ["n"],

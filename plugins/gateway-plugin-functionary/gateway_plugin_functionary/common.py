@@ -7,9 +7,10 @@ import json
 import string
 from typing import Any
 
+from gateway.callgrammar import tool_args_rules
 from gateway.dialect import Delta, RequestContext, ToolDef, new_call_id, parallel_cap
-from gateway.grammar import rename_rules
 from gateway.jsonstream import JsonScanner
+from gateway.textscan import MarkerSplitter
 from gateway.tsdoc import ts_function
 
 PYTHON = "python"  # functionary's code-interpreter tool: raw code instead of JSON arguments
@@ -43,24 +44,8 @@ def has_python(tools: list[ToolDef]) -> bool:
 
 def args_rules(ctx: RequestContext, tools: list[ToolDef]) -> tuple[list[str], dict[str, str]]:
     """Each tool's argument grammar, embedded under its own prefix: (rules, name → root)."""
-    rules: list[str] = []
-    roots: dict[str, str] = {}
-    for i, tool in enumerate(tools):
-        body, root = rename_rules(ctx.grammar_for(tool.parameters, tool.strict), f"a{i}-")
-        rules.append(body.strip())
-        roots[tool.name] = root
-    return rules, roots
-
-
-def response_rules(ctx: RequestContext) -> tuple[list[str], str] | None:
-    """The response_format's grammar, embedded; None when no JSON answer is asked for."""
-    if ctx.response_schema is None and not ctx.json_mode:
-        return None
-    schema: Any = ctx.response_schema
-    if schema is None:
-        schema = {"type": "object", "additionalProperties": True}
-    body, root = rename_rules(ctx.grammar_for(schema), "res-")
-    return [body.strip()], root
+    rules, roots = tool_args_rules(ctx, tools, "a")
+    return rules, {t.name: root for t, root in zip(tools, roots, strict=True)}
 
 
 def typescript_namespace(tools: list[ToolDef]) -> str:
@@ -157,3 +142,47 @@ def _raw_code(call: dict[str, Any]) -> dict[str, Any]:
     if isinstance(parsed, dict) and isinstance(parsed.get("code"), str):
         return {**call, "function": {**fn, "arguments": parsed["code"]}}
     return call
+
+
+def content(out: list[Delta], text: str) -> None:
+    if text:
+        out.append(Delta("content", text))
+
+
+class SegmentParser:
+    """What both parsers share: text split at the format's markers, each piece handed to
+    `_on_<state>`; at the end a call's arguments or code are closed, and whatever else was
+    held back is shown (`_finish_held`)."""
+
+    def __init__(self, names: set[str], markers: list[str], state: str) -> None:
+        self._names = names
+        self._split = MarkerSplitter(markers)
+        self._state = state
+        self._buf = ""  # a name being read, or whitespace held back
+        self._name = ""
+        self._index = 0
+        self._args: JsonArgs | None = None
+
+    def feed(self, text: str) -> list[Delta]:
+        out: list[Delta] = []
+        for kind, piece in self._split.feed(text):
+            self._piece(kind == "marker", piece, out)
+        return out
+
+    def finish(self) -> list[Delta]:
+        out: list[Delta] = []
+        for kind, piece in self._split.flush():
+            self._piece(kind == "marker", piece, out)
+        if self._state == "args" and self._args is not None:
+            out += self._args.finish()
+        elif self._state == "code":
+            out += code_end(self._index)
+        else:
+            self._finish_held(out)
+        return out
+
+    def _finish_held(self, out: list[Delta]) -> None:
+        raise NotImplementedError
+
+    def _piece(self, marker: bool, piece: str, out: list[Delta]) -> None:
+        getattr(self, "_on_" + self._state)(marker, piece, out)

@@ -9,6 +9,7 @@ grammar is non-lazy: the JSON answer or the calls.
 
 from __future__ import annotations
 
+from gateway.callgrammar import response_rules
 from gateway.dialect import (
     Delta,
     Dialect,
@@ -16,20 +17,19 @@ from gateway.dialect import (
     OutputParser,
     PassthroughParser,
     RequestContext,
-    TriggerType,
     new_call_id,
+    word_trigger,
 )
 from gateway.dialect_options import MAX_PARALLEL_CALLS
 from gateway.grammar import literal
-from gateway.textscan import MarkerSplitter
 
 from .common import (
     MAX_NAME,
     PYTHON,
     JsonArgs,
+    SegmentParser,
     args_rules,
     code_chunk,
-    code_end,
     code_start,
     has_python,
     max_calls,
@@ -37,12 +37,11 @@ from .common import (
     python_history,
     render,
     repeat,
-    response_rules,
     valid_name_char,
 )
+from .common import content as _content
 
 FUNC, END, PY_TAG, EOM = "<function=", "</function>", "<|python_tag|>", "<|eom_id|>"
-TRIGGER_WORD = int(TriggerType.WORD)  # the core owns llama.cpp's trigger type numbers
 HOW = ("To call a function reply <function=NAME>{JSON arguments}</function>; "
        "several calls go back to back.")
 
@@ -83,7 +82,7 @@ class FunctionaryV31(Dialect):
             if ctx.tool_choice == "auto":
                 plan.lazy = True
                 words = [FUNC, PY_TAG] if python else [FUNC]
-                plan.triggers = [{"type": TRIGGER_WORD, "value": w} for w in words]
+                plan.triggers = [word_trigger(w) for w in words]
         plan.grammar = "\n".join(rules) + "\n"
         return plan
 
@@ -94,7 +93,7 @@ class FunctionaryV31(Dialect):
         return V31Parser({t.name for t in ctx.tools}, python=has_python(tools))
 
 
-class V31Parser:
+class V31Parser(SegmentParser):
     """Content until `<function=`; the name up to `>`; JSON arguments streamed as they come;
     `</function>` closes. Anything that does not fit is content, never dropped (except the
     whitespace around a call's JSON). A call already streamed cannot be taken back: output
@@ -102,38 +101,14 @@ class V31Parser:
     "length" tells; under the grammar nothing else can break a call once started."""
 
     def __init__(self, names: set[str], python: bool) -> None:
-        self._names = names
-        self._python = python
-        self._split = MarkerSplitter([FUNC, END, PY_TAG] if python else [FUNC, END])
-        self._state = "text"  # text | name | open | args | close | code
-        self._buf = ""  # the name being read, or whitespace held back
-        self._name = ""
-        self._index = 0
-        self._args: JsonArgs | None = None
+        super().__init__(names, [FUNC, END, PY_TAG] if python else [FUNC, END], "text")
+        self._python = python  # states: text | name | open | args | close | code
 
-    def feed(self, text: str) -> list[Delta]:
-        out: list[Delta] = []
-        for kind, piece in self._split.feed(text):
-            self._piece(kind == "marker", piece, out)
-        return out
-
-    def finish(self) -> list[Delta]:
-        out: list[Delta] = []
-        for kind, piece in self._split.flush():
-            self._piece(kind == "marker", piece, out)
-        state = self._state
-        if state == "name":
+    def _finish_held(self, out: list[Delta]) -> None:
+        if self._state == "name":
             _content(out, FUNC + self._buf)
-        elif state == "open":
+        elif self._state == "open":
             _content(out, FUNC + self._name + ">" + self._buf)
-        elif state == "args" and self._args is not None:
-            out += self._args.finish()
-        elif state == "code":
-            out += code_end(self._index)
-        return out
-
-    def _piece(self, marker: bool, piece: str, out: list[Delta]) -> None:
-        getattr(self, "_on_" + self._state)(marker, piece, out)
 
     def _on_text(self, marker: bool, piece: str, out: list[Delta]) -> None:
         if marker and piece == FUNC:
@@ -202,11 +177,6 @@ class V31Parser:
         self._state, self._buf = "text", ""
         if piece:
             self._on_text(marker, piece, out)
-
-
-def _content(out: list[Delta], text: str) -> None:
-    if text:
-        out.append(Delta("content", text))
 
 
 __all__ = ["PYTHON", "FunctionaryV31", "V31Parser"]

@@ -12,15 +12,16 @@ with a call. No grammar under tool_choice none (unless response_format asks for 
 
 from __future__ import annotations
 
+from gateway.callgrammar import response_rules
 from gateway.dialect import Delta, Dialect, GrammarPlan, OutputParser, RequestContext, new_call_id
 from gateway.dialect_options import MAX_PARALLEL_CALLS
 from gateway.grammar import literal
-from gateway.textscan import MarkerSplitter
 
 from .common import (
     MAX_NAME,
     PYTHON,
     JsonArgs,
+    SegmentParser,
     args_rules,
     code_chunk,
     code_end,
@@ -30,9 +31,9 @@ from .common import (
     python_history,
     render,
     repeat,
-    response_rules,
     valid_name_char,
 )
+from .common import content as _content
 
 SEP, ALL, NL, EOT = ">>>", "all", "\n", "<|eot_id|>"
 HOW = ("Reply as >>>all\\n followed by text for the user, and/or >>>NAME\\n followed by the "
@@ -95,48 +96,25 @@ class FunctionaryV32(Dialect):
         return V32Parser(names)
 
 
-class V32Parser:
+class V32Parser(SegmentParser):
     """Reads the recipient up to the newline: `all` → content until the next `>>>`; a known
     tool → a call whose JSON arguments stream as they come (python: raw code → {"code"});
     anything else (unknown recipient, no JSON) is content with its header, never dropped.
     A call cut off inside its arguments stays incomplete (finish_reason "length")."""
 
     def __init__(self, names: set[str]) -> None:
-        self._names = names
-        self._split = MarkerSplitter([SEP])
-        self._state = "header"  # header | content | open | args | close | code
+        super().__init__(names, [SEP], "header")  # header | content | open | args | close | code
         self._first = True  # the first header's `>>>` is in the prompt, not the output
-        self._buf = ""  # recipient being read, or whitespace held back
-        self._name = ""
-        self._index = 0
-        self._args: JsonArgs | None = None
 
-    def feed(self, text: str) -> list[Delta]:
-        out: list[Delta] = []
-        for kind, piece in self._split.feed(text):
-            self._piece(kind == "marker", piece, out)
-        return out
-
-    def finish(self) -> list[Delta]:
-        out: list[Delta] = []
-        for kind, piece in self._split.flush():
-            self._piece(kind == "marker", piece, out)
+    def _finish_held(self, out: list[Delta]) -> None:
         if self._state == "header":
             _content(out, self._header())
         elif self._state == "open":
             _content(out, self._header() + "\n" + self._buf)
-        elif self._state == "args" and self._args is not None:
-            out += self._args.finish()
-        elif self._state == "code":
-            out += code_end(self._index)
-        return out
 
     def _header(self) -> str:
         prefix = "" if self._first else SEP
         return prefix + (self._name if self._state == "open" else self._buf)
-
-    def _piece(self, marker: bool, piece: str, out: list[Delta]) -> None:
-        getattr(self, "_on_" + self._state)(marker, piece, out)
 
     def _next_segment(self) -> None:
         self._state, self._buf, self._name, self._first = "header", "", "", False
@@ -219,11 +197,6 @@ class V32Parser:
             return self._next_segment()
         out += code_chunk(self._index, piece)
         return None
-
-
-def _content(out: list[Delta], text: str) -> None:
-    if text:
-        out.append(Delta("content", text))
 
 
 __all__ = ["FunctionaryV32", "V32Parser"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.dialect import RequestContext, ToolDef, assemble
-from gateway.testing import CLOCK, WEATHER, DialectConformance, Golden, parse_all
+from gateway.testing import CLOCK, WEATHER, DialectConformance, Golden, parse_all, shared_template
 from gateway_plugin_functionary import V31, V32
 
 PY = ToolDef("python", "Run Python code", {
@@ -14,19 +14,20 @@ W = "get_weather"
 
 class TestFunctionaryV31(DialectConformance):
     dialect = V31
+    template = shared_template("meetkai-functionary-medium-v3.1.jinja")
     goldens = [
         Golden("one call", f'<function={W}>{{"city": "Paris", "unit": "c"}}</function>',
                calls=[(W, {"city": "Paris", "unit": "c"})]),
         Golden("empty arguments", "<function=get_time>{}</function>",
-               calls=[("get_time", {})], tags={"empty_arguments"}),
+               calls=[("get_time", {})], tags={"empty_arguments"}, grammar=True),
         Golden("several calls back to back",
                f'<function={W}>{{"city":"Oslo \\"N\\" \u00e9"}}</function>'
                "<function=get_time>{}</function>",
                calls=[(W, {"city": 'Oslo "N" \u00e9'}), ("get_time", {})],
-               tags={"several_calls"}),
+               tags={"several_calls"}, grammar=True),
         Golden("content before a call", "Let me check.\n<function=get_time>{}</function>",
                content="Let me check.\n", calls=[("get_time", {})],
-               tags={"content_before_call"}),
+               tags={"content_before_call"}, grammar=True),
         Golden("markup inside a JSON string",
                f'<function={W}>{{"city":"a</function><function=b"}}</function>',
                calls=[(W, {"city": "a</function><function=b"})]),
@@ -58,17 +59,18 @@ class TestFunctionaryV31(DialectConformance):
 
 class TestFunctionaryV32(DialectConformance):
     dialect = V32
+    template = shared_template("meetkai-functionary-medium-v3.2.jinja")
     goldens = [
         Golden("one call", f'{W}\n{{"city": "Paris", "unit": "c"}}',
                calls=[(W, {"city": "Paris", "unit": "c"})]),
         Golden("empty arguments", "get_time\n{}", calls=[("get_time", {})],
-               tags={"empty_arguments"}),
+               tags={"empty_arguments"}, grammar=True),
         Golden("several calls", f'{W}\n{{"city":"Oslo \\"N\\" \u00e9"}}\n>>>get_time\n{{}}',
                calls=[(W, {"city": 'Oslo "N" \u00e9'}), ("get_time", {})],
                tags={"several_calls"}),
         Golden("content before a call", "all\nLet me check.\n>>>get_time\n{}",
                content="Let me check.\n", calls=[("get_time", {})],
-               tags={"content_before_call"}),
+               tags={"content_before_call"}, grammar=True),
         Golden("text only", "all\nHello > there >> ok", content="Hello > there >> ok"),
         Golden("separator inside a JSON string", f'{W}\n{{"city":"a>>>b"}}',
                calls=[(W, {"city": "a>>>b"})]),

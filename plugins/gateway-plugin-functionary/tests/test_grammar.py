@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 from gateway.dialect import RequestContext, ToolDef
-from gateway.grammar import cached_schema_to_gbnf
-from gateway.testing import CLOCK, WEATHER
+from gateway.testing import CLOCK, WEATHER, make_context
 from gateway_plugin_functionary import V31, V32
 
 PY = ToolDef("python", "Run Python code", {
@@ -16,17 +15,13 @@ W_BAD = '<function=get_weather>{"city":"Rome","unit":"k"}</function>'
 T = "<function=get_time>{}</function>"
 
 
-def ctx(**kw) -> RequestContext:
-    c = RequestContext(messages=[{"role": "user", "content": "hi"}], tools=[WEATHER, CLOCK])
-    c.schema_grammar = lambda s, strict: cached_schema_to_gbnf(s, strict=strict)
-    for k, v in kw.items():
-        setattr(c, k, v)
-    return c
+def ctx(tool_choice: str = "auto", **kw) -> RequestContext:
+    return make_context(V31, [WEATHER, CLOCK], tool_choice, **kw)
 
 
 @pytest.fixture(scope="module")
 def accepts():
-    from tests.grammar.gbnf_recognizer import accepts  # the repo's GBNF recognizer
+    from gateway.testing import accepts
 
     return accepts
 

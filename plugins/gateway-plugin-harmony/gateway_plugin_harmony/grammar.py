@@ -11,15 +11,15 @@ recipient per message, and llama.cpp stops at `<|call|>`.
 
 from __future__ import annotations
 
-from gateway.dialect import (
-    GrammarPlan,
-    RequestContext,
-    ToolDef,
-    reasoning_cap,
-    response_format_plan,
-    word_trigger,
+from gateway.callgrammar import (
+    grammar_text,
+    lazy_plan,
+    response_rules,
+    text_blocks,
+    tool_args_rules,
 )
-from gateway.grammar import literal, rename_rules
+from gateway.dialect import GrammarPlan, RequestContext, ToolDef, reasoning_cap
+from gateway.grammar import literal
 
 from .markup import CHANNEL, CONSTRAIN, END, MESSAGE, PRESERVED, START, TRIGGER
 
@@ -31,11 +31,9 @@ _TYPE = f'(" json" | " " {literal(CONSTRAIN)} "json")?'
 def call_rules(ctx: RequestContext, tools: list[ToolDef], lazy: bool) -> list[str]:
     """Rules ending in `call`. Lazy: the text from the trigger word ` to=functions.` on
     (in both header orders); else the whole call header."""
-    rules: list[str] = []
+    rules, roots = tool_args_rules(ctx, tools, "t")
     alts: list[str] = []
-    for i, tool in enumerate(tools):
-        body, root = rename_rules(ctx.grammar_for(tool.parameters, tool.strict), f"t{i}-")
-        rules.append(body.strip())
+    for i, (tool, root) in enumerate(zip(tools, roots, strict=True)):
         name = literal(tool.name)
         channel = literal(CHANNEL + "commentary")
         if lazy:
@@ -55,23 +53,18 @@ def analysis_rules(ctx: RequestContext) -> tuple[list[str], str]:
     limit = reasoning_cap(ctx, ANALYSIS_MAX_CHARS)
     if limit < _BLOCK:
         return [], ""
-    blocks = limit // _BLOCK  # full blocks then a short tail: one way to split any length
-    text = f"an-blk{{0,{blocks}}} an-char{{0,{_BLOCK - 1}}}"
-    return [
-        'an-char ::= [^<] | "<" [^|<]',
-        f"an-blk ::= an-char{{{_BLOCK}}}",
-        f"analysis ::= {literal(CHANNEL + 'analysis' + MESSAGE)} {text} "
-        f"{literal(END + START + 'assistant')}",
-    ], "analysis?"
+    rules, text = text_blocks("an", '[^<] | "<" [^|<]', limit)  # never `<|`
+    return [*rules, f"analysis ::= {literal(CHANNEL + 'analysis' + MESSAGE)} {text} "
+                    f"{literal(END + START + 'assistant')}"], "analysis?"
 
 
 def answer_rules(ctx: RequestContext) -> list[str] | None:
     """`answer` for a response_format (a final message holding the JSON), or None."""
-    plan = response_format_plan(ctx)
-    if plan.grammar is None:
+    found = response_rules(ctx)
+    if found is None:
         return None
-    body, root = rename_rules(plan.grammar, "res-")
-    return [body.strip(), f"answer ::= {literal(CHANNEL + 'final' + MESSAGE)} {root}"]
+    rules, root = found
+    return [*rules, f"answer ::= {literal(CHANNEL + 'final' + MESSAGE)} {root}"]
 
 
 def build_plan(ctx: RequestContext) -> GrammarPlan:
@@ -83,8 +76,7 @@ def build_plan(ctx: RequestContext) -> GrammarPlan:
     if ctx.tool_choice == "auto" and tools and answer is None:
         # Lazy: free analysis / final text until the model writes ` to=functions.`.
         rules = call_rules(ctx, tools, lazy=True)
-        return GrammarPlan(grammar="\n".join(["root ::= call", *rules]) + "\n", lazy=True,
-                           triggers=[word_trigger(TRIGGER)], preserved_tokens=list(PRESERVED))
+        return lazy_plan("call", rules, [TRIGGER], list(PRESERVED))
     rules = call_rules(ctx, tools, lazy=False) if tools else []
     body = "call" if ctx.tool_choice in ("required", "named") and tools else "answer"
     if answer is not None:
@@ -93,6 +85,5 @@ def build_plan(ctx: RequestContext) -> GrammarPlan:
             body = "(call | answer)"
     analysis, prefix = analysis_rules(ctx)
     rules += analysis
-    root = f"root ::= {prefix} {body}".replace("  ", " ")
-    return GrammarPlan(grammar="\n".join([root, *rules]) + "\n",
+    return GrammarPlan(grammar=grammar_text(f"{prefix} {body}".strip(), rules),
                        preserved_tokens=list(PRESERVED))

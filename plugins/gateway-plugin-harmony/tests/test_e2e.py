@@ -5,17 +5,14 @@ and auto are enforced, calls validate, streamed equals non-streamed."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
-import gateway
 import jsonschema
 import pytest
+from gateway.testing import shared_templates_dir
 
 pytestmark = pytest.mark.e2e
 
-TEMPLATE = (Path(gateway.__file__).resolve().parents[2].parent / "shared" / "templates"
-            / "openai-gpt-oss-120b.jinja")
 WEATHER = {"type": "function", "function": {
     "name": "get_weather", "description": "Current weather for a city",
     "parameters": {"type": "object", "properties": {
@@ -34,9 +31,8 @@ BASE: dict[str, Any] = {"model": "demo", "temperature": 0, "seed": 1, "max_token
 
 @pytest.fixture(scope="module")
 def client(gateway_factory: Any, backend_url: str) -> Any:
-    if not TEMPLATE.exists():
-        pytest.skip("shared templates not found")
-    c = gateway_factory("--endpoint", backend_url, "--chat-template-file", str(TEMPLATE)).openai()
+    template = shared_templates_dir() / "openai-gpt-oss-120b.jinja"  # fails when absent
+    c = gateway_factory("--endpoint", backend_url, "--chat-template-file", str(template)).openai()
     assert c.models.list().data[0].model_extra["meta"]["dialect"] == "harmony"
     return c
 

@@ -7,11 +7,9 @@ from typing import Any
 
 import pytest
 from gateway.dialect import RequestContext, ToolDef
-from gateway.grammar import GrammarLimits, cached_schema_to_gbnf
-from gateway.testing import CLOCK, WEATHER
+from gateway.grammar import GrammarLimits
+from gateway.testing import CLOCK, WEATHER, accepts, make_context, parse_gbnf
 from gateway_plugin_harmony import HarmonyDialect
-
-from tests.grammar.gbnf_recognizer import accepts, parse_gbnf
 
 DIALECT = HarmonyDialect()
 LIMITS = GrammarLimits()
@@ -22,17 +20,7 @@ S = "<|start|>assistant"
 
 
 def ctx(tool_choice: str = "auto", **kw: Any) -> RequestContext:
-    c = RequestContext(messages=[{"role": "user", "content": "hi"}],
-                       tools=[WEATHER, CLOCK, COUNT], dialect=DIALECT)
-    if tool_choice in ("auto", "none", "required"):
-        c.tool_choice = tool_choice  # type: ignore[assignment]
-    else:
-        c.tool_choice, c.forced_tool = "named", tool_choice
-    c.schema_grammar = lambda schema, strict: cached_schema_to_gbnf(
-        schema, strict=strict, limits=LIMITS)
-    for k, v in kw.items():
-        setattr(c, k, v)
-    return c
+    return make_context(DIALECT, [WEATHER, CLOCK, COUNT], tool_choice, **kw)
 
 
 def call(name: str, args: str) -> str:

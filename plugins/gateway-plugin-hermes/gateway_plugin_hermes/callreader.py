@@ -10,18 +10,11 @@ from __future__ import annotations
 
 import json
 
+from gateway.callargs import ArgsRepair, string_arguments, valid_scalar
 from gateway.dialect import Delta, new_call_id
 from gateway.jsonstream import Event, JsonScanner
 
 ARG_KEYS = ("arguments", "parameters")  # "parameters": Llama-style models trained on Hermes
-_CLOSER = {"begin_obj": "}", "begin_arr": "]"}
-
-
-def _json_safe(raw: str) -> str:
-    """Raw string text with control characters escaped (JSON forbids them bare)."""
-    if all(ord(c) >= 0x20 for c in raw):
-        return raw
-    return "".join(c if ord(c) >= 0x20 else f"\\u{ord(c):04x}" for c in raw)
 
 
 class CallReader:
@@ -35,9 +28,7 @@ class CallReader:
         self._args_key: str | None = None
         self._args_state = "none"  # none | open | done
         self._held: list[str] = []  # arguments text before the call has started
-        self._pending = ""  # `,` / key / `:` inside arguments, awaiting their value
-        self._closers: list[str] = []  # open containers inside the arguments
-        self._in_string = False
+        self._repair = ArgsRepair()  # arguments cut off anywhere still close as JSON
         self._string_args: list[str] | None = None  # arguments given as a JSON string
 
     @property
@@ -71,8 +62,7 @@ class CallReader:
             if self._string_args is not None:
                 self._emit(json.dumps("".join(self._string_args)), out)
             else:
-                tail = '"' if self._in_string else ""
-                self._emit(tail + "".join(reversed(self._closers)), out)
+                self._emit(self._repair.close(), out)
         self._args_state = "done"
         return out
 
@@ -117,50 +107,18 @@ class CallReader:
                 self._string_args = []
                 return
             if kind == "scalar":  # null / a number: no arguments object at all
-                self._emit("{}" if ev.text == "null" else _scalar(ev.text), out)
+                self._emit("{}" if ev.text == "null" else valid_scalar(ev.text), out)
                 self._args_state = "done"
                 return
         if self._string_args is not None:
             if kind == "str":
                 self._string_args.append(ev.text)
             elif kind == "end_str":
-                self._emit(_string_arguments("".join(self._string_args)), out)
+                self._emit(string_arguments("".join(self._string_args)), out)
                 self._string_args = None
                 self._args_state = "done"
             return
-        if kind in ("key", "punct"):
-            self._pending += _json_safe(ev.raw)  # a raw control character inside a key, too
-            return
-        raw = ev.raw
-        if kind == "scalar":
-            raw = _scalar(ev.text)
-        elif kind == "str":
-            raw = _json_safe(raw)
-        if kind in ("begin_obj", "begin_arr", "begin_str", "scalar"):
-            raw, self._pending = self._pending + raw, ""
-        if kind in _CLOSER:
-            self._closers.append(_CLOSER[kind])
-        elif kind in ("end_obj", "end_arr"):
-            self._closers.pop()
-        self._in_string = kind in ("begin_str", "str")
-        self._emit(raw, out)
+        self._emit(self._repair.event(ev), out)
         if top and kind in ("end_obj", "end_arr", "end_str", "scalar"):
             self._args_state = "done"
 
-
-def _scalar(text: str) -> str:
-    """A scalar as the scanner saw it; unconstrained output may hold `tru` or `1.2.3`."""
-    try:
-        json.loads(text)
-    except ValueError:
-        return "null"
-    return text
-
-
-def _string_arguments(text: str) -> str:
-    """Arguments some models double-encode as a string: use the JSON inside if it is JSON."""
-    try:
-        json.loads(text)
-    except ValueError:
-        return json.dumps(text, ensure_ascii=False)
-    return text

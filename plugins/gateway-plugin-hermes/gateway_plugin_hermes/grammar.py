@@ -9,22 +9,22 @@ from __future__ import annotations
 
 import json
 
-from gateway.dialect import (
-    GrammarPlan,
-    RequestContext,
-    ToolDef,
-    parallel_cap,
-    reasoning_cap,
-    response_format_plan,
+from gateway.callgrammar import (
+    call_list,
+    grammar_text,
+    lazy_plan,
+    response_rules,
+    text_blocks,
+    tool_args_rules,
 )
-from gateway.grammar import literal, rename_rules
+from gateway.dialect import GrammarPlan, RequestContext, ToolDef, parallel_cap, reasoning_cap
+from gateway.grammar import literal
 
 from .markup import (
     THINK_CLOSE,
     THINK_OPEN,
     TOOL_CLOSE,
     TOOL_OPEN,
-    TRIGGER_WORD,
     has_think,
     think_forced_open,
 )
@@ -38,18 +38,16 @@ _BLOCK = 100
 
 def call_rules(ctx: RequestContext, tools: list[ToolDef], parallel: bool) -> list[str]:
     """Rules ending in `calls`: one call block, or several separated by one newline."""
-    rules: list[str] = []
+    rules, roots = tool_args_rules(ctx, tools, "t")
     alts: list[str] = []
-    for i, tool in enumerate(tools):
-        body, root = rename_rules(ctx.grammar_for(tool.parameters, tool.strict), f"t{i}-")
-        rules.append(body.strip())
+    for i, (tool, root) in enumerate(zip(tools, roots, strict=True)):
         head = literal('{"name": ' + json.dumps(tool.name) + ', "arguments": ')
         rules.append(f'call{i} ::= {head} {root} "}}"')
         alts.append(f"call{i}")
     rules.append("call ::= " + " | ".join(alts))
     rules.append(f"block ::= {literal(TOOL_OPEN + chr(10))} call {literal(chr(10) + TOOL_CLOSE)}")
-    more = parallel_cap(ctx, MAX_PARALLEL_CALLS) - 1
-    rules.append("calls ::= block" + (f' ("\\n" block){{0,{more}}}' if parallel and more else ""))
+    cap = parallel_cap(ctx, MAX_PARALLEL_CALLS) if parallel else 1
+    rules.append("calls ::= " + call_list("block", '"\\n"', cap))
     return rules
 
 
@@ -59,17 +57,8 @@ def think_rules(ctx: RequestContext, opened: bool) -> tuple[list[str], str]:
     limit = reasoning_cap(ctx, THINK_MAX_CHARS)
     if limit < _BLOCK and not opened:  # no room to think: the budget goes to the call
         return [], ""
-    # full blocks then a short tail: one way to split any length, so no ambiguity (and a
-    # small expansion in llama.cpp); the bound is rounded up to the next block
-    blocks = limit // _BLOCK
-    text = f"think-blk{{0,{blocks}}} think-char{{0,{_BLOCK - 1}}}" if blocks else \
-        f"think-char{{0,{_BLOCK - 1}}}"
-    rules = [
-        'think-char ::= [^<] | "<" [^/<]',
-        f"think-blk ::= think-char{{{_BLOCK}}}",
-        f"think-text ::= {text}",
-        f'think-end ::= {literal(THINK_CLOSE)} "\\n"{{0,2}}',
-    ]
+    rules, text = text_blocks("think", '[^<] | "<" [^/<]', limit)  # never `</`
+    rules += [f"think-text ::= {text}", f'think-end ::= {literal(THINK_CLOSE)} "\\n"{{0,2}}']
     if opened:
         return rules, "think-text think-end"
     rules.append(f"think ::= {literal(THINK_OPEN)} think-text think-end")
@@ -78,11 +67,11 @@ def think_rules(ctx: RequestContext, opened: bool) -> tuple[list[str], str]:
 
 def answer_rules(ctx: RequestContext) -> list[str] | None:
     """`answer` for a response_format (json_schema / json_object), or None."""
-    plan = response_format_plan(ctx)
-    if plan.grammar is None:
+    found = response_rules(ctx)
+    if found is None:
         return None
-    body, root = rename_rules(plan.grammar, "res-")
-    return [body.strip(), f"answer ::= {root}"]
+    rules, root = found
+    return [*rules, f"answer ::= {root}"]
 
 
 def preserved(ctx: RequestContext) -> list[str]:
@@ -101,10 +90,7 @@ def build_plan(ctx: RequestContext) -> GrammarPlan:
         rules += call_rules(ctx, tools, ctx.parallel_tool_calls)
     if ctx.tool_choice == "auto" and tools and answer is None:
         # Lazy: free text until the model writes <tool_call>, then the grammar from there on.
-        root = "root ::= calls"
-        return GrammarPlan(grammar="\n".join([root, *rules]) + "\n", lazy=True,
-                           triggers=[{"type": TRIGGER_WORD, "value": TOOL_OPEN}],
-                           preserved_tokens=preserved(ctx))
+        return lazy_plan("calls", rules, [TOOL_OPEN], preserved(ctx))
     # Non-lazy: required/named start with the call; a response_format answer is JSON only.
     body = "calls" if ctx.tool_choice in ("required", "named") else "answer"
     if answer is not None:
@@ -115,6 +101,5 @@ def build_plan(ctx: RequestContext) -> GrammarPlan:
     if has_think(ctx.template):
         think, prefix = think_rules(ctx, think_forced_open(ctx.template))
         rules += think
-    root = f"root ::= {prefix} {body}".replace("  ", " ")
-    return GrammarPlan(grammar="\n".join([root, *rules]) + "\n",
+    return GrammarPlan(grammar=grammar_text(f"{prefix} {body}".strip(), rules),
                        preserved_tokens=preserved(ctx) if tools or prefix else [])

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from gateway.dialect import TriggerType
 from gateway.templating import ChatTemplate
 
 TOOL_OPEN, TOOL_CLOSE = "<tool_call>", "</tool_call>"
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
 WS = " \t\r\n"
-
-# llama.cpp's common_grammar_trigger_type as /completion reads it (an int, not a name):
-# 0 token (needs "token": id), 1 word, 2 pattern, 3 pattern_full. Checked against b11549:
-# {"type": "word"} is a 400 ("type must be number"); a word that is one token of the model's
-# vocabulary must also be listed in preserved_tokens, or the request is a 400.
-TRIGGER_WORD = int(TriggerType.WORD)  # the core owns llama.cpp's trigger type numbers
 
 
 def has_think(template: ChatTemplate | None) -> bool:

@@ -10,7 +10,7 @@ therefore held back until the next text or markup decides it.
 from __future__ import annotations
 
 from gateway.dialect import Delta
-from gateway.textscan import MarkerSplitter, TextRun
+from gateway.textscan import MarkerSplitter, TextRun, merge_deltas
 
 from .callreader import CallReader
 from .markup import THINK_CLOSE, THINK_OPEN, TOOL_CLOSE, TOOL_OPEN, WS
@@ -46,7 +46,7 @@ class HermesParser:
                     text = "".join(p for _, p in pieces[i + 1:])
                     text += "".join(p for _, p in self._split.flush())
                     break
-        return _merged(out)
+        return merge_deltas(out)
 
     def finish(self) -> list[Delta]:
         out: list[Delta] = []
@@ -58,7 +58,7 @@ class HermesParser:
             self._end_call(out)
         if self._state in ("text", "reasoning"):
             out += self._run.close(by_markup=False)[0]
-        return _merged(out)
+        return merge_deltas(out)
 
     # -- pieces outside a call ------------------------------------------------------------
     def _on_piece(self, marker: bool, piece: str, out: list[Delta]) -> None:
@@ -126,14 +126,3 @@ class HermesParser:
         self._run = TextRun("content", False)
         self._run.any = True
 
-
-def _merged(deltas: list[Delta]) -> list[Delta]:
-    """Adjacent text of one kind (and call) as one delta: fewer SSE chunks per feed."""
-    out: list[Delta] = []
-    for d in deltas:
-        prev = out[-1] if out else None
-        if prev and d.kind == prev.kind != "tool_start" and d.index == prev.index:
-            prev.text += d.text
-        else:
-            out.append(d)
-    return out

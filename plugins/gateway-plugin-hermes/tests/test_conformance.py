@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
-import gateway
-import pytest
 from gateway.templating import ChatTemplate
-from gateway.testing import DialectConformance, Golden
+from gateway.testing import DialectConformance, Golden, shared_template
 from gateway_plugin_hermes import HermesDialect
-
-_DIR = Path(gateway.__file__).resolve().parents[2].parent / "shared" / "templates"
-_QWQ = _DIR / "Qwen-QwQ-32B.jinja"
 
 W = '{"name": "get_weather", "arguments": {"city": "Paris", "unit": "c"}}'
 T = '{"name": "get_time", "arguments": {}}'
@@ -23,14 +17,19 @@ def block(call: str, nl: str = "\n") -> str:
 
 
 PARIS = ("get_weather", {"city": "Paris", "unit": "c"})
+# What the grammar lets the model write: the head as templates render it, compact arguments.
+W_GRAMMAR = '{"name": "get_weather", "arguments": {"city":"Paris","unit":"c"}}'
 
 
 class TestHermes3(DialectConformance):
     """Hermes 2 Pro / Hermes 3: the call alone, one block per call."""
 
     dialect = HermesDialect()
+    template = shared_template("NousResearch-Hermes-3-Llama-3.1-8B-tool_use.jinja")
     goldens: ClassVar[list[Golden]] = [
         Golden("one call", block(W), calls=[PARIS]),
+        Golden("as the grammar writes it", "Checking.\n" + block(W_GRAMMAR) + "\n" + block(T),
+               content="Checking.", calls=[PARIS, ("get_time", {})], grammar=True),
         Golden("empty arguments", block(T), calls=[("get_time", {})], tags={"empty_arguments"}),
         Golden("two calls", block(W) + "\n" + block(T) + "\n", calls=[PARIS, ("get_time", {})],
                tags={"several_calls"}),
@@ -68,7 +67,10 @@ class TestQwen25(DialectConformance):
     """Qwen 2.5: content, then "\\n" and the calls, as its template renders history."""
 
     dialect = HermesDialect()
+    template = shared_template("Qwen-Qwen2.5-7B-Instruct.jinja")
     goldens: ClassVar[list[Golden]] = [
+        Golden("one call, as the grammar writes it", block(W_GRAMMAR), calls=[PARIS],
+               grammar=True),
         Golden("content then calls", "I will look.\n" + block(W) + "\n" + block(T),
                content="I will look.", calls=[PARIS, ("get_time", {})],
                tags={"content_before_call", "several_calls"}),
@@ -91,7 +93,10 @@ class TestQwen3Think(DialectConformance):
     """Qwen 3: an optional `<think>` block opens the output, a call may follow."""
 
     dialect = HermesDialect()
+    template = shared_template("Qwen-Qwen3-0.6B.jinja")
     goldens: ClassVar[list[Golden]] = [
+        Golden("think then call, as the grammar writes it", "<think>\nhm\n</think>\n\n"
+               + block(W_GRAMMAR), reasoning="hm", calls=[PARIS], grammar=True),
         Golden("think then call", "<think>\nThe user wants weather.\n</think>\n\n" + block(W),
                reasoning="The user wants weather.", calls=[PARIS]),
         Golden("think, content, calls", "<think>\nhm\n</think>\n\nChecking.\n" + block(W)
@@ -111,19 +116,13 @@ class TestQwQForcedThink(DialectConformance):
     """QwQ: the generation prompt ends in `<think>\\n`, so output starts as reasoning."""
 
     dialect = HermesDialect()
-    template: ClassVar[ChatTemplate | None] = (
-        ChatTemplate(_QWQ.read_text(), name="qwq") if _QWQ.exists() else None)
-
-    def context(self, golden: Golden) -> Any:
-        ctx = super().context(golden)
-        if self.template is None:
-            pytest.skip(f"template fixture missing: {_QWQ}")
-        ctx.template = self.template
-        return ctx
+    template: ClassVar[ChatTemplate | None] = shared_template("Qwen-QwQ-32B.jinja")
 
     goldens: ClassVar[list[Golden]] = [
         Golden("reasoning then call", "Weather needed.\n</think>\n\n" + block(W),
                reasoning="Weather needed.", calls=[PARIS]),
+        Golden("reasoning then call, as the grammar writes it", "r\n</think>\n\n" +
+               block(W_GRAMMAR), reasoning="r", calls=[PARIS], grammar=True),
         Golden("reasoning, content, calls", "r\n</think>\n\nOK.\n" + block(T) + "\n" + block(W),
                reasoning="r", content="OK.", calls=[("get_time", {}), PARIS],
                tags={"content_before_call", "several_calls", "empty_arguments"}),

@@ -1,0 +1,83 @@
+"""`make new-plugin NAME=x`: the generated plugin passes its own tests as generated, installs,
+and `gateway plugins` lists it; the README's "Writing a dialect" is its walkthrough."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from gateway.testing import plugins_listed_in_fresh_env
+
+REPO = Path(__file__).resolve().parents[1]
+TEMPLATE = REPO / "contrib" / "plugin-template"
+NAME = "demo-kit"  # → gateway-plugin-demo-kit, package gateway_plugin_demo_kit, DemoKitDialect
+
+
+def make_plugin(dest: Path, name: str = NAME) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["make", "-s", "-C", str(REPO), "new-plugin", f"NAME={name}",
+                           f"DEST={dest}", f"PYTHON={sys.executable}"],
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    dest = tmp_path_factory.mktemp("plugins")
+    done = make_plugin(dest)
+    assert done.returncode == 0, done.stderr
+    return dest / f"gateway-plugin-{NAME}"
+
+
+def test_generated_files_are_renamed(generated: Path) -> None:
+    package = generated / "gateway_plugin_demo_kit"
+    assert {p.name for p in package.iterdir()} >= {"__init__.py", "dialect.py", "parser.py",
+                                                    "syntax.py", "py.typed"}
+    assert 'demo-kit = "gateway_plugin_demo_kit"' in (generated / "pyproject.toml").read_text()
+    assert "class DemoKitDialect(Dialect):" in (package / "dialect.py").read_text()
+    for path in generated.rglob("*"):
+        if path.is_file():
+            assert "skeleton" not in path.read_text().lower(), path
+
+
+def test_generated_tests_pass_as_generated(generated: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(generated)}
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           "--rootdir", str(generated), str(generated / "tests")],
+                          capture_output=True, text=True, env=env, cwd=generated, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    summary = done.stdout.strip().splitlines()[-1]
+    assert "passed" in summary and "skipped" not in summary and "failed" not in summary, summary
+    assert int(summary.split()[0]) >= 15, summary  # conformance + grammar + hooks
+
+
+def test_bad_names_and_existing_folders_are_refused(generated: Path) -> None:
+    for name in ("Bad Name", "generic", "9lives", ""):
+        done = make_plugin(generated.parent, name)
+        assert done.returncode != 0, name
+    again = make_plugin(generated.parent)
+    assert again.returncode != 0 and "exists already" in again.stderr
+
+
+def test_readme_writing_a_dialect_is_the_walkthrough() -> None:
+    def section(text: str) -> str:
+        start = text.index("## Writing a dialect")
+        end = text.find("\n## ", start + 1)
+        return text[start:end if end != -1 else None].strip()
+
+    readme = (REPO / "README.md").read_text()
+    walkthrough = (TEMPLATE / "gateway-plugin-skeleton" / "README.md").read_text()
+    assert section(readme) == section(walkthrough)
+
+
+# Marked e2e for its time (a fresh virtual environment, ~30 s), not for a model server.
+@pytest.mark.e2e
+def test_generated_plugin_installs_and_is_listed(generated: Path, tmp_path: Path) -> None:
+    listed = {p["name"]: p for p in plugins_listed_in_fresh_env(str(generated), str(tmp_path))}
+    mine = listed[NAME]
+    assert mine["module"] == "gateway_plugin_demo_kit"
+    assert mine["version"] == "0.1.0"
+    assert mine["dialects"] == [NAME]
+    assert set(mine["hooks"]) == {"gateway_register_dialects", "gateway_detect_dialect"}
+    assert set(listed) == {"generic", NAME}  # found through its entry point alone
