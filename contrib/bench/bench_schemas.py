@@ -32,7 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [os.environ.get("GATEWAY_CORE", str(ROOT / "core")), str(ROOT)]
 
-from gateway.grammar import SchemaError, schema_to_gbnf  # noqa: E402
+from gateway.grammar import GrammarLimits, SchemaError, schema_to_gbnf  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis_jsonschema import from_schema  # noqa: E402
 
@@ -202,6 +202,13 @@ def mutations(value: Any, rng: random.Random) -> list[Any]:
     return out
 
 
+def limits(strict: bool) -> GrammarLimits:
+    """As for a response_format: non-strict objects are open (when the converter knows)."""
+    if strict or "open_objects" not in GrammarLimits.__dataclass_fields__:
+        return GrammarLimits()
+    return GrammarLimits(open_objects=True)
+
+
 def measure(schemas: list[tuple[str, Any]], docs: int, seconds: int) -> None:
     rng = random.Random(0)
     for strict in (True, False):
@@ -210,7 +217,7 @@ def measure(schemas: list[tuple[str, Any]], docs: int, seconds: int) -> None:
         examples_bad: list[str] = []
         for name, schema in schemas:
             try:
-                text = schema_to_gbnf(schema, strict=strict)
+                text = schema_to_gbnf(schema, strict=strict, limits=limits(strict))
             except SchemaError as exc:
                 refusals[exc.keyword or exc.limit or "other"] += 1
                 continue

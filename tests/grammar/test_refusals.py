@@ -17,18 +17,22 @@ def _prop(sub: dict[str, Any]) -> dict[str, Any]:
 
 
 REFUSED = [
-    ({"not": {"type": "string"}}, "not", f"{OBJ}/not"),
+    ({"not": {"type": "string", "pattern": "a"}}, "not", f"{OBJ}/not"),
+    ({"type": "string", "maxLength": 3, "not": {"const": "a"}}, "not", f"{OBJ}/not"),
+    ({"type": "object", "not": {"required": ["a"], "minProperties": 2}}, "not", f"{OBJ}/not"),
     ({"if": {"type": "string"}, "then": {"maxLength": 2}}, "then", f"{OBJ}/then"),
     ({"type": "string", "if": {}, "else": {"maxLength": 2}}, "else", f"{OBJ}/else"),
     ({"type": "object", "dependentSchemas": {"a": {"required": ["b"]}}}, "dependentSchemas",
      f"{OBJ}/dependentSchemas"),
-    ({"type": "object", "patternProperties": {"^a": {}}}, "patternProperties",
-     f"{OBJ}/patternProperties"),
-    ({"type": "object", "propertyNames": {"maxLength": 3}}, "propertyNames",
-     f"{OBJ}/propertyNames"),
+    ({"type": "object", "properties": {"ab": {}}, "patternProperties": {"^a": {}}},
+     "patternProperties", f"{OBJ}/patternProperties/^a"),
+    ({"type": "object", "patternProperties": {"a": {"type": "string"}, "b": {}}},
+     "patternProperties", f"{OBJ}/patternProperties/a"),
+    ({"type": "object", "properties": {"abc": {}}, "additionalProperties": True,
+      "propertyNames": {"maxLength": 3}}, "propertyNames", f"{OBJ}/propertyNames"),
+    ({"type": "object", "patternProperties": {"^a": {}}, "additionalProperties": True},
+     "additionalProperties", f"{OBJ}/additionalProperties"),
     ({"type": "array", "contains": {"const": 1}}, "contains", f"{OBJ}/contains"),
-    ({"type": "object", "unevaluatedProperties": False}, "unevaluatedProperties",
-     f"{OBJ}/unevaluatedProperties"),
     ({"type": "array", "unevaluatedItems": False}, "unevaluatedItems", f"{OBJ}/unevaluatedItems"),
     ({"type": "number", "multipleOf": 0.25}, "multipleOf", f"{OBJ}/multipleOf"),
     ({"type": "integer", "multipleOf": 7}, "multipleOf", f"{OBJ}/multipleOf"),
@@ -47,7 +51,7 @@ REFUSED = [
      f"{OBJ}/oneOf"),
     ({"$ref": "https://example.com/s.json"}, "$ref", OBJ),
     ({"$ref": "#/$defs/missing"}, "$ref", OBJ),
-    ({"type": "object", "additionalProperties": {"type": "integer"}, "minProperties": 1},
+    ({"type": "object", "additionalProperties": {"type": "integer"}, "minProperties": 2},
      "minProperties", f"{OBJ}/minProperties"),
 ]
 
