@@ -79,3 +79,12 @@ def format_body(b: GrammarBuilder, name: str) -> tuple[str, int, int | None] | N
     for rname, rbody in rules.items():
         b.fixed(rname, rbody)
     return body, lo, hi
+
+# Formats JSON Schema (2020-12) and OpenAPI define. Any other name is a vocabulary of its own
+# that validators treat as an annotation (no assertion), so it constrains nothing.
+STANDARD = frozenset({
+    "date-time", "date", "time", "duration", "email", "idn-email", "hostname",
+    "idn-hostname", "ipv4", "ipv6", "uri", "uri-reference", "iri", "iri-reference", "uuid",
+    "uri-template", "json-pointer", "relative-json-pointer", "regex", "byte", "binary",
+    "password", "int32", "int64", "float", "double",
+})

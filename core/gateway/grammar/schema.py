@@ -198,7 +198,8 @@ class Converter:
                 except Unsatisfiable:
                     continue  # a branch no value satisfies changes nothing
             branches, paths = flat, fpaths
-            disjoint = make_disjoint(flat, self.res)
+            disjoint = make_disjoint(flat, self.res,
+                                     not self.strict and self.b.limits.open_objects)
             if disjoint is None:
                 self.refuse("oneOf", path, "cannot prove the oneOf branches mutually exclusive"
                             " (give them different types, or a const/enum discriminator"
