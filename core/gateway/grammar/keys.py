@@ -120,17 +120,17 @@ def extras(conv: Converter, s: Schema, excluded: list[str], path: str) -> str | 
     for i, (p, ps) in enumerate(pats.items()):
         where = pointer(path, "patternProperties", p)
         if _matches(p, "") is None:
-            conv.refuse("patternProperties", where, "this pattern cannot be checked")
+            conv.refuse_at("patternProperties", where, "this pattern cannot be checked")
             continue
         clash = [n for n in excluded if _matches(p, n)]
         if clash:
-            conv.refuse("patternProperties", where, f"declared property {clash[0]!r} matches"
+            conv.refuse_at("patternProperties", where, f"declared property {clash[0]!r} matches"
                         " this pattern: its extra keys cannot be kept apart from it")
             continue
         others = [q for j, (q, qs) in enumerate(pats.items())
                   if j != i and canon(qs) != canon(ps) and not disjoint(p, q)]
         if others:
-            conv.refuse("patternProperties", where, f"keys may match both {p!r} and"
+            conv.refuse_at("patternProperties", where, f"keys may match both {p!r} and"
                         f" {others[0]!r}: the grammar cannot apply both schemas")
             continue
         if pn is not None:
@@ -161,7 +161,7 @@ def _generic(conv: Converter, addl: Any, opened: bool, pats: dict[str, Any], pn:
     where = pointer(path, "additionalProperties")
     if pats:
         if not opened:  # additionalProperties only for keys that match no pattern
-            conv.refuse("additionalProperties", where, "additionalProperties together with"
+            conv.refuse_at("additionalProperties", where, "additionalProperties together with"
                         " patternProperties: a grammar cannot keep keys off the patterns")
         return None
     value = prim.any_value(conv.b) if opened else conv.attempt(lambda: conv.gen(addl, where))

@@ -56,7 +56,7 @@ def _fold(conv: Converter, s: Schema, types: list[str], n: Any, path: str,
     if n is True or n == {} or isinstance(n, dict) and _only(n):
         raise Unsatisfiable("'not' of a schema every value satisfies", keyword="not", path=path)
     if not isinstance(n, dict):
-        conv.refuse("not", path, "'not' must hold a schema")
+        conv.refuse_at("not", path, "'not' must hold a schema")
         return s, types
     if _only(n, "anyOf") and isinstance(n["anyOf"], list):
         for i, br in enumerate(n["anyOf"]):
@@ -65,7 +65,7 @@ def _fold(conv: Converter, s: Schema, types: list[str], n: Any, path: str,
     if _only(n, "type"):
         gone = set(n["type"] if isinstance(n["type"], list) else [n["type"]])
         if "integer" in gone and "number" in types and "number" not in gone:
-            conv.refuse("not", path, "'not' an integer leaves fractional numbers only, which a"
+            conv.refuse_at("not", path, "'not' an integer leaves fractional numbers only, which a"
                         " grammar cannot tell apart from integers written as decimals")
             return s, types
         left = [t for t in types if t not in gone and not (t == "integer" and "number" in gone)]
@@ -91,7 +91,7 @@ def _fold(conv: Converter, s: Schema, types: list[str], n: Any, path: str,
             # without type: object in n, every non-object satisfies n vacuously
             left = types if "type" in n else _objects_only(types, path)
             return _not_property(s, k, sub, bool(req)), left
-    conv.refuse("not", path, "this form of 'not' cannot be enforced by a grammar (supported:"
+    conv.refuse_at("not", path, "this form of 'not' cannot be enforced by a grammar (supported:"
                 " type, const/enum, required, one property, anyOf of those)")
     return s, types
 
@@ -161,7 +161,7 @@ def excluding(conv: Converter, t: str, s: Schema, path: str) -> str | None:
         from .objects import key_excluding  # objects imports this module's users
 
         return conv.b.add("str-not", key_excluding(conv.b, [v for v in values]))
-    conv.refuse("not", pointer(path, "not"), f"excluding {t} values cannot be enforced by a"
+    conv.refuse_at("not", pointer(path, "not"), f"excluding {t} values cannot be enforced by a"
                 " grammar here")
     return _MAKERS[t](conv, plain, path)
 

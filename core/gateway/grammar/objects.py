@@ -40,11 +40,14 @@ class Member:
 def key_excluding(b: GrammarBuilder, names: list[str]) -> str:
     """A JSON string key (with quotes) whose decoded value is none of ``names``.
 
-    Key characters are written raw (no escapes), so a name cannot be smuggled in through
-    an equivalent escaped spelling. Built as the complement of a trie: linear size.
+    Only canonical escapes are written, so a name cannot be smuggled in through an
+    equivalent escaped spelling. Built as the complement of a trie: linear size.
     """
-    raw = cs.minus(cs.ANY, cs.MUST_ESCAPE)
-    kchar = b.fixed("key-char", cs.json_chars(raw) or "")
+    # Escapes are allowed (each character has one spelling: the canonical escape of a
+    # character that must be escaped) unless a name holds such a character itself.
+    plain = all(c >= " " and c not in '"\\' for n in names for c in n)
+    raw = cs.ANY if plain else cs.minus(cs.ANY, cs.MUST_ESCAPE)
+    kchar = b.fixed("key-char" if plain else "key-char-raw", cs.json_chars(raw) or "")
     trie: dict[str, dict] = {}
     for n in names:
         node = trie

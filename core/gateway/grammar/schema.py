@@ -97,6 +97,11 @@ class Converter:
         if self.strict:
             raise SchemaError(why, keyword=keyword, path=pointer(path, keyword))
 
+    def refuse_at(self, keyword: str, where: str, why: str) -> None:
+        """refuse() with the full JSON pointer of the offending part given."""
+        if self.strict:
+            raise SchemaError(why, keyword=keyword, path=where)
+
     # -- dispatch ------------------------------------------------------------------------
     def gen(self, schema: Any, path: str, nc: frozenset[str] = frozenset()) -> str:
         """A GBNF element for the JSON text of instances of ``schema``.
