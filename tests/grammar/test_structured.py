@@ -67,6 +67,21 @@ CASES: dict[str, tuple[dict[str, Any], bool, GrammarLimits]] = {
                     False, OPEN),
     "open_min_properties": ({"type": "object", "additionalProperties": {"type": "integer"},
                              "minProperties": 1}, False, OPEN),
+    "if_then_else": ({"type": "object", "properties": {
+        "kind": {"enum": ["file", "url"]}, "path": {"type": "string"}, "href": {"type": "string"}},
+        "required": ["kind"], "additionalProperties": False,
+        "if": {"properties": {"kind": {"const": "file"}}},
+        "then": {"required": ["path"]}, "else": {"required": ["href"]}}, True, GrammarLimits()),
+    "allof_merges": ({"allOf": [
+        {"type": "object", "markdownDescription": "one", "not": {"required": ["b"]},
+         "properties": {"a": {"type": "integer", "multipleOf": 2}}},
+        {"markdownDescription": "two", "not": {"required": ["c"]},
+         "properties": {"a": {"multipleOf": 3, "minimum": 0, "maximum": 60}}}],
+        "properties": {"b": {"type": "integer"}, "c": {"type": "integer"}, "d": {"type": "string"}},
+        "additionalProperties": False}, True, GrammarLimits()),
+    "allof_two_oneofs": ({"allOf": [
+        {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+        {"oneOf": [{"const": "a"}, {"const": 1}, {"type": "boolean"}]}]}, True, GrammarLimits()),
     "numbers": ({"type": "array", "items": {"type": "number"}}, True, GrammarLimits()),
 }
 

@@ -62,7 +62,7 @@ _KEYWORD_TYPES: dict[str, str] = {
 }
 # keyword → types it constrains (None: every type); refused under strict
 _UNSUPPORTED: dict[str, str | None] = {
-    "then": None, "else": None, "dependentSchemas": "object", "contains": "array",
+    "dependentSchemas": "object", "contains": "array",
     "minContains": "array", "maxContains": "array", "unevaluatedItems": "array",
     "$dynamicRef": None, "$recursiveRef": None,
 }
@@ -119,6 +119,8 @@ class Converter:
             raise Unsatisfiable("the schema 'false' admits no value", path=path)
         if not isinstance(schema, dict):
             raise SchemaError("a schema must be an object or a boolean", path=path)
+        if any(k in schema for k in ("if", "then", "else")):
+            schema = conditional(schema)
         if "$ref" in schema or "allOf" in schema:
             if "$ref" in schema and all(k == "$ref" or k in ANNOTATIONS for k in schema):
                 return self.ref(schema["$ref"], path, nc)
@@ -287,6 +289,18 @@ class Converter:
             raise Unsatisfiable("no enum value satisfies the other keywords", keyword="enum",
                               path=pointer(path, "enum"))
         return self.alternatives(keep, "enum")
+
+def conditional(schema: Schema) -> Any:
+    """if/then/else as (if and then) or (not if and else): the two branches exclude each
+    other, and ``not if`` is folded like any other ``not`` (or refused)."""
+    rest = {k: v for k, v in schema.items() if k not in ("if", "then", "else")}
+    if "if" not in schema:
+        return rest  # then/else without if constrain nothing
+    cond = schema["if"]
+    alts = [{"allOf": [cond, schema.get("then", True)]},
+            {"allOf": [{"not": cond}, schema.get("else", True)]}]
+    return {"allOf": [rest, {"anyOf": alts}]} if rest else {"anyOf": alts}
+
 
 _MAKERS: dict[str, Callable[[Converter, Schema, str], str | None]] = {
     "null": lambda c, s, p: prim.null(c.b),
