@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .resolve import FORBID, Resolver, Schema, canon
-from .values import json_type
+from .errors import SchemaError, Unsatisfiable
+from .resolve import FORBID, Resolver, Schema, canon, merge
+from .values import json_type, value_ok
 
 _ALL = {"null", "boolean", "object", "array", "string", "integer", "number"}
 _IMPLY = {
@@ -91,8 +92,10 @@ def excludes(x: Any, y: Any, res: Resolver, depth: int = 0, opened: bool = False
     """True when no instance produced by the grammar of ``x`` is valid against ``y``."""
     if depth > 4:
         return False
-    x = res.deref(x, "#")[0] if isinstance(x, dict) else x
-    y = res.deref(y, "#")[0] if isinstance(y, dict) else y
+    x = _merged(res.deref(x, "#")[0], res) if isinstance(x, dict) else x
+    y = _merged(res.deref(y, "#")[0], res) if isinstance(y, dict) else y
+    if x is False:
+        return True
     if not isinstance(x, dict) or not isinstance(y, dict):
         return y is False
     ex, ac = emitted_types(x, res), accepted_types(y, res)
@@ -100,6 +103,8 @@ def excludes(x: Any, y: Any, res: Resolver, depth: int = 0, opened: bool = False
         return True
     if ("enum" in x or "const" in x) and ("enum" in y or "const" in y) and not (
             {canon(v) for v in _values(x)} & {canon(v) for v in _values(y)}):
+        return True
+    if ("enum" in x or "const" in x) and all(rejects(y, v, res) for v in _values(x)):
         return True
     if _overlap(ex - {"object", "array"}, ac - {"object", "array"}):
         return False
@@ -178,3 +183,47 @@ def make_disjoint(branches: list[Schema], res: Resolver, open_objects: bool = Fa
             if i != j and not excludes(x, y, res, 0, open_objects):
                 return None
     return out
+
+
+_COMBINATORS = ("$ref", "allOf", "anyOf", "oneOf", "not")
+
+
+def rejects(y: Any, v: Any, res: Resolver, depth: int = 0) -> bool:
+    """True when the schema ``y`` certainly rejects the value ``v``."""
+    if y is False:
+        return True
+    if not isinstance(y, dict) or depth > 8:
+        return False
+    try:
+        if "$ref" in y:
+            target, _ = res.target(y["$ref"], "#")
+            if rejects(target, v, res, depth + 1):
+                return True
+        if any(rejects(b, v, res, depth + 1) for b in y.get("allOf") or []):
+            return True
+        for kw in ("anyOf", "oneOf"):
+            branches = y.get(kw)
+            if isinstance(branches, list) and branches and all(
+                    rejects(b, v, res, depth + 1) for b in branches):
+                return True
+    except Exception:  # a bad reference is reported by the converter itself
+        return False
+    n = y.get("not")
+    if isinstance(n, dict) and set(n) <= {"const", "enum", "type"} and n and \
+            value_ok(v, n) is True:
+        return True
+    rest = {k: w for k, w in y.items() if k not in _COMBINATORS}
+    return value_ok(v, rest) is False
+
+
+def _merged(s: Schema, res: Resolver) -> Any:
+    """An allOf (or a $ref with siblings) as the one schema the converter merges it into;
+    False when no value satisfies it."""
+    if "allOf" not in s and "$ref" not in s:
+        return s
+    try:
+        return merge(res.flatten(s, "#"), False)
+    except Unsatisfiable:
+        return False
+    except (SchemaError, RecursionError):
+        return s
