@@ -49,10 +49,16 @@ class ChatService:
     _plans: OrderedDict[bytes, GrammarPlan] = field(default_factory=OrderedDict)
     plan_cache_size: int = 256
 
-    def _schema_grammar(self, limits: GrammarLimits) -> Callable[[Any, bool], str]:
+    def _schema_grammar(self, limits: GrammarLimits, ctx: RequestContext
+                        ) -> Callable[[Any, bool], str]:
+        # the response_format schema follows JSON Schema's open objects; tool arguments stay
+        # closed (a function rarely takes keys it did not declare)
+        opened = replace(limits, open_objects=True)
+
         def convert(schema: Any, strict: bool) -> str:
             grammar: str | None = self.plugins.hook.gateway_schema_to_grammar(
-                schema=schema, strict=strict, limits=limits)
+                schema=schema, strict=strict,
+                limits=opened if schema is ctx.response_schema else limits)
             if grammar is None:
                 raise bad_request("no plugin could convert this JSON Schema to a grammar")
             return grammar
@@ -81,7 +87,7 @@ class ChatService:
             if ctx.budget_tokens is not None and squeeze > 1:
                 ctx.budget_tokens = max(16, ctx.budget_tokens // squeeze)
             limits = budget_limits(self.settings.grammar_limits, ctx.budget_tokens)
-            ctx.schema_grammar = self._schema_grammar(limits)
+            ctx.schema_grammar = self._schema_grammar(limits, ctx)
             plan_key = ctx.tools_key + str(ctx.budget_tokens).encode()
             plan = self._plans.get(plan_key)
             if plan is None:  # a cached plan means these tools were already checked

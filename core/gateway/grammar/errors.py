@@ -46,6 +46,10 @@ class GrammarLimits:
     # None keeps them unbounded.
     max_free_string: int | None = None
     max_free_items: int | None = None
+    # JSON Schema's open objects for non-strict schemas: keys the schema does not declare
+    # are allowed (a bounded number of them) unless additionalProperties is false. Off for
+    # tool arguments, on for response_format (set per request by the chat path).
+    open_objects: bool = False
 
 
 class Unsatisfiable(SchemaError):

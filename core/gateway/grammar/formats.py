@@ -60,6 +60,30 @@ _FORMATS: dict[str, tuple[dict[str, str], str, int, int | None]] = {
         {"fmt-b64": "[A-Za-z0-9+/]"},
         '(fmt-b64{4})* (fmt-b64{2} "==" | fmt-b64{3} "=")?', 0, None,
     ),
+    # a sound subset of ECMA-262 regexes (each valid in Python's re as well): anchors, literal
+    # and escaped characters, ".", classes of letters/digits, and the usual quantifiers
+    "regex": (
+        {"fmt-re-atom": '[a-zA-Z0-9 _,:;=@#%&~!<>\\x27/-] | "."'
+                        ' | "\\\\\\\\" ([.*+?()|^$/\\x5B\\x5D{}dwsDWS] | "\\\\\\\\")'
+                        ' | "[" "^"? ([a-zA-Z0-9_ .] | "a-z" | "A-Z" | "0-9"){1,16} "]"',
+         "fmt-re-quant": '"*" | "+" | "?" | "{" [0-9]{1,3} ","? "}"'},
+        '"^"? (fmt-re-atom fmt-re-quant?){0,40} "$"?', 0, None,
+    ),
+    # RFC 3339 appendix A durations (at most 4 digits a field)
+    "duration": (
+        {"fmt-dur-time": '"T" ([0-9]{1,4} "H" ([0-9]{1,4} "M")? ([0-9]{1,4} "S")?'
+                         ' | [0-9]{1,4} "M" ([0-9]{1,4} "S")? | [0-9]{1,4} "S")'},
+        '"P" (([0-9]{1,4} "D" | [0-9]{1,4} "M" ([0-9]{1,4} "D")? | [0-9]{1,4} "Y" ([0-9]{1,4}'
+        ' "M" ([0-9]{1,4} "D")?)?) fmt-dur-time? | fmt-dur-time | [0-9]{1,4} "W")', 2, None,
+    ),
+    # an absolute URI (as "uri") or a relative reference whose first segment has no ":"
+    "uri-reference": (
+        {"fmt-uchar": f"{_UNRESERVED} | {_PCT} | {_SUB} | [:@/?]",
+         "fmt-rchar": f"{_UNRESERVED} | {_PCT} | {_SUB} | \"@\""},
+        '([a-zA-Z] [a-zA-Z0-9+.\\x2D]{0,15} ":" fmt-uchar{1,200}'
+        ' | "/" (fmt-rchar fmt-uchar{0,200})? | fmt-rchar{1,50} ("/" fmt-uchar{0,200})?)?'
+        ' ("#" fmt-uchar{0,50})?', 0, None,
+    ),
     "password": ({}, "", 0, None),
     "binary": ({}, "", 0, None),
 }
@@ -79,3 +103,12 @@ def format_body(b: GrammarBuilder, name: str) -> tuple[str, int, int | None] | N
     for rname, rbody in rules.items():
         b.fixed(rname, rbody)
     return body, lo, hi
+
+# Formats JSON Schema (2020-12) and OpenAPI define. Any other name is a vocabulary of its own
+# that validators treat as an annotation (no assertion), so it constrains nothing.
+STANDARD = frozenset({
+    "date-time", "date", "time", "duration", "email", "idn-email", "hostname",
+    "idn-hostname", "ipv4", "ipv6", "uri", "uri-reference", "iri", "iri-reference", "uuid",
+    "uri-template", "json-pointer", "relative-json-pointer", "regex", "byte", "binary",
+    "password", "int32", "int64", "float", "double",
+})

@@ -14,9 +14,14 @@ INT_DIGITS = 15
 FRAC_DIGITS = 10
 EXP_DIGITS = 3
 
-INTEGER = f'("0" | "-"? [1-9] [0-9]{{0,{INT_DIGITS - 1}}})'
+# Unbounded integers and numbers: every 64-bit integer, and every double as JSON encoders
+# write it (at most 17 significant digits, up to 20 fraction digits before they switch to
+# an exponent), still bounded so a model cannot loop on digits.
+FREE_INT_DIGITS = 20
+FREE_FRAC_DIGITS = 20
+INTEGER = f'("0" | "-"? [1-9] [0-9]{{0,{FREE_INT_DIGITS - 1}}})'
 NUMBER = (
-    f'"-"? ("0" | [1-9] [0-9]{{0,{INT_DIGITS - 1}}}) ("." [0-9]{{1,{FRAC_DIGITS}}})?'
+    f'"-"? ("0" | [1-9] [0-9]{{0,{FREE_INT_DIGITS - 1}}}) ("." [0-9]{{1,{FREE_FRAC_DIGITS}}})?'
     f' ([eE] [-+]? [0-9]{{1,{EXP_DIGITS}}})?'
 )
 

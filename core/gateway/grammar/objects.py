@@ -16,9 +16,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import charset as cs
+from . import keys
 from .errors import SchemaError, Unsatisfiable
 from .gbnf import GrammarBuilder, literal
 from .resolve import FORBID, Schema, pointer
+
+NOT_ALL = "\x00notall"  # internal (negation.py): groups of keys never all present
 
 if TYPE_CHECKING:
     from .schema import Converter
@@ -37,11 +40,14 @@ class Member:
 def key_excluding(b: GrammarBuilder, names: list[str]) -> str:
     """A JSON string key (with quotes) whose decoded value is none of ``names``.
 
-    Key characters are written raw (no escapes), so a name cannot be smuggled in through
-    an equivalent escaped spelling. Built as the complement of a trie: linear size.
+    Only canonical escapes are written, so a name cannot be smuggled in through an
+    equivalent escaped spelling. Built as the complement of a trie: linear size.
     """
-    raw = cs.minus(cs.ANY, cs.MUST_ESCAPE)
-    kchar = b.fixed("key-char", cs.json_chars(raw) or "")
+    # Escapes are allowed (each character has one spelling: the canonical escape of a
+    # character that must be escaped) unless a name holds such a character itself.
+    plain = all(c >= " " and c not in '"\\' for n in names for c in n)
+    raw = cs.ANY if plain else cs.minus(cs.ANY, cs.MUST_ESCAPE)
+    kchar = b.fixed("key-char" if plain else "key-char-raw", cs.json_chars(raw) or "")
     trie: dict[str, dict] = {}
     for n in names:
         node = trie
@@ -74,32 +80,44 @@ def object_body(
     min_props: int,
     max_props: int | None,
     path: str,
+    cap: int | None = None,
 ) -> str | None:
-    """GBNF between (and including) the braces; None when no object can satisfy the counts."""
+    """GBNF between (and including) the braces; None when no object can satisfy the counts.
+    ``cap`` bounds how many extra keys one object carries."""
     if min_props == 0 and max_props is None:
-        return "\"{\" " + _simple(b, members, extra) + " \"}\""
-    inner = _counted(b, members, extra, min_props, max_props, path)
+        return "\"{\" " + _simple(b, members, extra, cap) + " \"}\""
+    inner = _counted(b, members, extra, min_props, max_props, path, cap)
     return None if inner is None else f'"{{" {inner} "}}"'
 
 
-def _tail(members: list[Member], extra: str | None) -> str:
+def _extras(b: GrammarBuilder, extra: str, cap: int | None, lead: bool) -> str:
+    """Up to ``cap`` extra members; ``lead``: each one after a comma."""
+    more = b.repeat(b.add("obj-extra", f'"," {extra}'), 0, None if cap is None else cap - 1)
+    if lead:
+        return b.repeat(b.add("obj-extra", f'"," {extra}'), 0, cap)
+    return f"({extra} {more})?"
+
+
+def _tail(b: GrammarBuilder, members: list[Member], extra: str | None,
+          cap: int | None) -> str:
     parts = [f'"," {m.kv}' if m.required else f'("," {m.kv})?' for m in members]
-    if extra:
-        parts.append(f'("," {extra})*')
+    if extra and cap != 0:
+        parts.append(_extras(b, extra, cap, True))
     return " ".join(parts)
 
 
-def _simple(b: GrammarBuilder, members: list[Member], extra: str | None) -> str:
+def _simple(b: GrammarBuilder, members: list[Member], extra: str | None,
+            cap: int | None = None) -> str:
     r = next((i for i, m in enumerate(members) if m.required), len(members))
     if r == 0 and members:
-        return " ".join([members[0].kv, _tail(members[1:], extra)]).strip()
+        return " ".join([members[0].kv, _tail(b, members[1:], extra, cap)]).strip()
     # Some optional members come first: choose which one is emitted first.
     if r < len(members):
-        nothing = " ".join([members[r].kv, _tail(members[r + 1 :], extra)]).strip()
+        nothing = " ".join([members[r].kv, _tail(b, members[r + 1 :], extra, cap)]).strip()
     else:
-        nothing = f"({extra} (\",\" {extra})*)?" if extra else ""
+        nothing = _extras(b, extra, cap, False) if extra and cap != 0 else ""
     # T_i = ("," kv_i)? T_{i+1} for i < r, as rules so the alternation stays linear.
-    nxt = b.add("obj-rest", _tail(members[r:], extra) or '""')
+    nxt = b.add("obj-rest", _tail(b, members[r:], extra, cap) or '""')
     rests = [nxt]
     for i in range(r - 1, 0, -1):
         nxt = b.add("obj-rest", f'("," {members[i].kv})? {nxt}')
@@ -117,6 +135,7 @@ def _counted(
     lo: int,
     hi: int | None,
     path: str,
+    extra_cap: int | None = None,
 ) -> str | None:
     n = len(members)
     cap = hi if hi is not None else max(lo, 1)
@@ -132,15 +151,18 @@ def _counted(
             return memo[key]
         sep = '"," ' if c else ""
         if i == n:
-            # Extra keys never count towards minProperties: a grammar cannot keep their
-            # names distinct, and a duplicated key would count once.
-            if c < lo:
+            # Extra keys never count towards minProperties beyond the first one: a grammar
+            # cannot keep their names apart from each other (the first one is apart from
+            # the declared keys, so it counts).
+            need = max(lo - c, 0)
+            if need > 1 or need and extra is None:
                 res: str | None = None
             elif extra is None:
                 res = '""'
             else:
-                need = 0
                 room = None if hi is None else hi - c
+                if extra_cap is not None:
+                    room = extra_cap if room is None else min(room, extra_cap)
                 if room is not None and room < need:
                     res = None
                 elif room == 0:
@@ -187,13 +209,13 @@ def object_schema(conv: Converter, s: Schema, path: str) -> str | None:
                                   " additionalProperties: false", keyword="required",
                                   path=pointer(path, "required"))
             props[k] = True if addl is None else addl
-    props = {k: v for k, v in props.items() if k not in forbidden}
-    excluded = sorted(set(props) | forbidden | set(deps) | {d for v in deps.values() for d in v})
-    extra = None
-    if addl is not None and addl is not False:
-        value = conv.attempt(lambda: conv.gen(addl, pointer(path, "additionalProperties")))
-        if value is not None:
-            extra = conv.b.add("extra-kv", f'{key_excluding(conv.b, excluded)} ":" {value}')
+    not_all: list[list[str]] = list(s.get(NOT_ALL) or [])
+    forbidden |= keys.check_names(conv, s, list(props), required, path)
+    props = keys.merge_patterns(s, {k: v for k, v in props.items() if k not in forbidden})
+    excluded = sorted(set(props) | forbidden | set(deps) | {d for v in deps.values() for d in v}
+                      | {k for g in not_all for k in g})
+    extra = keys.extras(conv, s, excluded, path)
+    cap = keys.extra_cap(conv, s)
     kvs: dict[str, str] = {}
     for k, v in props.items():
         where = pointer(path, "properties", k)
@@ -207,14 +229,14 @@ def object_schema(conv: Converter, s: Schema, path: str) -> str | None:
     lo, hi = int(s.get("minProperties", 0)), s.get("maxProperties")
     hi = None if hi is None else int(hi)
     alts = []
-    for present in presence(conv, props, required, deps, path):
+    for present in presence(conv, props, required, deps, path, not_all):
         members = [Member(k, kvs[k], k in present or k in required)
                    for k in props if present.get(k, True)]
-        body = object_body(conv.b, members, extra, lo, hi, path)
+        body = object_body(conv.b, members, extra, lo, hi, path, cap)
         if body is not None:
             alts.append(body)
     if not alts:
-        if extra is not None and lo > 0:
+        if extra is not None and lo > 1:
             raise SchemaError("minProperties can only be met with extra keys, whose names a"
                               " grammar cannot keep distinct", keyword="minProperties",
                               path=pointer(path, "minProperties"))
@@ -222,13 +244,19 @@ def object_schema(conv: Converter, s: Schema, path: str) -> str | None:
     return conv.alternatives(alts, "obj")
 
 def presence(conv: Converter, props: dict[str, Any], required: list[str],
-             deps: dict[str, list[str]], path: str) -> list[dict[str, bool]]:
-    """Presence assignments of the dependentRequired keys that satisfy every dependency."""
-    keys = [k for k in props if k in deps or any(k in v for v in deps.values())]
+             deps: dict[str, list[str]], path: str, not_all: list[list[str]] = ()
+             ) -> list[dict[str, bool]]:
+    """Presence assignments of the dependentRequired keys (and of the keys of NOT_ALL
+    groups) that satisfy every dependency and leave out at least one key of each group."""
+    # a group with a key the object never has is always satisfied
+    groups = [g for g in not_all if all(k in props for k in g)]
+    keys = [k for k in props if k in deps or any(k in v for v in deps.values())
+            or any(k in g for g in groups)]
     if not keys:
         return [{}]
     if 2 ** len(keys) > MAX_PRESENCE_COMBOS * 4:
-        conv.refuse("dependentRequired", path, "too many keys involved to expand exactly")
+        conv.refuse("dependentRequired" if deps else "not", path,
+                    "too many keys involved to expand exactly")
         return [{}]
     out = []
     for mask in range(2 ** len(keys)):
@@ -236,9 +264,11 @@ def presence(conv: Converter, props: dict[str, Any], required: list[str],
         if any(k in required and not present[k] for k in keys):
             continue
         if all(not present.get(t, t in required) or all(present.get(d, d in required)
-               if d in props else False for d in ds) for t, ds in deps.items()):
+               if d in props else False for d in ds) for t, ds in deps.items()) and not any(
+               all(present[k] for k in g) for g in groups):
             out.append(present)
     if len(out) > MAX_PRESENCE_COMBOS:
-        conv.refuse("dependentRequired", path, "expands into too many alternatives")
+        conv.refuse("dependentRequired" if deps else "not", path,
+                    "expands into too many alternatives")
         return [{}]
     return out

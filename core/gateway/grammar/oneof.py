@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .resolve import FORBID, Resolver, Schema, canon
-from .values import json_type
+from .errors import SchemaError, Unsatisfiable
+from .resolve import FORBID, Resolver, Schema, canon, merge
+from .values import json_type, value_ok
 
 _ALL = {"null", "boolean", "object", "array", "string", "integer", "number"}
 _IMPLY = {
@@ -28,24 +29,48 @@ def _declared(s: Schema) -> set[str] | None:
     return ts
 
 
-def accepted_types(s: Any) -> set[str]:
+def _combined(s: Schema, own: set[str], res: Resolver | None, depth: int) -> set[str]:
+    """``own`` narrowed by the schema's anyOf/oneOf (union of branches), allOf and $ref
+    (each an over-approximation, so their intersection is one too)."""
+    if depth > 6 or res is None:
+        return own if not any(k in s for k in ("anyOf", "oneOf", "$ref", "allOf")) else set(_ALL)
+    out = set(own)
+    try:
+        if "$ref" in s:
+            target, _ = res.target(s["$ref"], "#")
+            out &= accepted_types(target, res, depth + 1)
+        for kw in ("anyOf", "oneOf"):
+            if isinstance(s.get(kw), list):
+                out &= set().union(*(accepted_types(b, res, depth + 1) for b in s[kw]))
+        for b in s.get("allOf") or []:
+            out &= accepted_types(b, res, depth + 1)
+    except Exception:  # a bad reference is reported by the converter itself
+        return set(own)
+    if "integer" in own and "number" in out:
+        out.add("integer")
+    return out
+
+
+def accepted_types(s: Any, res: Resolver | None = None, depth: int = 0) -> set[str]:
     """Types the *schema* accepts (over-approximation)."""
     if not isinstance(s, dict):
-        return set(_ALL)
+        return set(_ALL) if s is not False else set()
     if "enum" in s or "const" in s:
         return {json_type(v) for v in _values(s)}
-    if "anyOf" in s or "oneOf" in s or "$ref" in s or "allOf" in s:
-        return set(_ALL)
     ts = _declared(s)
-    return set(_ALL) if ts is None else ts
+    return _combined(s, set(_ALL) if ts is None else ts, res, depth)
 
 
-def emitted_types(s: Any) -> set[str]:
+def emitted_types(s: Any, res: Resolver | None = None, depth: int = 0) -> set[str]:
     """Types the converter's grammar for ``s`` produces (over-approximation)."""
-    if not isinstance(s, dict) or any(k in s for k in ("anyOf", "oneOf", "$ref", "allOf")):
-        return set(_ALL)
+    if not isinstance(s, dict):
+        return set(_ALL) if s is not False else set()
     if "enum" in s or "const" in s:
         return {json_type(v) for v in _values(s)}
+    if any(k in s for k in ("anyOf", "oneOf", "$ref", "allOf")):
+        # merged with siblings, a branch may lose the types its keywords imply: fall back to
+        # what the schema accepts (the grammar is sound, so it emits no more)
+        return accepted_types(s, res, depth)
     ts = _declared(s)
     if ts is None:
         implied = {_IMPLY[k] for k in s if k in _IMPLY}
@@ -63,31 +88,51 @@ def _overlap(a: set[str], b: set[str]) -> bool:
     return "integer" in a and "number" in b or "number" in a and "integer" in b
 
 
-def excludes(x: Any, y: Any, res: Resolver, depth: int = 0) -> bool:
+def excludes(x: Any, y: Any, res: Resolver, depth: int = 0, opened: bool = False) -> bool:
     """True when no instance produced by the grammar of ``x`` is valid against ``y``."""
     if depth > 4:
         return False
-    x = res.deref(x, "#")[0] if isinstance(x, dict) else x
-    y = res.deref(y, "#")[0] if isinstance(y, dict) else y
+    x = _merged(res.deref(x, "#")[0], res) if isinstance(x, dict) else x
+    y = _merged(res.deref(y, "#")[0], res) if isinstance(y, dict) else y
+    if x is False:
+        return True
     if not isinstance(x, dict) or not isinstance(y, dict):
         return y is False
-    ex, ac = emitted_types(x), accepted_types(y)
+    ex, ac = emitted_types(x, res), accepted_types(y, res)
     if not _overlap(ex, ac):
         return True
     if ("enum" in x or "const" in x) and ("enum" in y or "const" in y) and not (
             {canon(v) for v in _values(x)} & {canon(v) for v in _values(y)}):
         return True
-    if _overlap(ex - {"object"}, ac - {"object"}):
+    if ("enum" in x or "const" in x) and all(rejects(y, v, res) for v in _values(x)):
+        return True
+    if _overlap(ex - {"object", "array"}, ac - {"object", "array"}):
         return False
-    return "object" not in ex or "object" not in ac or _objects_exclude(x, y, res, depth)
+    if "array" in ex and "array" in ac and not _arrays_exclude(x, y, res, depth, opened):
+        return False
+    return "object" not in ex or "object" not in ac or _objects_exclude(x, y, res, depth, opened)
 
 
-def _objects_exclude(x: Schema, y: Schema, res: Resolver, depth: int) -> bool:
+def _arrays_exclude(x: Schema, y: Schema, res: Resolver, depth: int, opened: bool) -> bool:
+    """x's arrays have a first item y's items reject, or lengths y does not allow."""
+    if any(k in x or k in y for k in ("anyOf", "oneOf", "allOf", "$ref")):
+        return False
+    xlo, xhi = int(x.get("minItems", 0)), x.get("maxItems")
+    ylo, yhi = int(y.get("minItems", 0)), y.get("maxItems")
+    if yhi is not None and xlo > yhi or xhi is not None and xhi < ylo:
+        return True
+    xi, yi = x.get("items", True), y.get("items", True)
+    if isinstance(xi, list) or isinstance(yi, list) or "prefixItems" in x or "prefixItems" in y:
+        return False
+    return xlo >= 1 and excludes(xi, yi, res, depth + 1, opened)
+
+
+def _objects_exclude(x: Schema, y: Schema, res: Resolver, depth: int, opened: bool) -> bool:
     xprops, yprops = x.get("properties") or {}, y.get("properties") or {}
     xreq, yreq = set(x.get("required") or []), set(y.get("required") or [])
     forbid = set(x.get(FORBID) or [])
     for k in xreq:
-        if k in yprops and excludes(xprops.get(k, True), yprops[k], res, depth + 1):
+        if k in yprops and excludes(xprops.get(k, True), yprops[k], res, depth + 1, opened):
             return True  # a discriminator: x always emits k with a value y rejects
         if k not in yprops and y.get("additionalProperties") is False and (
             "patternProperties" not in y
@@ -95,17 +140,37 @@ def _objects_exclude(x: Schema, y: Schema, res: Resolver, depth: int) -> bool:
             return True
         if yprops.get(k) is False:
             return True
-    x_extras = x.get("additionalProperties") not in (None, False)
+    for k in xreq:  # y says not: {required: [k]} (possibly under anyOf: any one of them)
+        if _forbids(y, k):
+            return True
+    x_extras = x.get("additionalProperties") not in (None, False) or bool(
+        x.get("patternProperties")) or opened and x.get("additionalProperties") is None
     # x never emits a key y requires
     return any(j in forbid or (j not in xprops and not x_extras) for j in yreq)
 
 
-def make_disjoint(branches: list[Schema], res: Resolver) -> list[Schema] | None:
-    """Branches (possibly restricted) whose grammars are pairwise exclusive, or None."""
+def _forbids(y: Schema, k: str) -> bool:
+    n = y.get("not")
+    if not isinstance(n, dict):
+        return False
+    forms = n.get("anyOf") if set(n) == {"anyOf"} and isinstance(n["anyOf"], list) else [n]
+    for f in forms:
+        if isinstance(f, dict) and f.get("required") == [k] and all(
+                v is True or v == {} for v in (f.get("properties") or {}).values()) and set(
+                f) <= {"required", "properties"}:
+            return True
+    return False
+
+
+def make_disjoint(branches: list[Schema], res: Resolver, open_objects: bool = False
+                  ) -> list[Schema] | None:
+    """Branches (possibly restricted) whose grammars are pairwise exclusive, or None.
+    ``open_objects``: objects without additionalProperties carry undeclared keys."""
+
     out = [dict(b) for b in branches]
     for i, x in enumerate(out):
         for j, y in enumerate(out):
-            if i == j or excludes(x, y, res):
+            if i == j or excludes(x, y, res, 0, open_objects):
                 continue
             # restrict x: never emit a key that y requires and x does not
             if emitted_types(x) == {"object"} and accepted_types(y) & {"object"}:
@@ -115,6 +180,50 @@ def make_disjoint(branches: list[Schema], res: Resolver) -> list[Schema] | None:
                     out[i] = x
     for i, x in enumerate(out):
         for j, y in enumerate(out):
-            if i != j and not excludes(x, y, res):
+            if i != j and not excludes(x, y, res, 0, open_objects):
                 return None
     return out
+
+
+_COMBINATORS = ("$ref", "allOf", "anyOf", "oneOf", "not")
+
+
+def rejects(y: Any, v: Any, res: Resolver, depth: int = 0) -> bool:
+    """True when the schema ``y`` certainly rejects the value ``v``."""
+    if y is False:
+        return True
+    if not isinstance(y, dict) or depth > 8:
+        return False
+    try:
+        if "$ref" in y:
+            target, _ = res.target(y["$ref"], "#")
+            if rejects(target, v, res, depth + 1):
+                return True
+        if any(rejects(b, v, res, depth + 1) for b in y.get("allOf") or []):
+            return True
+        for kw in ("anyOf", "oneOf"):
+            branches = y.get(kw)
+            if isinstance(branches, list) and branches and all(
+                    rejects(b, v, res, depth + 1) for b in branches):
+                return True
+    except Exception:  # a bad reference is reported by the converter itself
+        return False
+    n = y.get("not")
+    if isinstance(n, dict) and set(n) <= {"const", "enum", "type"} and n and \
+            value_ok(v, n) is True:
+        return True
+    rest = {k: w for k, w in y.items() if k not in _COMBINATORS}
+    return value_ok(v, rest) is False
+
+
+def _merged(s: Schema, res: Resolver) -> Any:
+    """An allOf (or a $ref with siblings) as the one schema the converter merges it into;
+    False when no value satisfies it."""
+    if "allOf" not in s and "$ref" not in s:
+        return s
+    try:
+        return merge(res.flatten(s, "#"), False)
+    except Unsatisfiable:
+        return False
+    except (SchemaError, RecursionError):
+        return s

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
 from .errors import SchemaError, Unsatisfiable
+from .values import json_type
 
 Schema = dict[str, Any]
 FORBID = "\x00forbid"  # internal: keys the grammar must not emit (schema semantics unchanged)
@@ -17,6 +19,17 @@ ANNOTATIONS = frozenset(
      "readOnly", "writeOnly", "$defs", "definitions", "$anchor", "example", "externalDocs",
      "xml", "discriminator", "contentMediaType", "contentEncoding"}
 )
+# keywords that constrain instances (anything else in a schema is an annotation)
+VALIDATION = frozenset({
+    "type", "enum", "const", "multipleOf", "maximum", "exclusiveMaximum", "minimum",
+    "exclusiveMinimum", "maxLength", "minLength", "pattern", "maxItems", "minItems",
+    "uniqueItems", "maxContains", "minContains", "maxProperties", "minProperties", "required",
+    "dependentRequired", "properties", "patternProperties", "additionalProperties",
+    "propertyNames", "items", "prefixItems", "additionalItems", "contains", "allOf", "anyOf",
+    "oneOf", "not", "if", "then", "else", "dependentSchemas", "dependencies",
+    "unevaluatedItems", "unevaluatedProperties", "format", "$ref", "$dynamicRef",
+    "$recursiveRef", "nullable", FORBID, "\x00exclude", "\x00notall",
+})
 _MIN_KEYS = ("minimum", "minLength", "minItems", "minProperties", "minContains")
 _MAX_KEYS = ("maximum", "maxLength", "maxItems", "maxProperties", "maxContains")
 
@@ -126,6 +139,10 @@ def merge(parts: list[tuple[Any, str]], strict: bool) -> Schema:
     types: set[str] | None = None
     props: dict[str, list[Any]] = {}
     anyofs: list[list[Any]] = []
+    oneofs: list[list[Any]] = []
+    nots: list[Any] = []
+    patterns: dict[str, list[Any]] = {}
+    names: list[Any] = []
     for s in dicts:
         t = _types(s)
         if t is not None:
@@ -162,6 +179,19 @@ def merge(parts: list[tuple[Any, str]], strict: bool) -> Schema:
                 out[k] = v if k not in out else min(out[k], v)
             elif k == "anyOf":
                 anyofs.append(list(v))
+            elif k == "oneOf":
+                oneofs.append(list(v))
+            elif k == "not":
+                nots.append(v)
+            elif k == "patternProperties" and isinstance(v, dict):
+                for pat, sub in v.items():
+                    patterns.setdefault(pat, []).append(sub)
+            elif k == "propertyNames":
+                names.append(v)
+            elif k == "multipleOf" and k in out and _ints(out[k], v):
+                out[k] = math.lcm(int(out[k]), int(v))
+            elif k not in VALIDATION:
+                continue  # an annotation of some vocabulary (markdownDescription, x-…)
             elif k in ("additionalProperties", "items", "additionalItems"):
                 if k in out and out[k] != v:
                     out[k] = _conj(out[k], v)
@@ -179,6 +209,11 @@ def merge(parts: list[tuple[Any, str]], strict: bool) -> Schema:
         if not types:
             raise Unsatisfiable("allOf requires conflicting types", keyword="allOf", path=path)
         out["type"] = sorted(types)
+    if "enum" in out:  # values of another type (or left out by another enum) never match
+        out["enum"] = [v for v in out["enum"] if types is None or json_type(v) in types
+                       or json_type(v) == "integer" and "number" in types]
+        if not out["enum"]:
+            raise Unsatisfiable("allOf leaves no enum value", keyword="allOf", path=path)
     if "nullable" in out and types is not None and "null" not in types:
         out.pop("nullable")
     if props:
@@ -191,15 +226,32 @@ def merge(parts: list[tuple[Any, str]], strict: bool) -> Schema:
                     subs = subs + [ap]
             merged_props[name] = subs[0] if len(subs) == 1 else {"allOf": subs}
         out["properties"] = merged_props
-    if anyofs:
-        combos: list[list[Any]] = [[]]
-        for alts in anyofs:
-            combos = [c + [a] for c in combos for a in alts]
-            if len(combos) > 64:
-                raise SchemaError("allOf of several anyOf expands to too many alternatives",
-                                  keyword="anyOf", path=path)
-        out["anyOf"] = [c[0] if len(c) == 1 else {"allOf": c} for c in combos]
+    for kw, groups in (("anyOf", anyofs), ("oneOf", oneofs)):
+        # exactly one combination (a_i, b_j) is valid iff exactly one a_i and one b_j are
+        if groups:
+            combos: list[list[Any]] = [[]]
+            for alts in groups:
+                combos = [c + [a] for c in combos for a in alts]
+                if len(combos) > 64:
+                    raise SchemaError(f"allOf of several {kw} expands to too many alternatives",
+                                      keyword=kw, path=path)
+            out[kw] = [c[0] if len(c) == 1 else {"allOf": c} for c in combos]
+    if "anyOf" in out and "oneOf" in out:
+        out["anyOf"] = [{"allOf": [a, {"oneOf": out["oneOf"]}]} for a in out["anyOf"]]
+        del out["oneOf"]
+    if nots:  # not A and not B = not (A or B)
+        out["not"] = nots[0] if len(nots) == 1 else {"anyOf": nots}
+    if patterns:
+        out["patternProperties"] = {p: subs[0] if len(subs) == 1 else {"allOf": subs}
+                                    for p, subs in patterns.items()}
+    if names:
+        out["propertyNames"] = names[0] if len(names) == 1 else {"allOf": names}
     return out
+
+
+def _ints(a: Any, b: Any) -> bool:
+    return all(isinstance(x, int) and not isinstance(x, bool) and x > 0 or
+               isinstance(x, float) and x.is_integer() and x > 0 for x in (a, b))
 
 
 def _conj(a: Any, b: Any) -> Any:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import primitives as prim
 from .errors import SchemaError
-from .formats import INT_FORMATS, NUMBER_FORMATS, format_body
+from .formats import INT_FORMATS, NUMBER_FORMATS, STANDARD, format_body
 from .gbnf import literal, rule_name
 from .numbers import decimal_range, int_range
 from .regex import pattern_body
@@ -78,7 +78,7 @@ def number(conv: Converter, s: Schema, path: str) -> str | None:
             return integer(conv, s, path)
         conv.refuse("multipleOf", path, "a fractional multipleOf cannot be enforced")
     fmt = s.get("format")
-    if fmt is not None and fmt not in NUMBER_FORMATS and fmt not in INT_FORMATS:
+    if fmt in STANDARD and fmt not in NUMBER_FORMATS and fmt not in INT_FORMATS:
         conv.refuse("format", path, f"unknown numeric format {fmt!r}")
     lo, lx, hi, hx = bounds(s)
     if lo is None and hi is None:
@@ -94,6 +94,8 @@ def string(conv: Converter, s: Schema, path: str) -> str | None:
         return None
     fmt, pattern = s.get("format"), s.get("pattern")
     q = '"\\""'
+    if isinstance(fmt, str) and fmt not in STANDARD:
+        fmt = None  # a custom format is an annotation for JSON Schema validators
     if fmt is not None:
         spec = format_body(conv.b, fmt) if isinstance(fmt, str) else None
         if spec is None:

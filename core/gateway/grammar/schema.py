@@ -41,8 +41,10 @@ from . import arrays, objects, scalars
 from . import primitives as prim
 from .errors import GrammarLimits, SchemaError, Unsatisfiable
 from .gbnf import GrammarBuilder, literal
+from .negation import EXCLUDE, excluding, fold_not, is_excluded
+from .objects import NOT_ALL
 from .oneof import make_disjoint
-from .resolve import ANNOTATIONS, Resolver, Schema, canon, merge, pointer
+from .resolve import ANNOTATIONS, FORBID, Resolver, Schema, canon, merge, pointer
 from .values import value_ok
 
 _TYPES = ("null", "boolean", "object", "array", "string", "integer", "number")
@@ -60,10 +62,9 @@ _KEYWORD_TYPES: dict[str, str] = {
 }
 # keyword → types it constrains (None: every type); refused under strict
 _UNSUPPORTED: dict[str, str | None] = {
-    "not": None, "then": None, "else": None, "dependentSchemas": "object",
-    "patternProperties": "object", "propertyNames": "object", "contains": "array",
-    "minContains": "array", "maxContains": "array", "unevaluatedProperties": "object",
-    "unevaluatedItems": "array", "$dynamicRef": None, "$recursiveRef": None,
+    "dependentSchemas": "object", "contains": "array",
+    "minContains": "array", "maxContains": "array", "unevaluatedItems": "array",
+    "$dynamicRef": None, "$recursiveRef": None,
 }
 MAX_STEPS = 100_000
 
@@ -96,6 +97,11 @@ class Converter:
         if self.strict:
             raise SchemaError(why, keyword=keyword, path=pointer(path, keyword))
 
+    def refuse_at(self, keyword: str, where: str, why: str) -> None:
+        """refuse() with the full JSON pointer of the offending part given."""
+        if self.strict:
+            raise SchemaError(why, keyword=keyword, path=where)
+
     # -- dispatch ------------------------------------------------------------------------
     def gen(self, schema: Any, path: str, nc: frozenset[str] = frozenset()) -> str:
         """A GBNF element for the JSON text of instances of ``schema``.
@@ -113,6 +119,8 @@ class Converter:
             raise Unsatisfiable("the schema 'false' admits no value", path=path)
         if not isinstance(schema, dict):
             raise SchemaError("a schema must be an object or a boolean", path=path)
+        if any(k in schema for k in ("if", "then", "else")):
+            schema = conditional(schema)
         if "$ref" in schema or "allOf" in schema:
             if "$ref" in schema and all(k == "$ref" or k in ANNOTATIONS for k in schema):
                 return self.ref(schema["$ref"], path, nc)
@@ -197,7 +205,8 @@ class Converter:
                 except Unsatisfiable:
                     continue  # a branch no value satisfies changes nothing
             branches, paths = flat, fpaths
-            disjoint = make_disjoint(flat, self.res)
+            disjoint = make_disjoint(flat, self.res,
+                                     not self.strict and self.b.limits.open_objects)
             if disjoint is None:
                 self.refuse("oneOf", path, "cannot prove the oneOf branches mutually exclusive"
                             " (give them different types, or a const/enum discriminator"
@@ -234,6 +243,9 @@ class Converter:
         if all(k in ANNOTATIONS for k in s):  # {}: any value, from the bounded grammar
             return prim.any_value(self.b)
         types = self.types(s, path)
+        if "not" in s:
+            s, types = fold_not(self, s, types, path)
+            s = {**s, "type": types}
         for kw in _UNSUPPORTED.keys() & s.keys():
             applies = _UNSUPPORTED[kw]
             if (applies is None or applies in types
@@ -246,7 +258,10 @@ class Converter:
             s = {**s, "dependentRequired": {k: v for k, v in deps.items() if isinstance(v, list)}}
         if "enum" in s or "const" in s:
             return self.enum(s, types, path)
-        alts = [a for t in types if (a := _MAKERS[t](self, s, path)) is not None]
+        if s.get(EXCLUDE):
+            alts = [a for t in types if (a := excluding(self, t, s, path)) is not None]
+        else:
+            alts = [a for t in types if (a := _MAKERS[t](self, s, path)) is not None]
         if not alts:
             raise Unsatisfiable("no value satisfies this schema", path=path)
         return self.alternatives(alts)
@@ -255,10 +270,15 @@ class Converter:
         values = [s["const"]] if "const" in s else s["enum"]
         if not isinstance(values, list):
             raise SchemaError("enum must be an array", keyword="enum", path=path)
-        checked = {k: v for k, v in s.items() if k not in ("enum", "const")}
+        checked = {k: v for k, v in s.items() if k not in ("enum", "const", EXCLUDE, FORBID,
+                                                          NOT_ALL)}
         checked["type"] = types
         keep = []
         for v in values:
+            if is_excluded(v, s.get(EXCLUDE) or ()) or isinstance(v, dict) and (
+                    any(k in v for k in s.get(FORBID) or ())
+                    or any(all(k in v for k in g) for g in s.get(NOT_ALL) or ())):
+                continue
             ok = value_ok(v, checked)
             if ok is None:
                 self.refuse("enum", path, "cannot check enum values against sibling keywords")
@@ -269,6 +289,18 @@ class Converter:
             raise Unsatisfiable("no enum value satisfies the other keywords", keyword="enum",
                               path=pointer(path, "enum"))
         return self.alternatives(keep, "enum")
+
+def conditional(schema: Schema) -> Any:
+    """if/then/else as (if and then) or (not if and else): the two branches exclude each
+    other, and ``not if`` is folded like any other ``not`` (or refused)."""
+    rest = {k: v for k, v in schema.items() if k not in ("if", "then", "else")}
+    if "if" not in schema:
+        return rest  # then/else without if constrain nothing
+    cond = schema["if"]
+    alts = [{"allOf": [cond, schema.get("then", True)]},
+            {"allOf": [{"not": cond}, schema.get("else", True)]}]
+    return {"allOf": [rest, {"anyOf": alts}]} if rest else {"anyOf": alts}
+
 
 _MAKERS: dict[str, Callable[[Converter, Schema, str], str | None]] = {
     "null": lambda c, s, p: prim.null(c.b),

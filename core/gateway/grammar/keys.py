@@ -1,0 +1,194 @@
+"""Keys an object may carry beyond its declared properties: additionalProperties (explicit,
+or implied by JSON Schema when a non-strict schema leaves it out), patternProperties and
+propertyNames — each exact, or refused with keyword and path.
+
+Exact means: an extra key never equals a declared (or forbidden/dependency) key, a key
+written for one pattern matches no other pattern with a different schema, a generic extra
+key matches no pattern, and every key satisfies propertyNames. Where a grammar cannot keep
+two key sets apart the keyword is refused (strict) or that kind of extra key is not
+emitted at all (a sound subset).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from . import primitives as prim
+from .errors import SchemaError, Unsatisfiable
+from .regex import pattern_body
+from .resolve import Schema, canon, pointer
+from .values import value_ok
+
+if TYPE_CHECKING:
+    from .schema import Converter
+
+OPEN_EXTRAS = 8  # undeclared keys a non-strict open object may carry (a small model loops)
+
+
+def _matches(pattern: str, name: str) -> bool | None:
+    try:
+        return re.search(pattern, name, re.ASCII) is not None
+    except (re.error, TypeError):
+        return None
+
+
+def _literal_prefix(pattern: str) -> str | None:
+    """The literal text an anchored pattern starts with ('' if none); None if unanchored."""
+    if not pattern.startswith("^"):
+        return None
+    out = []
+    i = 1
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern) and not pattern[i + 1].isalnum():
+            out.append(pattern[i + 1])
+            i += 2
+            continue
+        if c in ".[]()*+?{}|^$\\":
+            # a quantifier makes the last char optional
+            if c in "*?{" and out:
+                out.pop()
+            break
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def disjoint(p: str, q: str) -> bool:
+    """Whether no key can match both patterns (proved by their literal prefixes)."""
+    a, b = _literal_prefix(p), _literal_prefix(q)
+    return a is not None and b is not None and not a.startswith(b) and not b.startswith(a)
+
+
+def name_schema(conv: Converter, s: Schema, path: str) -> Any:
+    pn = s.get("propertyNames")
+    if pn is None or pn is True:
+        return None
+    if isinstance(pn, dict):
+        pn, _ = conv.res.deref(pn, path)
+    return pn
+
+
+def check_names(conv: Converter, s: Schema, names: list[str], required: list[str], path: str
+                ) -> set[str]:
+    """Declared names that propertyNames forbids (never emitted); required ones: no object."""
+    pn = name_schema(conv, s, path)
+    if pn is None:
+        return set()
+    if pn is False:
+        bad = set(names)
+    else:
+        bad = set()
+        for n in names:
+            ok = value_ok(n, {**pn, "type": "string"}) if isinstance(pn, dict) else None
+            if ok is None:
+                conv.refuse("propertyNames", path, "cannot check declared names against"
+                            " propertyNames")
+                continue
+            if not ok:
+                bad.add(n)
+    for k in required:
+        if k in bad:
+            raise Unsatisfiable(f"required property {k!r} violates propertyNames",
+                                keyword="propertyNames", path=pointer(path, "propertyNames"))
+    return bad
+
+
+def merge_patterns(s: Schema, props: dict[str, Any]) -> dict[str, Any]:
+    """Declared properties whose name matches a pattern also satisfy its schema."""
+    pats = s.get("patternProperties") or {}
+    out = {}
+    for k, v in props.items():
+        extra = [ps for p, ps in pats.items() if _matches(p, k)]
+        out[k] = v if not extra else {"allOf": [v, *extra]}
+    return out
+
+
+def extras(conv: Converter, s: Schema, excluded: list[str], path: str) -> str | None:
+    """One GBNF element for a single '"key":value' beyond the declared properties (None:
+    no extra key may be written)."""
+    addl = s.get("additionalProperties")
+    pats: dict[str, Any] = s.get("patternProperties") or {}
+    pn = name_schema(conv, s, path)
+    if pn is False:
+        return None
+    if addl is None and "unevaluatedProperties" in s:
+        addl = s["unevaluatedProperties"]  # merged allOf: nothing else evaluates these keys
+    opened = addl is None and not conv.strict and conv.b.limits.open_objects
+    alts: list[str] = []
+    for i, (p, ps) in enumerate(pats.items()):
+        where = pointer(path, "patternProperties", p)
+        if _matches(p, "") is None:
+            conv.refuse_at("patternProperties", where, "this pattern cannot be checked")
+            continue
+        clash = [n for n in excluded if _matches(p, n)]
+        if clash:
+            conv.refuse_at("patternProperties", where, f"declared property {clash[0]!r} matches"
+                        " this pattern: its extra keys cannot be kept apart from it")
+            continue
+        others = [q for j, (q, qs) in enumerate(pats.items())
+                  if j != i and canon(qs) != canon(ps) and not disjoint(p, q)]
+        if others:
+            conv.refuse_at("patternProperties", where, f"keys may match both {p!r} and"
+                        f" {others[0]!r}: the grammar cannot apply both schemas")
+            continue
+        if pn is not None:
+            conv.refuse("propertyNames", path, "propertyNames together with"
+                        " patternProperties cannot be enforced exactly")
+            continue
+        try:
+            key = pattern_body(conv.b, p, path=where)
+        except SchemaError:
+            if conv.strict:
+                raise
+            continue
+        value = conv.attempt(lambda: conv.gen(ps, where))  # noqa: B023
+        if value is not None:
+            alts.append(conv.b.add("pat-kv", f'"\\"" {key} "\\"" ":" {value}'))
+    generic = _generic(conv, addl, opened, pats, pn, excluded, path)
+    if generic is not None:
+        alts.append(generic)
+    if not alts:
+        return None
+    return conv.alternatives(alts, "extra-kv")
+
+
+def _generic(conv: Converter, addl: Any, opened: bool, pats: dict[str, Any], pn: Any,
+             excluded: list[str], path: str) -> str | None:
+    if addl is False or addl is None and not opened:
+        return None
+    where = pointer(path, "additionalProperties")
+    if pats:
+        if not opened:  # additionalProperties only for keys that match no pattern
+            conv.refuse_at("additionalProperties", where, "additionalProperties together with"
+                        " patternProperties: a grammar cannot keep keys off the patterns")
+        return None
+    value = prim.any_value(conv.b) if opened else conv.attempt(lambda: conv.gen(addl, where))
+    if value is None:
+        return None
+    if pn is None:
+        from .objects import key_excluding  # objects imports this module
+
+        key = key_excluding(conv.b, excluded)
+    else:
+        names = {**pn, "type": "string"} if isinstance(pn, dict) else pn
+        clash = [n for n in excluded if value_ok(n, names) is not False]
+        if clash:
+            conv.refuse("propertyNames", path, f"declared property {clash[0]!r} satisfies"
+                        " propertyNames: extra keys cannot be kept apart from it")
+            return None
+        key = conv.attempt(lambda: conv.gen(names, pointer(path, "propertyNames")))
+        if key is None:
+            return None
+    return conv.b.add("extra-kv", f'{key} ":" {value}')
+
+
+def extra_cap(conv: Converter, s: Schema) -> int | None:
+    """How many extra keys one object may carry."""
+    free = conv.b.limits.max_free_items
+    addl = s.get("additionalProperties", s.get("unevaluatedProperties"))
+    if addl is None and not conv.strict and conv.b.limits.open_objects:
+        return OPEN_EXTRAS if free is None else min(OPEN_EXTRAS, max(free, 1))
+    return free
+
