@@ -194,6 +194,33 @@ def start_stub() -> tuple[subprocess.Popen[bytes], str]:
     return proc, url
 
 
+def rss_mib(pid: int, field: str = "VmRSS") -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def memory(gw: Any, via_stream: tuple[str, dict[str, Any]], streams: int = 1000) -> None:
+    """Gateway RSS idle, and its peak while `streams` streams are open at once."""
+    idle = rss_mib(gw.proc.pid)
+    conn = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=conn) as http:
+        async def one() -> int:
+            async with http.post(via_stream[0], json=via_stream[1]) as r:
+                await r.read()
+                return r.status
+        statuses = await asyncio.gather(*(one() for _ in range(streams)))
+    peak = rss_mib(gw.proc.pid, "VmHWM")
+    ok = sum(1 for s in statuses if s == 200)
+    print(f"gateway RSS idle {idle:.1f} MiB, peak {peak:.1f} MiB over {streams} concurrent "
+          f"streams ({ok} answered 200)")
+    TABLE.append(("gateway RSS idle", "", f"{idle:.1f} MiB", ""))
+    TABLE.append((f"gateway RSS peak, {streams} concurrent streams", "", f"{peak:.1f} MiB",
+                  f"{ok}/{streams} ok"))
+
+
 async def sent_by_gateway(stub_url: str, via: tuple[str, dict[str, Any]]) -> dict[str, Any]:
     async with aiohttp.ClientSession() as http:
         await timed_post(http, *via)
@@ -211,7 +238,7 @@ async def stub_backend(n: int, workers: list[int], conc: int = 32) -> None:
     try:
         for w in workers:
             gw = await asyncio.to_thread(start_gateway, "--endpoint", url, "--workers", str(w),
-                                         "--max-concurrent", "256")
+                                         "--max-concurrent", "2048")
             try:
                 via = (gw.url + "/v1/chat/completions", {"messages": MESSAGES, "max_tokens": 5})
                 via_tools = (via[0], {**via[1], "tools": tools, "tool_choice": "auto"})
@@ -233,11 +260,32 @@ async def stub_backend(n: int, workers: list[int], conc: int = 32) -> None:
                 rd = await throughput(direct_stream[0], direct_stream[1], conc, total)
                 rg = await throughput(via_stream[0], via_stream[1], conc, total)
                 report_rate(f"stub, streaming {STUB_TOKENS} events, conc {conc}, {tag}", rd, rg)
+                if w == 1:
+                    await memory(gw, via_stream)
             finally:
                 gw.stop()
     finally:
         stub.terminate()
         stub.wait()
+
+
+async def startup() -> None:
+    """Spawn to ready: llama.cpp alone with the demo model, then `gateway serve` with it."""
+    model = demo_model_path()
+    assert model, "demo model not installed"
+    server = SpawnedServer(LaunchSpec(model=model, ctx_size=8192, parallel=2))
+    t = time.perf_counter()
+    server.start()
+    await server.wait_ready(progress=False)
+    direct = time.perf_counter() - t
+    server.stop()
+    t = time.perf_counter()
+    gw = await asyncio.to_thread(start_gateway)
+    via = time.perf_counter() - t
+    gw.stop()
+    print(f"start-up to ready: llama.cpp {direct:.2f} s | gateway serve {via:.2f} s")
+    TABLE.append(("start-up to ready (demo model)", f"{direct:.2f} s", f"{via:.2f} s",
+                  f"{via - direct:+.2f} s"))
 
 
 def main() -> None:
@@ -254,6 +302,7 @@ def main() -> None:
     print(json.dumps({"bench": "gateway vs direct llama.cpp", "n": a.n}))
     asyncio.run(stub_backend(a.n, a.workers or [1, 2]))
     if not a.no_model:
+        asyncio.run(startup())
         asyncio.run(real_backend(a.n))
     print_table()
 

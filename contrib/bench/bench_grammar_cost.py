@@ -1,0 +1,137 @@
+"""What the grammars the gateway emits cost inside llama.cpp: decode tokens/s of a constrained
+generation vs the same prompt generated without a grammar, side by side in one run.
+
+For each case (the generic envelope, each dialect's grammar on its real template, a
+response_format schema, and a schema with long bounded strings, whose `{0,N}` repetitions
+llama.cpp expands into nested rules) the payload is what `gateway render` builds; it is sent
+to llama.cpp's /completion with and without its grammar, `n_predict` fixed, and llama.cpp's
+own `timings.predicted_per_second` is compared (median of --runs).
+
+Run: `.venv/bin/python contrib/bench/bench_grammar_cost.py` (starts llama.cpp on the demo
+model; never run it beside another model server on 2 cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from gateway.backend.supervisor import LaunchSpec, SpawnedServer
+from gateway.runtime import demo_model_path
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES = ROOT.parent / "shared" / "templates"
+
+WEATHER = {"type": "function", "function": {
+    "name": "get_weather", "description": "Current weather for a city.",
+    "parameters": {"type": "object", "properties": {
+        "city": {"type": "string", "description": "City name"},
+        "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+        "days": {"type": "integer", "minimum": 1, "maximum": 14}},
+        "required": ["city"]}}}
+NOTE = {"type": "function", "function": {
+    "name": "save_note", "description": "Save a long note.",
+    "parameters": {"type": "object", "properties": {
+        "title": {"type": "string", "maxLength": 200},
+        "body": {"type": "string", "maxLength": 2000}}, "required": ["title", "body"]}}}
+ASK = [{"role": "user", "content": "What is the weather in Paris for the next 3 days?"}]
+NOTE_ASK = [{"role": "user", "content": "Save a note about my trip to Paris with all details."}]
+PERSON = {"type": "object", "properties": {
+    "name": {"type": "string"}, "age": {"type": "integer", "minimum": 0, "maximum": 150},
+    "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 5}},
+    "required": ["name", "age", "tags"], "additionalProperties": False}
+
+# (label, gateway render options, request body)
+CASES: list[tuple[str, list[str], dict[str, Any]]] = [
+    ("generic envelope, required", [], {"messages": ASK, "tools": [WEATHER],
+                                        "tool_choice": "required"}),
+    ("generic, long bounded strings", [], {"messages": NOTE_ASK, "tools": [NOTE],
+                                           "tool_choice": "required"}),
+    ("generic response_format", [], {"messages": [
+        {"role": "user", "content": "Describe a person as JSON."}],
+        "response_format": {"type": "json_schema", "json_schema": {
+            "name": "person", "schema": PERSON, "strict": True}}}),
+    ("hermes (Qwen2.5)", ["--chat-template-file", "Qwen-Qwen2.5-7B-Instruct.jinja",
+                          "--plugin", "hermes"],
+     {"messages": ASK, "tools": [WEATHER], "tool_choice": "required"}),
+    ("functionary v3.2", ["--chat-template-file", "meetkai-functionary-medium-v3.2.jinja",
+                          "--plugin", "functionary"],
+     {"messages": ASK, "tools": [WEATHER], "tool_choice": "required"}),
+    ("auto (Qwen3-Coder XML)", ["--chat-template-file", "Qwen-Qwen3-Coder.jinja",
+                                "--plugin", "auto"],
+     {"messages": ASK, "tools": [WEATHER], "tool_choice": "required"}),
+    ("harmony (gpt-oss)", ["--chat-template-file", "openai-gpt-oss-120b.jinja",
+                           "--plugin", "harmony"],
+     {"messages": ASK, "tools": [WEATHER], "tool_choice": "required"}),
+]
+
+
+def render(options: list[str], body: dict[str, Any]) -> dict[str, Any]:
+    opts = [str(TEMPLATES / o) if o.endswith(".jinja") else o for o in options]
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump({"model": "m", "max_tokens": 256, **body}, f)
+    out = subprocess.run([sys.executable, "-m", "gateway", "render", *opts, f.name],
+                         capture_output=True, text=True, check=True)
+    payload: dict[str, Any] = json.loads(out.stdout)
+    return payload
+
+
+async def speed(http: aiohttp.ClientSession, url: str, payload: dict[str, Any]) -> float:
+    async with http.post(url + "/completion", json=payload) as r:
+        data = await r.json()
+        assert r.status == 200, data
+    return float(data["timings"]["predicted_per_second"])
+
+
+async def run(n_predict: int, runs: int) -> list[tuple[str, float, float]]:
+    model = demo_model_path()
+    assert model, "the demo model is not installed (make install)"
+    server = SpawnedServer(LaunchSpec(model=model, ctx_size=4096, parallel=1))
+    server.start()
+    rows = []
+    try:
+        await server.wait_ready(progress=False)
+        async with aiohttp.ClientSession() as http:
+            for label, options, body in CASES:
+                rendered = render(options, body)
+                base = {"prompt": rendered["prompt"], "n_predict": n_predict, "temperature": 0,
+                        "cache_prompt": True}
+                constrained = {**base, **{k: rendered[k] for k in (
+                    "grammar", "grammar_lazy", "grammar_triggers", "preserved_tokens")
+                    if k in rendered}}
+                free = {**base, "ignore_eos": True}
+                await speed(http, server.url, free)  # warm the prompt cache
+                c, u = [], []
+                for _ in range(runs):
+                    c.append(await speed(http, server.url, constrained))
+                    u.append(await speed(http, server.url, free))
+                rows.append((label, statistics.median(u), statistics.median(c)))
+                print(f"{label:<32} free {rows[-1][1]:7.1f} tok/s | grammar {rows[-1][2]:7.1f} "
+                      f"tok/s | ratio {rows[-1][2] / rows[-1][1]:.3f}", flush=True)
+    finally:
+        server.stop()
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n-predict", type=int, default=96)
+    ap.add_argument("--runs", type=int, default=3)
+    a = ap.parse_args()
+    rows = asyncio.run(run(a.n_predict, a.runs))
+    w = max(len(r[0]) for r in rows)
+    print(f"\n{'grammar cost in llama.cpp':<{w}}  {'free tok/s':>10}  {'grammar tok/s':>13}  ratio")
+    for label, free, constrained in rows:
+        print(f"{label:<{w}}  {free:>10.1f}  {constrained:>13.1f}  {constrained / free:.3f}x")
+
+
+if __name__ == "__main__":
+    main()
