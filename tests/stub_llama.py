@@ -24,12 +24,14 @@ class StubLlama:
     mode: str = "normal"
     tokens: list[str] = field(default_factory=lambda: ["Hello", ",", " world", "!"])
     delay: float = 0.0  # seconds per token
+    tail_delay: float = 0.0  # seconds between the final event and the end of the stream
     chat_template: str = CHATML
     active: int = 0  # /completion requests being answered now
     peak_active: int = 0
     served: int = 0
     gone: int = 0  # answers abandoned because the client closed the connection
     last_payload: dict[str, Any] = field(default_factory=dict)
+    peers: set[Any] = field(default_factory=set)  # client (host, port)s: one per connection
     port: int = 0
     _runner: web.AppRunner | None = None
 
@@ -74,6 +76,8 @@ class StubLlama:
 
     async def _completion(self, request: web.Request) -> web.StreamResponse:
         self.last_payload = await request.json()
+        self.peers.add(request.transport.get_extra_info("peername") if request.transport
+                       else None)
         self.active += 1
         self.peak_active = max(self.peak_active, self.active)
         try:
@@ -132,6 +136,7 @@ class StubLlama:
                 content = "x" * 300_000
             await _send(resp, {"content": content, "stop": False})
         await _send(resp, self._final("", len(tokens)))
+        await asyncio.sleep(self.tail_delay)
         return resp
 
     async def _tick(self, request: web.Request) -> None:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncGenerator
 from typing import Any, Protocol
 
@@ -111,9 +113,16 @@ class LlamaCppBackend:
                     if "error" in event:
                         raise _upstream_error(500, data)
                     _check_content(event)
-                    yield event
                     if event.get("stop"):
+                        try:
+                            yield event
+                        finally:
+                            # Read the stream's end (even when the consumer stops here): a
+                            # response left unread closes its connection instead of
+                            # returning it to the pool, a new TCP connection per request.
+                            await _drain(resp)
                         return
+                    yield event
                 # the connection ended without a final event: llama.cpp died mid-answer
                 raise BackendError("llama.cpp ended the stream before its final event", 502)
         except (aiohttp.ClientError, ConnectionError) as exc:
@@ -165,3 +174,9 @@ def _upstream_error(status: int, body: bytes) -> BackendError:
     if status == 503:
         return BackendError(f"llama.cpp is not ready: {message}", 503)
     return BackendError(f"llama.cpp error {status}: {message}", 502)
+
+
+async def _drain(resp: aiohttp.ClientResponse, timeout: float = 1.0) -> None:
+    # on failure the connection is closed rather than reused: nothing is lost
+    with contextlib.suppress(TimeoutError, aiohttp.ClientError, ConnectionError):
+        await asyncio.wait_for(resp.read(), timeout)
