@@ -14,9 +14,12 @@ import pytest
 
 pytestmark = pytest.mark.e2e
 
-# a small model counts on and on: a generation that would last far longer than the test
 COUNT = {"messages": [{"role": "user", "content": "Count from 1 to 5000, separated by commas."}],
          "max_tokens": 4000, "temperature": 0}
+# a generation that cannot end early: the grammar demands 1500 numbers (~40 s of decoding)
+LONG = {**COUNT, "response_format": {"type": "json_schema", "json_schema": {"name": "n", "schema": {
+    "type": "object", "required": ["n"], "properties": {
+        "n": {"type": "array", "items": {"type": "integer"}, "minItems": 1500}}}}}}
 
 
 def send_and_vanish(url: str, body: dict, wait: float = 0.0) -> None:
@@ -48,8 +51,8 @@ def post(url: str, body: dict) -> int:
 
 def test_streams_that_vanish_before_the_first_chunk_do_not_eat_the_slots(gateway_factory):
     gw = gateway_factory("--max-concurrent", "1")
-    for _ in range(3):
-        send_and_vanish(gw.url, {**COUNT, "stream": True, "max_tokens": 8})
+    for wait in (0.0, 0.01, 0.05):  # gone before, around and after the response headers
+        send_and_vanish(gw.url, {**COUNT, "stream": True, "max_tokens": 8}, wait)
     deadline = time.monotonic() + 30
     while (status := post(gw.url, {**COUNT, "max_tokens": 2})) == 429:
         assert time.monotonic() < deadline, "the slots of vanished clients never came back"
@@ -61,7 +64,7 @@ def test_non_streamed_client_gone_stops_llama_cpp(gateway_factory):
     gw = gateway_factory("--parallel", "1")
     backend = json.loads(urllib.request.urlopen(gw.url + "/-/backend").read())["backend_url"]
     u = urllib.parse.urlparse(gw.url)
-    data = json.dumps(COUNT).encode()
+    data = json.dumps(LONG).encode()
     with socket.create_connection((u.hostname, u.port), timeout=30) as s:
         s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
                   b"Content-Type: application/json\r\nContent-Length: "
@@ -72,7 +75,7 @@ def test_non_streamed_client_gone_stops_llama_cpp(gateway_factory):
             time.sleep(0.1)
         time.sleep(1.0)
         assert busy_slots(backend) == 1  # still generating: the client now gives up
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 10
     while busy_slots(backend):
         assert time.monotonic() < deadline, "llama.cpp kept generating for a gone client"
         time.sleep(0.2)
