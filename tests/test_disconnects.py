@@ -74,6 +74,29 @@ async def test_non_streamed_tool_request_client_gone_cancels_the_stream_upstream
         assert stub.active == 0 and app.state.slots.in_use == 0
 
 
+async def test_client_gone_while_sending_its_body_is_not_an_error(caplog) -> None:
+    async with gateway_on_stub() as (app, _, stub):
+        messages = iter([{"type": "http.request", "body": b'{"messages": [', "more_body": True},
+                         {"type": "http.disconnect"}])
+        sent = []
+
+        async def receive() -> dict:
+            return next(messages)
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "asgi": {"version": "3.0", "spec_version": "2.1"},
+                 "http_version": "1.1", "method": "POST", "scheme": "http",
+                 "path": "/v1/chat/completions", "raw_path": b"/v1/chat/completions",
+                 "query_string": b"", "root_path": "", "headers": [], "state": {},
+                 "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
+        await app(scope, receive, send)
+        assert sent[0]["status"] == 499
+        assert not [r for r in caplog.records if r.levelname == "ERROR"]
+        assert stub.served == 0 and app.state.slots.in_use == 0
+
+
 async def test_slot_is_busy_while_streaming_then_429_then_free() -> None:
     async with gateway_on_stub(max_concurrent=1) as (app, _, stub):
         stub.tokens = [f"t{i} " for i in range(100)]

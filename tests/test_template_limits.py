@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -130,3 +131,33 @@ def test_hostile_template_at_start_up_keeps_health_answering_and_requests_get_40
         err = reply.json()["error"]
         assert err["code"] == "template_limit" and err["param"] == "messages"
         assert "took over 0.5 s" in err["message"] and "--chat-template-file" in err["message"]
+
+
+def test_timeouts_racing_the_end_of_renders_never_escape() -> None:
+    # deadlines about as long as the render: the watchdog fires around its last lines; a
+    # render either finishes or fails with TemplateLimitError, and nothing fires later into
+    # the thread's other work
+    template = ChatTemplate("{% for i in range(3000) %}{{ i }}{% endfor %}")
+    template.settle()
+    outcomes: list[str] = []
+
+    def worker(k: int) -> None:
+        for j in range(60):
+            template.limits = RenderLimits(seconds=0.0005 * (1 + (j + k) % 8))
+            try:
+                template.render(USER)
+                outcomes.append("ok")
+            except TemplateLimitError:
+                outcomes.append("limit")
+        busy_until = time.monotonic() + 0.8  # longer than the watchdog's re-fire interval
+        while time.monotonic() < busy_until:
+            sum(range(1000))
+        outcomes.append("clean")
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert outcomes.count("clean") == 4  # a stray timeout would have killed a worker
+    assert {"ok", "limit"} <= set(outcomes)

@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -121,6 +121,10 @@ def create_app(runtime: Runtime, *, manage_backend: bool = True) -> Starlette:
         where = f"{request.method} {request.url.path}"
         return GatewayError(f"{msg}: {where}", exc.status_code).response()
 
+    async def on_client_gone(request: Request, exc: Exception) -> Response:
+        log.info("client went away while sending its request")
+        return Response(status_code=499)  # nobody reads it
+
     async def on_error(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s", request.url.path)
         return GatewayError("internal error in the gateway; see its log", 500).response()
@@ -144,7 +148,8 @@ def create_app(runtime: Runtime, *, manage_backend: bool = True) -> Starlette:
         Route("/-/backend", backend_info, methods=["GET"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={
-        GatewayError: on_gateway_error, HTTPException: on_http_error, Exception: on_error})
+        GatewayError: on_gateway_error, HTTPException: on_http_error,
+        ClientDisconnect: on_client_gone, Exception: on_error})
     app.state.slots = slots  # requests in flight, for tests and monitoring
     return app
 

@@ -66,6 +66,19 @@ def check_tool_schemas(tools: list[ToolDef]) -> None:
                               code="invalid_schema") from exc
 
 
+def check_response_schema(schema: Any) -> None:
+    """Refuse, with a 400, a response_format schema that is not JSON Schema (the converter
+    is only promised valid ones)."""
+    if schema is None:
+        return
+    try:
+        validator_for(schema)
+    except (jsonschema_rs.ValidationError, ValueError, TypeError) as exc:
+        first = str(exc).split("\n", 1)[0]
+        raise bad_request(f"response_format: the schema is not a valid JSON Schema: {first}",
+                          "response_format.json_schema.schema", code="invalid_schema") from exc
+
+
 REPEATED = "the same call (name and arguments) was already made in this answer"
 
 

@@ -15,7 +15,13 @@ import msgspec
 
 from gateway import protocol as p
 from gateway.backend import Backend
-from gateway.callgate import CallGate, GatedParser, check_tool_schemas, gate_output
+from gateway.callgate import (
+    CallGate,
+    GatedParser,
+    check_response_schema,
+    check_tool_schemas,
+    gate_output,
+)
 from gateway.config import Settings
 from gateway.dialect import Delta, Dialect, GrammarPlan, ParsedOutput, RequestContext, new_call_id
 from gateway.errors import GatewayError, bad_request
@@ -56,9 +62,16 @@ class ChatService:
         opened = replace(limits, open_objects=True)
 
         def convert(schema: Any, strict: bool) -> str:
-            grammar: str | None = self.plugins.hook.gateway_schema_to_grammar(
-                schema=schema, strict=strict,
-                limits=opened if schema is ctx.response_schema else limits)
+            try:
+                grammar: str | None = self.plugins.hook.gateway_schema_to_grammar(
+                    schema=schema, strict=strict,
+                    limits=opened if schema is ctx.response_schema else limits)
+            except SchemaError:
+                raise
+            except Exception as exc:  # a converter bug: a clear 400 for this schema, not a 500
+                log.exception("converting a JSON Schema to a grammar failed")
+                raise SchemaError(f"the gateway could not convert it ({type(exc).__name__}); "
+                                  "see the gateway's log") from exc
             if grammar is None:
                 raise bad_request("no plugin could convert this JSON Schema to a grammar")
             return grammar
@@ -92,6 +105,7 @@ class ChatService:
             plan = self._plans.get(plan_key)
             if plan is None:  # a cached plan means these tools were already checked
                 check_tool_schemas(ctx.tools)
+                check_response_schema(ctx.response_schema)
                 plan = hook.gateway_tools_grammar(ctx=ctx) or GrammarPlan()
                 self._plans[plan_key] = plan
                 if len(self._plans) > self.plan_cache_size:

@@ -93,12 +93,17 @@ class _Watchdog:
             self._wake.notify()
 
     def leave(self) -> None:
-        tid = threading.get_ident()
-        with self._lock:
-            self._renders.pop(tid, None)
-            if tid in self._fired:  # fired but maybe not delivered yet: take it back
-                self._fired.discard(tid)
-                _set_async_exc(tid, ctypes.py_object())  # NULL clears a pending exception
+        while True:  # a timeout delivered right here must not leave the render registered
+            try:
+                tid = threading.get_ident()
+                with self._lock:
+                    self._renders.pop(tid, None)
+                    if tid in self._fired:  # fired, maybe not delivered yet: take it back
+                        self._fired.discard(tid)
+                        _set_async_exc(tid, ctypes.py_object())  # NULL: clear a pending one
+                return
+            except RenderTimeout:
+                continue
 
     def _run(self) -> None:
         with self._lock:
@@ -121,22 +126,24 @@ def bounded(render: Callable[[], Iterable[str]], limits: RenderLimits) -> str:
     it goes over either of them."""
     previous = getattr(_local, "limits", None)
     _local.limits = limits
-    _WATCHDOG.enter(limits.seconds)
     try:
-        out: list[str] = []
-        size = 0
-        for piece in render():
-            size += len(piece)
-            if size > limits.max_chars:
-                raise TemplateLimitError(f"the rendered prompt is over the limit of "
-                                         f"{limits.max_chars} characters")
-            out.append(piece)
-        return "".join(out)
-    except RenderTimeout as exc:
+        _WATCHDOG.enter(limits.seconds)
+        try:
+            out: list[str] = []
+            size = 0
+            for piece in render():
+                size += len(piece)
+                if size > limits.max_chars:
+                    raise TemplateLimitError(f"the rendered prompt is over the limit of "
+                                             f"{limits.max_chars} characters")
+                out.append(piece)
+            return "".join(out)
+        finally:
+            _WATCHDOG.leave()
+    except RenderTimeout as exc:  # also when it lands in the `finally` above
         raise TemplateLimitError(f"chat template rendering took over {limits.seconds:g} s "
                                  "(a hostile or broken template?)") from exc
     finally:
-        _WATCHDOG.leave()
         _local.limits = previous
 
 
