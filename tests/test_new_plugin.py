@@ -3,17 +3,24 @@ and `gateway plugins` lists it; the README's "Writing a dialect" is its walkthro
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from gateway.pytest_plugin import start_gateway
 from gateway.testing import plugins_listed_in_fresh_env
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO / "contrib" / "plugin-template"
 NAME = "demo-kit"  # → gateway-plugin-demo-kit, package gateway_plugin_demo_kit, DemoKitDialect
+WEATHER = {"type": "function", "function": {
+    "name": "get_weather", "description": "Current weather for a city",
+    "parameters": {"type": "object", "properties": {
+        "city": {"type": "string", "maxLength": 40}, "unit": {"enum": ["c", "f"]}},
+        "required": ["city"], "additionalProperties": False}}}
 
 
 def make_plugin(dest: Path, name: str = NAME) -> subprocess.CompletedProcess[str]:
@@ -71,9 +78,9 @@ def test_readme_writing_a_dialect_is_the_walkthrough() -> None:
     assert section(readme) == section(walkthrough)
 
 
-# Marked e2e for its time (a fresh virtual environment, ~30 s), not for a model server.
 @pytest.mark.e2e
-def test_generated_plugin_installs_and_is_listed(generated: Path, tmp_path: Path) -> None:
+def test_generated_plugin_installs_is_listed_and_serves(generated: Path, tmp_path: Path,
+                                                        backend_url: str) -> None:
     listed = {p["name"]: p for p in plugins_listed_in_fresh_env(str(generated), str(tmp_path))}
     mine = listed[NAME]
     assert mine["module"] == "gateway_plugin_demo_kit"
@@ -81,3 +88,18 @@ def test_generated_plugin_installs_and_is_listed(generated: Path, tmp_path: Path
     assert mine["dialects"] == [NAME]
     assert set(mine["hooks"]) == {"gateway_register_dialects", "gateway_detect_dialect"}
     assert set(listed) == {"generic", NAME}  # found through its entry point alone
+    # and it serves: the fresh environment's gateway, the generated dialect, the real model
+    gw = start_gateway("--endpoint", backend_url, "--plugin", NAME, log_dir=str(tmp_path),
+                       python=str(tmp_path / "venv" / "bin" / "python"))
+    try:
+        client = gw.openai()
+        assert client.models.list().data[0].model_extra["meta"]["dialect"] == NAME
+        r = client.chat.completions.create(
+            model="demo", messages=[{"role": "user", "content": "Weather in Paris?"}],
+            tools=[WEATHER], tool_choice="required", max_tokens=60, temperature=0, seed=1)
+        calls = r.choices[0].message.tool_calls or []
+        assert [c.function.name for c in calls][:1] == ["get_weather"], gw.log()[-2000:]
+        args = json.loads(calls[0].function.arguments)
+        assert isinstance(args["city"], str) and set(args) <= {"city", "unit"}
+    finally:
+        gw.stop()

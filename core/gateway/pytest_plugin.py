@@ -65,11 +65,13 @@ class GatewayProcess:
 
 
 def start_gateway(*args: str, log_dir: str = "/tmp", env: dict[str, str] | None = None,
-                  timeout: float = 120.0) -> GatewayProcess:
+                  timeout: float = 120.0, python: str | None = None) -> GatewayProcess:
+    """`gateway serve ARGS` in a child process (`python`: another environment's
+    interpreter, e.g. a fresh one with a plugin installed), once /health answers."""
     port = free_port()
     log_path = os.path.join(log_dir, f"gateway-{port}.log")
-    cmd = [sys.executable, "-m", "gateway", "serve", "--port", str(port), "--ctx-size", "8192",
-           "--parallel", "2", *args]
+    cmd = [python or sys.executable, "-m", "gateway", "serve", "--port", str(port),
+           "--ctx-size", "8192", "--parallel", "2", *args]
     with open(log_path, "wb") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
                                 env={**os.environ, **(env or {})})

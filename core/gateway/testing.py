@@ -3,19 +3,21 @@ its golden outputs and gets the same checks.
 
     class TestHermes(DialectConformance):
         dialect = HermesDialect()
-        goldens = [Golden("one call", '<tool_call>{"name":"f","arguments":{}}</tool_call>',
-                          calls=[("f", {})], tags={"empty_arguments"}), ...]
+        template = shared_template("Qwen-Qwen2.5-7B-Instruct.jinja")  # the model's own
+        goldens = [Golden("one call", '<tool_call>\\n{"name": "get_time", "arguments": {}}'
+                          '\\n</tool_call>', calls=[("get_time", {})],
+                          tags={"empty_arguments"}, grammar=True), ...]
 
 Checks: the non-streaming parse equals the golden; the text fed in two pieces split at every
 possible point, and fed character by character, reassembles to exactly the non-streaming
 result; every call starts with a delta carrying id and name; arguments are JSON strings;
 malformed output loses nothing and never yields a call with broken arguments; the goldens
 cover empty arguments, several calls, content before a call and malformed output; every
-golden the model may write under the grammar is accepted by the dialect's own grammar
-(checked with the GBNF recognizer shipped here: `accepts`, `parse_gbnf`); and calls rendered
-as history by the dialect's own prompt parse back exactly (render → parse, one call and
-several). A dialect that cannot meet one declares it in `exceptions` (test name → reason),
-the one visible place.
+golden marked grammar=True (text the model may write under the grammar; at least one with a
+call) is accepted by the dialect's own grammar (checked with the GBNF recognizer shipped
+here: `accepts`, `parse_gbnf`); and calls rendered as history by the dialect's own prompt
+parse back exactly (render → parse, one call and several). A dialect that cannot meet one
+declares it in `exceptions` (test name → reason), the one visible place.
 """
 
 from __future__ import annotations
