@@ -203,7 +203,7 @@ def test_none_content_with_tool_calls() -> None:
     assert '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}' in out
 
 
-def test_fix_for_an_error_is_learned_at_render_time() -> None:
+def test_fix_for_an_error_applies_to_that_render_only() -> None:
     # crashes on a null content only in a conversation of 3 turns, which no probe has
     source = (
         "{% for m in messages %}"
@@ -215,7 +215,10 @@ def test_fix_for_an_error_is_learned_at_render_time() -> None:
     assert not template.applied_fixes
     out = template.render(CONVERSATION[1:4])
     assert out == 'USER1 what is the weather like?|get_weather{"city": "Paris"}|{"temp": 21}|'
-    assert "empty_content" in template.applied_fixes
+    # decided per render: one client's conversation does not change the template for others
+    assert not template.applied_fixes
+    assert template.render(CONVERSATION[1:3]) == (
+        'USER1 what is the weather like?get_weather{"city": "Paris"}')
 
 
 def test_arguments_are_a_dict_and_json_text() -> None:
@@ -253,7 +256,7 @@ def test_mistral_call_ids_remapped_consistently() -> None:
     assert f'[CALL_ID]{call_id}[ARGS]{{"city": "Paris"}}' in out
     assert f"[TOOL_RESULTS]{call_id}[TOOL_CONTENT]" in out
     assert template.render(messages, tools=[WEATHER_TOOL]) == out  # deterministic
-    assert "short_ids" in template.applied_fixes
+    assert "short_ids" in template.applied_fixes  # settled by the probe, at load time
 
 
 def test_command_r7b_loopcontrols_groups_tool_results() -> None:

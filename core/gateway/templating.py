@@ -7,9 +7,10 @@ alternation or have no tool role (Gemma, Mixtral, Mistral), insist on 9-characte
 `content: null` (Qwen3, QwQ, Granite; GLM-4.6, MiniMax-M2) while DeepSeek needs that null to
 render calls at all, take one call per turn (Llama 3.x raises, gpt-oss drops the rest) or show
 a call's id instead of its name (Kimi-K2, whose ids are `functions.<name>:<n>`).
-`ChatTemplate` probes the template once; `render` tries the conversation as-is (plus probed
-fixes) and, on an error it recognises, applies the matching fix and retries. Fixes that hold
-for every conversation are remembered so later requests pay no retry.
+`ChatTemplate` probes the template once, at load time, and keeps the fixes the probes show it
+needs; `render` tries the conversation with those and, on an error it recognises, applies the
+matching fix to that render only (one client's odd conversation never changes the prompts of
+the others).
 """
 
 from __future__ import annotations
@@ -45,7 +46,9 @@ __all__ = ["ChatTemplate", "JsonArguments", "RenderLimits", "TemplateError", "Te
 _P_SYS, _P_USER, _P_TOOL = "gw-probe-system-7431", "gw-probe-user-7431", "gw_probe_tool_7431"
 _P_FN, _P_VAL, _P_RES = "gw_probe_fn_7431", "gw-probe-arg-7431", "gw-probe-result-7431"
 _P_FN2, _P_VAL2, _P_RES2 = "gw_probe_fn2_7431", "gw-probe-arg2-7431", "gw-probe-result2-7431"
-_P_ID, _P_ID2 = "gwprobe01", "gwprobe02"  # 9 alphanumerics: valid even for Mistral's id check
+# ids as OpenAI clients send them: a template that insists on another shape (Mistral's 9
+# alphanumerics) fails the probe, which settles the id fix once, at load time
+_P_ID, _P_ID2 = "call_gwprobe7431a", "call_gwprobe7431b"
 
 
 # --- fixes: each turns the message list into one the template accepts -------------------
@@ -233,8 +236,6 @@ class ChatTemplate:
         text, fixes = self._render_fixing(
             normalised, tools, add_generation_prompt, extra_context, self._fixes, frozenset(_FIXES)
         )
-        if not (fixes & _STICKY) <= self._fixes:
-            self._fixes = self._fixes | (fixes & _STICKY)  # learned: later requests skip retry
         bos = self.bos_token
         strip = self._strip_bos
         if strip is None:  # unknown add_bos_token: only a BOS that is nothing else
