@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
 import jsonschema_rs
 import msgspec
 
+from gateway.cache import BoundedCache, digest
 from gateway.dialect import (
     Delta,
     OutputParser,
@@ -36,22 +36,13 @@ from gateway.errors import bad_request
 
 log = logging.getLogger("gateway.callgate")
 
-_VALIDATORS: OrderedDict[bytes, Any] = OrderedDict()
-_VALIDATOR_CACHE_SIZE = 512
+_VALIDATORS: BoundedCache[Any] = BoundedCache(512)
 
 
 def validator_for(schema: Any) -> Any:
     """A compiled validator for a schema, cached by the schema's canonical JSON."""
-    key = msgspec.json.encode(schema, order="sorted")
-    found = _VALIDATORS.get(key)
-    if found is None:
-        found = jsonschema_rs.validator_for(schema, validate_formats=True)
-        _VALIDATORS[key] = found
-        if len(_VALIDATORS) > _VALIDATOR_CACHE_SIZE:
-            _VALIDATORS.popitem(last=False)
-    else:
-        _VALIDATORS.move_to_end(key)
-    return found
+    return _VALIDATORS.get_or_make(
+        digest(schema), lambda: jsonschema_rs.validator_for(schema, validate_formats=True))
 
 
 def check_tool_schemas(tools: list[ToolDef]) -> None:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -15,6 +13,7 @@ import msgspec
 
 from gateway import protocol as p
 from gateway.backend import Backend
+from gateway.cache import BoundedCache, digest
 from gateway.callgate import (
     CallGate,
     GatedParser,
@@ -52,8 +51,7 @@ class ChatService:
     stop_words: list[str] = field(default_factory=list)  # the template's end-of-turn markers
     slot_context: int = 0  # tokens of context per llama.cpp slot (0: unknown)
     # Same tools/tool_choice/response_format → same constraint: skip rebuilding it.
-    _plans: OrderedDict[bytes, GrammarPlan] = field(default_factory=OrderedDict)
-    plan_cache_size: int = 256
+    _plans: BoundedCache[GrammarPlan] = field(default_factory=lambda: BoundedCache(256))
 
     def _schema_grammar(self, limits: GrammarLimits, ctx: RequestContext
                         ) -> Callable[[Any, bool], str]:
@@ -91,9 +89,8 @@ class ChatService:
         hook = self.plugins.hook
         if req.tools or req.response_format is not None:
             # A digest, not the encoded request: a tool list can be megabytes.
-            ctx.tools_key = hashlib.blake2b(_encode(
-                (req.tools, req.tool_choice, req.parallel_tool_calls, req.response_format)),
-                digest_size=16).digest()
+            ctx.tools_key = digest(_encode(
+                (req.tools, req.tool_choice, req.parallel_tool_calls, req.response_format)))
         try:
             prompt: str = hook.gateway_render_prompt(ctx=ctx)
             ctx.budget_tokens = self._budget(req, prompt)
@@ -107,9 +104,7 @@ class ChatService:
                 check_tool_schemas(ctx.tools)
                 check_response_schema(ctx.response_schema)
                 plan = hook.gateway_tools_grammar(ctx=ctx) or GrammarPlan()
-                self._plans[plan_key] = plan
-                if len(self._plans) > self.plan_cache_size:
-                    self._plans.popitem(last=False)
+                self._plans.put(plan_key, plan)
         except SchemaError as exc:
             raise bad_request(f"cannot build a grammar for this request: {exc}",
                               param=_schema_param(ctx, exc), code="unsupported_schema") from exc

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from gateway.cache import BoundedCache
 from gateway.callgrammar import call_list, tool_args_rules
 from gateway.dialect import (
     Delta,
@@ -53,7 +54,7 @@ class GenericDialect(Dialect):
     )
 
     def __init__(self) -> None:
-        self._prompts: dict[tuple[str, bytes], str] = {}
+        self._prompts: BoundedCache[str] = BoundedCache(256)
 
     # -- prompt ---------------------------------------------------------------------------
     def render_prompt(self, ctx: RequestContext) -> str:
@@ -65,15 +66,10 @@ class GenericDialect(Dialect):
 
     def system_prompt(self, ctx: RequestContext) -> str:
         style = ctx.options.get("tool_style", "typescript")
-        key = (style, ctx.tools_key)
-        if ctx.tools_key and key in self._prompts:
-            return self._prompts[key]
-        text = self._system_prompt(ctx, style)
-        if ctx.tools_key:
-            if len(self._prompts) >= 256:
-                self._prompts.clear()
-            self._prompts[key] = text
-        return text
+        if not ctx.tools_key:
+            return self._system_prompt(ctx, style)
+        return self._prompts.get_or_make(ctx.tools_key + style.encode(),
+                                         lambda: self._system_prompt(ctx, style))
 
     def _system_prompt(self, ctx: RequestContext, style: str) -> str:
         tools = ctx.selected_tools() or ctx.tools

@@ -7,11 +7,10 @@ one model and Kimi's section tokens to another.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import threading
 from typing import Any
 
+from gateway.cache import BoundedCache, digest
 from gateway.dialect import (
     Dialect,
     DialectClaim,
@@ -40,25 +39,13 @@ class AutoDialect(Dialect):
                int_option("value_max_chars", 0, "characters a raw string value may take"))
 
     def __init__(self) -> None:
-        self._specs: dict[str, Spec | str] = {}  # key -> spec, or why there is none
-        self._lock = threading.Lock()
+        self._specs: BoundedCache[Spec | str] = BoundedCache(_CACHE_SIZE)  # or why none
 
     # -- derivation -----------------------------------------------------------------------
     def lookup(self, template: ChatTemplate) -> Spec | str:
         """The derived spec, or the reason derivation failed (cached per template)."""
-        key = hashlib.sha256("\0".join((template.source, template.bos_token,
-                                        template.eos_token)).encode()).hexdigest()
-        found = self._specs.get(key)
-        if found is None:
-            try:
-                found = derive(template)
-            except DeriveError as exc:
-                found = str(exc)
-            with self._lock:
-                if len(self._specs) >= _CACHE_SIZE:
-                    self._specs.clear()
-                self._specs[key] = found
-        return found
+        key = digest("\0".join((template.source, template.bos_token, template.eos_token)))
+        return self._specs.get_or_make(key, lambda: _derive_or_reason(template))
 
     def spec(self, ctx: RequestContext) -> Spec:
         if ctx.template is None:
@@ -133,3 +120,10 @@ def _with_system(messages: list[dict[str, Any]], text: str) -> list[dict[str, An
         first = {**messages[0], "content": messages[0]["content"] + "\n\n" + text}
         return [first, *messages[1:]]
     return [{"role": "system", "content": text}, *messages]
+
+
+def _derive_or_reason(template: ChatTemplate) -> Spec | str:
+    try:
+        return derive(template)
+    except DeriveError as exc:
+        return str(exc)
