@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from gateway.cache import BoundedCache, digest
+from gateway.chat_request import decode_request
 from gateway.dialects.generic import GenericDialect
-from gateway.requests import decode_request
 from gateway.runtime import Runtime, ServeConfig, demo_model_path
 
 

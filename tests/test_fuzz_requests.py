@@ -16,10 +16,10 @@ import msgspec
 import pytest
 from gateway import protocol as p
 from gateway.chat import ChatService
+from gateway.chat_request import decode_request
 from gateway.config import Settings
 from gateway.errors import GatewayError
 from gateway.plugins import create_plugins
-from gateway.requests import decode_request
 from gateway.templating import ChatTemplate
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st

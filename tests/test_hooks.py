@@ -8,13 +8,13 @@ import types
 
 import pytest
 from gateway.chat import ChatService
+from gateway.chat_request import decode_request
 from gateway.dialect import Delta, GrammarPlan, ParsedOutput, ParsedToolCall
 from gateway.dialects.generic import DIALECT
 from gateway.errors import GatewayError
 from gateway.hookspecs import hookimpl
 from gateway.plugins import create_plugins
 from gateway.protocol import ChatCompletionRequest
-from gateway.requests import decode_request
 from gateway.templating import ChatTemplate
 
 TEMPLATE = ChatTemplate("{% for m in messages %}[{{m.role}}]{{m.content}}{% endfor %}"

@@ -6,9 +6,9 @@ import json
 
 import pytest
 from gateway.chat import ChatService
+from gateway.chat_request import decode_request
 from gateway.errors import GatewayError
 from gateway.plugins import create_plugins
-from gateway.requests import decode_request
 from gateway.runtime import ServeConfig, choose
 from gateway.testing import shared_template
 

@@ -8,9 +8,9 @@ import asyncio
 import json
 
 from gateway.chat import ChatService
+from gateway.chat_request import decode_request
 from gateway.dialects.generic import DIALECT
 from gateway.plugins import create_plugins
-from gateway.requests import decode_request
 from gateway.templating import ChatTemplate
 
 from tests.grammar.gbnf_recognizer import accepts, parse_gbnf

@@ -18,8 +18,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway import protocol as p
+from gateway.chat_request import decode_request
 from gateway.errors import GatewayError
-from gateway.requests import decode_request
 from gateway.runtime import Runtime
 from gateway.slots import ClientGone, LeasedStream, Slots, until_disconnected
 

@@ -21,12 +21,12 @@ from gateway.callgate import (
     check_tool_schemas,
     gate_output,
 )
+from gateway.chat_request import build_context
 from gateway.config import Settings
 from gateway.dialect import Delta, Dialect, GrammarPlan, ParsedOutput, RequestContext, new_call_id
 from gateway.errors import GatewayError, bad_request
 from gateway.grammar import GrammarLimits, SchemaError
 from gateway.plugins import Plugins
-from gateway.requests import build_context
 from gateway.templating import ChatTemplate, TemplateError, TemplateLimitError
 
 log = logging.getLogger("gateway.chat")

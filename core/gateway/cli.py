@@ -84,8 +84,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def render(a: argparse.Namespace) -> int:
+    from gateway.chat_request import decode_request
     from gateway.errors import GatewayError
-    from gateway.requests import decode_request
     from gateway.runtime import Runtime, ServeConfig, demo_model_path
 
     model = a.model or demo_model_path()

@@ -78,12 +78,12 @@ def create_plugins(
     default implementations are always there. ``extra``: (name, module) pairs registered
     directly (tests, embedding).
     """
-    from gateway import defaults
+    from gateway import default_hooks
     from gateway.dialects import generic
 
     pm = pluggy.PluginManager("gateway")
     pm.add_hookspecs(hookspecs)
-    pm.register(defaults, name="gateway.defaults")
+    pm.register(default_hooks, name="gateway.default_hooks")
     infos: dict[str, PluginInfo] = {}
     eps = {ep.name: ep for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
     if names is None and os.environ.get("GATEWAY_LOAD_PLUGINS"):

@@ -31,7 +31,7 @@ from gateway.dialect_options import MAX_PARALLEL_CALLS, choice_option, int_optio
 from gateway.grammar import rename_rules
 from gateway.hookspecs import hookimpl
 from gateway.jsonstream import JsonScanner
-from gateway.tsdoc import ts_function
+from gateway.typescript import ts_function
 
 THOUGHT = "thought_about_next_step_only"
 _STRING_CHAR = r'( [^"\\\x00-\x1f] | "\\" ( ["\\/bfnrt] | "u" [0-9a-fA-F]{4} ) )'

@@ -11,7 +11,7 @@ from gateway.callgrammar import tool_args_rules
 from gateway.dialect import Delta, RequestContext, ToolDef, new_call_id, parallel_cap
 from gateway.jsonstream import JsonScanner
 from gateway.textscan import MarkerSplitter
-from gateway.tsdoc import ts_function
+from gateway.typescript import ts_function
 
 PYTHON = "python"  # functionary's code-interpreter tool: raw code instead of JSON arguments
 MAX_NAME = 64  # OpenAI's limit on function names; a longer "name" is text, not a call

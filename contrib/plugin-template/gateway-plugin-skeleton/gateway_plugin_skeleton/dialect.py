@@ -19,7 +19,7 @@ from gateway.dialect import (
     template_variables,
 )
 from gateway.grammar import literal
-from gateway.tsdoc import ts_function
+from gateway.typescript import ts_function
 
 from .parser import SkeletonParser
 from .syntax import CLOSE, END_NAME, OPEN, SEPARATOR, render_call
