@@ -18,6 +18,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from gateway import protocol as p
+from gateway.endpoints import Guards, extra_routes, install_metrics
 from gateway.errors import GatewayError
 from gateway.requests import decode_request
 from gateway.runtime import Runtime
@@ -143,9 +144,11 @@ def create_app(runtime: Runtime, *, manage_backend: bool = True) -> Starlette:
         Route("/health", health, methods=["GET"]),
         Route("/-/plugins", plugins, methods=["GET"]),
         Route("/-/backend", backend_info, methods=["GET"]),
-    ]
-    return Starlette(routes=routes, lifespan=lifespan, exception_handlers={
+    ] + extra_routes(runtime, Guards(check_auth, read_body, slots))
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={
         GatewayError: on_gateway_error, HTTPException: on_http_error, Exception: on_error})
+    install_metrics(app, runtime)
+    return app
 
 
 async def _start(runtime: Runtime) -> None:

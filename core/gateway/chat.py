@@ -46,6 +46,7 @@ class ChatService:
     # Same tools/tool_choice/response_format → same constraint: skip rebuilding it.
     _plans: OrderedDict[bytes, GrammarPlan] = field(default_factory=OrderedDict)
     plan_cache_size: int = 256
+    on_plan: Callable[[bool, float], None] | None = None  # (cache hit, build seconds): metrics
 
     def _schema_grammar(self, limits: GrammarLimits) -> Callable[[Any, bool], str]:
         def convert(schema: Any, strict: bool) -> str:
@@ -74,11 +75,16 @@ class ChatService:
                                      req.response_format, ctx.budget_tokens))
             plan = self._plans.get(ctx.tools_key)
             if plan is None:  # a cached plan means these tools were already checked
+                started = time.perf_counter()
                 check_tool_schemas(ctx.tools)
                 plan = hook.gateway_tools_grammar(ctx=ctx) or GrammarPlan()
                 self._plans[ctx.tools_key] = plan
                 if len(self._plans) > self.plan_cache_size:
                     self._plans.popitem(last=False)
+                if self.on_plan and plan.grammar:
+                    self.on_plan(False, time.perf_counter() - started)
+            elif self.on_plan and plan.grammar:
+                self.on_plan(True, 0.0)
         except SchemaError as exc:
             raise bad_request(f"cannot build a grammar for this request: {exc}",
                               param=_schema_param(ctx, exc), code="unsupported_schema") from exc
