@@ -46,7 +46,8 @@ class LlamaCppBackend:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
                 timeout=self._timeout,
-                connector=aiohttp.TCPConnector(limit=self._limit, keepalive_timeout=60),
+                # under llama.cpp's own 5 s keep-alive: never reuse a socket it is closing
+                connector=aiohttp.TCPConnector(limit=self._limit, keepalive_timeout=4),
                 json_serialize=lambda o: msgspec.json.encode(o).decode(),
             )
         return self._session

@@ -156,8 +156,8 @@ class BackendPool:
         m = min(candidates, key=lambda c: (c.inflight / c.slots,
                                            (self.members.index(c) - turn) % len(self.members)))
         free = [s for s in range(m.slots) if s not in m.busy]
-        slot = min(free, key=lambda s: m.slot_used.get(s, 0.0)) if free else None
-        return m, slot
+        chosen = min(free, key=lambda s: m.slot_used.get(s, 0.0)) if free else None
+        return m, chosen
 
     def _enter(self, m: Member, slot: int | None, payload: dict[str, Any]) -> dict[str, Any]:
         m.inflight += 1
