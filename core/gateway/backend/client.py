@@ -81,7 +81,9 @@ class LlamaCppBackend:
             async with self._http().post(
                 self.base_url + "/completion",
                 data=msgspec.json.encode({**payload, "stream": True}),
-                headers={"Content-Type": "application/json"},
+                # llama.cpp may close the socket once a stream ends; a pooled copy of it would
+                # make the next request fail ("Can not write request body"), so never reuse it
+                headers={"Content-Type": "application/json", "Connection": "close"},
             ) as resp:
                 if resp.status != 200:
                     raise _upstream_error(resp.status, await resp.read())
