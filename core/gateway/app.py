@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from gateway import protocol as p
 from gateway.chat_request import decode_request
+from gateway.endpoints import Guards, extra_routes, install_metrics
 from gateway.errors import GatewayError
 from gateway.runtime import Runtime
 from gateway.slots import ClientGone, LeasedStream, Slots, until_disconnected
@@ -146,11 +147,12 @@ def create_app(runtime: Runtime, *, manage_backend: bool = True) -> Starlette:
         Route("/health", health, methods=["GET"]),
         Route("/-/plugins", plugins, methods=["GET"]),
         Route("/-/backend", backend_info, methods=["GET"]),
-    ]
+    ] + extra_routes(runtime, Guards(check_auth, read_body, slots))
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={
         GatewayError: on_gateway_error, HTTPException: on_http_error,
         ClientDisconnect: on_client_gone, Exception: on_error})
     app.state.slots = slots  # requests in flight, for tests and monitoring
+    install_metrics(app, runtime)
     return app
 
 

@@ -52,6 +52,7 @@ class ChatService:
     slot_context: int = 0  # tokens of context per llama.cpp slot (0: unknown)
     # Same tools/tool_choice/response_format → same constraint: skip rebuilding it.
     _plans: BoundedCache[GrammarPlan] = field(default_factory=lambda: BoundedCache(256))
+    on_plan: Callable[[bool, float], None] | None = None  # (cache hit, build seconds): metrics
 
     def _schema_grammar(self, limits: GrammarLimits, ctx: RequestContext
                         ) -> Callable[[Any, bool], str]:
@@ -101,10 +102,15 @@ class ChatService:
             plan_key = ctx.tools_key + str(ctx.budget_tokens).encode()
             plan = self._plans.get(plan_key)
             if plan is None:  # a cached plan means these tools were already checked
+                started = time.perf_counter()
                 check_tool_schemas(ctx.tools)
                 check_response_schema(ctx.response_schema)
                 plan = hook.gateway_tools_grammar(ctx=ctx) or GrammarPlan()
                 self._plans.put(plan_key, plan)
+                if self.on_plan and plan.grammar:
+                    self.on_plan(False, time.perf_counter() - started)
+            elif self.on_plan and plan.grammar:
+                self.on_plan(True, 0.0)
         except SchemaError as exc:
             raise bad_request(f"cannot build a grammar for this request: {exc}",
                               param=_schema_param(ctx, exc), code="unsupported_schema") from exc

@@ -38,7 +38,15 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--chat-template-file", help="use this Jinja2 template, not the GGUF's")
     s.add_argument("--server-bin", help="run this llama-server binary instead of the embedded one")
     s.add_argument("--endpoint", action="append", default=[],
-                   help="use an already running llama.cpp server at URL (nothing is spawned)")
+                   help="use an already running llama.cpp server at URL (nothing is spawned); "
+                        "repeatable: requests are spread over them, with failover")
+    s.add_argument("--replicas", type=int, default=1,
+                   help="spawn N llama.cpp children of --model (threads split over the cores)")
+    s.add_argument("--routing", choices=["affinity", "round-robin"], default="affinity",
+                   help="over several backends: prefix affinity (reuses KV caches) or plain "
+                        "round robin")
+    s.add_argument("--embedding-model", help="GGUF for /v1/embeddings, on a llama.cpp child "
+                   "of its own")
     s.add_argument("--plugin", action="append", default=None,
                    help="load only this plugin (repeatable); its dialect is used")
     s.add_argument("--dialect", help="use this registered dialect, skipping detection")
@@ -148,6 +156,17 @@ def serve(a: argparse.Namespace, argv: list[str]) -> int:
     if a.chat_template_file and not Path(a.chat_template_file).is_file():
         print(f"gateway: template file not found: {a.chat_template_file}", file=sys.stderr)
         return 2
+    if a.embedding_model and not Path(a.embedding_model).is_file():
+        print(f"gateway: embedding model file not found: {a.embedding_model}", file=sys.stderr)
+        return 2
+    if a.replicas < 1:
+        print("gateway: --replicas must be at least 1", file=sys.stderr)
+        return 2
+    if a.workers > 1 and (a.replicas > 1 or a.embedding_model):
+        print("gateway: --workers shares one backend; with --replicas or --embedding-model, "
+              "start those once (`gateway serve` or llama-server) and pass each to the workers "
+              "with --endpoint", file=sys.stderr)
+        return 2
     if a.workers > 1:
         from gateway.workers import serve_workers
 
@@ -158,6 +177,8 @@ def serve(a: argparse.Namespace, argv: list[str]) -> int:
     try:
         cfg = ServeConfig(model=model, endpoints=a.endpoint, server_bin=a.server_bin,
                           ctx_size=a.ctx_size, parallel=a.parallel, threads=a.threads,
+                          replicas=a.replicas, routing=a.routing,
+                          embedding_model=a.embedding_model,
                           chat_template_file=a.chat_template_file, plugins=a.plugin,
                           dialect=a.dialect, alias=a.alias, settings=_settings(a))
         runtime = Runtime(cfg)

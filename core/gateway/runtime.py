@@ -48,6 +48,9 @@ class ServeConfig:
     plugins: list[str] | None = None
     dialect: str | None = None
     alias: str | None = None
+    replicas: int = 1  # embedded llama.cpp children behind one pool (threads split)
+    routing: str = "affinity"  # or "round-robin", over several backends
+    embedding_model: str | None = None  # a GGUF for /v1/embeddings, on a child of its own
     settings: Settings = field(default_factory=Settings)
 
 
@@ -92,7 +95,11 @@ class Runtime:
         cfg.settings.dialect_options = parse_dialect_options(
             cfg.settings.dialect_options, self.plugins.dialects.values())
         self.server: SpawnedServer | None = None
-        self.backend: LlamaCppBackend | None = None
+        self.backend: Any = None  # LlamaCppBackend, a BackendPool, or them metered
+        self.pool: Any = None  # the BackendPool over several backends, if any
+        self.embedder: Any = None  # the embeddings child (gateway.embeddings.Embedder)
+        self.metrics: Any = None  # set by the app: observes backend calls and grammar plans
+        self.restarts = 0
         self.service: ChatService | None = None
         self.detection: Detection | None = None
         self.slot_context = cfg.ctx_size // max(1, cfg.parallel) if not cfg.endpoints else 0
@@ -104,8 +111,29 @@ class Runtime:
         return self.service is not None and self.status == "ready"
 
     async def start(self) -> None:
+        from gateway import scaleout
+
         cfg = self.cfg
-        if cfg.endpoints:
+        threads = scaleout.threads_per_child(cfg)
+        if cfg.embedding_model:
+            from gateway.embeddings import Embedder
+
+            self.status = "loading the embedding model"
+            self.embedder = Embedder(cfg.embedding_model, threads=threads,
+                                     server_bin=cfg.server_bin,
+                                     timeout=cfg.settings.request_timeout)
+            await self.embedder.start()
+        if scaleout.wants_pool(cfg):
+            self.status = "starting backends"
+            self.backend = self.pool = await scaleout.open_pool(cfg, threads)
+            props = await self.pool.props()
+            meta = metadata_from_props(props) if cfg.endpoints else read_gguf_metadata(
+                str(cfg.model))
+            settings = props.get("default_generation_settings") or {}
+            self.slot_context = int(settings.get("n_ctx") or 0)
+            model_name = cfg.alias or Path((cfg.model if not cfg.endpoints else meta.name)
+                                           or "model").stem
+        elif cfg.endpoints:
             self.backend = LlamaCppBackend(cfg.endpoints[0], timeout=cfg.settings.request_timeout)
             self.status = "waiting for " + cfg.endpoints[0]
             while not await self.backend.healthy():
@@ -120,15 +148,19 @@ class Runtime:
             meta = read_gguf_metadata(cfg.model)
             self.server = SpawnedServer(LaunchSpec(
                 model=cfg.model, ctx_size=cfg.ctx_size, parallel=cfg.parallel,
-                threads=cfg.threads, server_bin=cfg.server_bin))
+                threads=threads, server_bin=cfg.server_bin))
             self.server.start()
             self.status = "loading model"
             await self.server.wait_ready()
             self.backend = LlamaCppBackend(self.server.url, timeout=cfg.settings.request_timeout)
             model_name = cfg.alias or Path(cfg.model).stem
+        if self.metrics is not None:
+            self.backend = self.metrics.wrap_backend(self.backend)
         # probing and detection render the model's (untrusted) template: off the event loop,
         # so /health answers whatever the template does
         self.service = await asyncio.to_thread(self._build_service, meta, model_name)
+        if self.metrics is not None:
+            self.service.on_plan = self.metrics.plan_observed
         self.status = "ready"
         if self.server is not None:
             self._watch = asyncio.create_task(self._supervise())
@@ -178,6 +210,7 @@ class Runtime:
             log.error("llama.cpp exited (code %s); restarting", self.server.proc and
                       self.server.proc.returncode)
             self.status = "backend restarting"
+            self.restarts += 1
             try:
                 self.server.start()
                 await self.server.wait_ready()
@@ -194,6 +227,8 @@ class Runtime:
             await self.backend.close()
         if self.server is not None:
             self.server.stop()
+        if self.embedder is not None:
+            await self.embedder.stop()
 
     def describe(self) -> dict[str, Any]:
         return {"status": self.status,
@@ -201,4 +236,10 @@ class Runtime:
                 "backend_url": self.backend.base_url if self.backend else None,
                 "dialect": self.service.dialect.name if self.service else None,
                 "model": self.service.model_id if self.service else None,
-                "pid": os.getpid()}
+                "pid": os.getpid(),
+                "backends": self.backends_state()}
+
+    def backends_state(self) -> list[dict[str, Any]]:
+        from gateway.scaleout import backends_state
+
+        return backends_state(self)

@@ -55,7 +55,8 @@ class LlamaCppBackend:
             self._session = aiohttp.ClientSession(
                 timeout=self._timeout, read_bufsize=READ_BUFSIZE,
                 max_line_size=MAX_HEADER_BYTES, max_field_size=MAX_HEADER_BYTES,
-                connector=aiohttp.TCPConnector(limit=self._limit, keepalive_timeout=60),
+                # under llama.cpp's own 5 s keep-alive: never reuse a socket it is closing
+                connector=aiohttp.TCPConnector(limit=self._limit, keepalive_timeout=4),
                 json_serialize=lambda o: msgspec.json.encode(o).decode(),
             )
         return self._session
@@ -96,7 +97,9 @@ class LlamaCppBackend:
                 self.base_url + "/completion",
                 data=msgspec.json.encode({"response_fields": RESPONSE_FIELDS, **payload,
                                           "stream": True}),
-                headers={"Content-Type": "application/json"},
+                # llama.cpp may close the socket once a stream ends; a pooled copy of it would
+                # make the next request fail ("Can not write request body"), so never reuse it
+                headers={"Content-Type": "application/json", "Connection": "close"},
             ) as resp:
                 if resp.status != 200:
                     raise _upstream_error(resp.status, await resp.read())

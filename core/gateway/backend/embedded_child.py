@@ -22,6 +22,13 @@ def _die_with_parent() -> None:
         pass
 
 
+def declares_pooling(model: str) -> bool:
+    """Whether the GGUF says how to pool token embeddings (embedding models do)."""
+    from gguf import GGUFReader
+
+    return any(k.endswith(".pooling_type") for k in GGUFReader(model, "r").fields)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="gateway-embedded-llama")
     ap.add_argument("--model", required=True)
@@ -30,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ctx-size", type=int, default=4096)
     ap.add_argument("--parallel", type=int, default=1)
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--embedding", action="store_true", help="serve /embedding, not generation")
     args = ap.parse_args(argv)
     _die_with_parent()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -45,6 +53,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads > 0:
         params.cpuparams.n_threads = args.threads
         params.cpuparams_batch.n_threads = args.threads
+    if args.embedding:
+        params.embedding = True
+        # a whole input must fit in one physical batch to be embedded
+        params.n_batch = params.n_ubatch = args.ctx_size
+        if not declares_pooling(args.model):
+            params.pooling_type = 1  # mean: a generative model declares none (not OAI-shaped)
     server = xllamacpp.Server(params)  # noqa: F841 - serves while referenced
     threading.Event().wait()
     return 0

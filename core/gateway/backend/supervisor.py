@@ -29,6 +29,17 @@ class LaunchSpec:
     server_bin: str | None = None  # a llama-server binary instead of the embedded wheel
     host: str = "127.0.0.1"
     port: int = 0  # 0: pick a free port
+    embedding: bool = False  # an embeddings server (llama.cpp --embedding)
+
+
+def split_threads(children: int, requested: int = 0) -> int:
+    """Threads for each of `children` llama.cpp servers on this machine: their sum never goes
+    over the cores (llama.cpp's workers spin; oversubscribed, they slow each other by orders of
+    magnitude). 0 (llama.cpp's default) when there is only one child and no request."""
+    cores = os.cpu_count() or 1
+    if children <= 1:
+        return requested
+    return max(1, min(requested or cores, cores) // children)
 
 
 def _die_with_parent() -> Callable[[], None] | None:
@@ -77,10 +88,16 @@ class SpawnedServer:
             binary = shutil.which(s.server_bin) or s.server_bin
             cmd = [binary, "-m", s.model, "--host", s.host, "--port", str(self.port),
                    "-c", str(s.ctx_size), "-np", str(s.parallel)]
+            if s.embedding:
+                from gateway.backend.embedded_child import declares_pooling
+
+                cmd += ["--embedding", "-b", str(s.ctx_size), "-ub", str(s.ctx_size)]
+                cmd += [] if declares_pooling(s.model) else ["--pooling", "mean"]
             return cmd + (["-t", str(s.threads)] if s.threads > 0 else [])
         return [sys.executable, "-m", "gateway.backend.embedded_child", "--model", s.model,
                 "--host", s.host, "--port", str(self.port), "--ctx-size", str(s.ctx_size),
-                "--parallel", str(s.parallel), "--threads", str(s.threads)]
+                "--parallel", str(s.parallel), "--threads", str(s.threads)] + (
+                    ["--embedding"] if s.embedding else [])
 
     def start(self) -> None:
         log_path = os.environ.get("GATEWAY_BACKEND_LOG")
