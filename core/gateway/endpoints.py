@@ -3,15 +3,15 @@ guards (auth, body limit, concurrency slots) so every route keeps the same bound
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway.completions import CompletionService, decode_completion_request
@@ -19,6 +19,9 @@ from gateway.embeddings import decode_embedding_request
 from gateway.errors import GatewayError
 from gateway.metrics import GatewayMetrics
 from gateway.runtime import Runtime
+from gateway.slots import ClientGone, Lease, LeasedStream, Slots, until_disconnected
+
+log = logging.getLogger("gateway.app")
 
 _encode = msgspec.json.encode
 
@@ -27,25 +30,32 @@ _encode = msgspec.json.encode
 class Guards:
     check_auth: Callable[[Request], None]
     read_body: Callable[[Request], Awaitable[bytes]]
-    slots: asyncio.Semaphore
+    slots: Slots
 
 
 def _json(obj: Any, status: int = 200) -> Response:
     return Response(_encode(obj), status_code=status, media_type="application/json")
 
 
-def _sse(events: AsyncIterator[bytes]) -> StreamingResponse:
-    return StreamingResponse(events, media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-
-
 def extra_routes(runtime: Runtime, guards: Guards) -> list[Route]:
     slots = guards.slots
 
-    def take_slot() -> None:
-        if slots.locked():
+    def take_slot() -> Lease:
+        lease = slots.acquire()
+        if lease is None:
             raise GatewayError("too many concurrent requests; retry shortly", 429,
                                code="too_many_requests")
+        return lease
+
+    async def answer(request: Request, lease: Lease, work: Awaitable[Any]) -> Response:
+        """A non-streamed answer: cancelled if the client hangs up; the slot comes back."""
+        try:
+            return _json(await until_disconnected(request, work))
+        except ClientGone:
+            log.info("client went away; its work was cancelled")
+            return Response(status_code=499)
+        finally:
+            lease.release()
 
     async def completions(request: Request) -> Response:
         guards.check_auth(request)
@@ -53,20 +63,16 @@ def extra_routes(runtime: Runtime, guards: Guards) -> list[Route]:
         if not runtime.ready or runtime.backend is None or runtime.service is None:
             raise GatewayError(f"the model is not ready ({runtime.status}); retry shortly", 503)
         service = CompletionService(runtime.backend, runtime.service.model_id)
-        take_slot()
-        if not req.stream:
-            async with slots:
-                return _json(await service.complete(req))
-        await slots.acquire()
-
-        async def guarded() -> AsyncIterator[bytes]:
-            try:
-                async for line in service.stream(req):
-                    yield line
-            finally:
-                slots.release()
-
-        return _sse(guarded())
+        lease = take_slot()
+        try:
+            if not req.stream:
+                return await answer(request, lease, service.complete(req))
+            # the response gives the slot back when it ends, however it ends
+            return LeasedStream(service.stream(req), lease, media_type="text/event-stream",
+                                headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        except BaseException:
+            lease.release()
+            raise
 
     async def embeddings(request: Request) -> Response:
         guards.check_auth(request)
@@ -76,9 +82,7 @@ def extra_routes(runtime: Runtime, guards: Guards) -> list[Route]:
                                "--embedding-model FILE.gguf", 404, code="model_not_found")
         if not runtime.embedder.up:
             raise GatewayError("the embedding model is not ready; retry shortly", 503)
-        take_slot()
-        async with slots:
-            return _json(await runtime.embedder.create(req))
+        return await answer(request, take_slot(), runtime.embedder.create(req))
 
     async def metrics(request: Request) -> Response:
         # unauthenticated like /health, for scrapers; it holds counts, never request content
