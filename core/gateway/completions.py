@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from gateway.backend import Backend
+from gateway.backend.client import RESPONSE_FIELDS
 from gateway.config import Settings
 from gateway.dialect import new_call_id
 from gateway.errors import GatewayError, bad_request, from_decode_error
@@ -119,6 +120,8 @@ def _payload(req: CompletionRequest, prompt: str | list[int]) -> dict[str, Any]:
             payload[name] = value
     if req.logprobs is not None:
         payload["n_probs"] = max(1, req.logprobs)
+        # the client asks llama.cpp only for the fields it reads: these too, here
+        payload["response_fields"] = [*RESPONSE_FIELDS, "completion_probabilities"]
     return payload
 
 
