@@ -44,7 +44,7 @@ from .gbnf import GrammarBuilder, literal
 from .negation import EXCLUDE, excluding, fold_not, is_excluded
 from .objects import NOT_ALL
 from .oneof import make_disjoint
-from .resolve import ANNOTATIONS, FORBID, Resolver, Schema, canon, merge, pointer
+from .resolve import ANNOTATIONS, FORBID, Resolver, Schema, canon, conditional, merge, pointer
 from .values import value_ok
 
 _TYPES = ("null", "boolean", "object", "array", "string", "integer", "number")
@@ -289,18 +289,6 @@ class Converter:
             raise Unsatisfiable("no enum value satisfies the other keywords", keyword="enum",
                               path=pointer(path, "enum"))
         return self.alternatives(keep, "enum")
-
-def conditional(schema: Schema) -> Any:
-    """if/then/else as (if and then) or (not if and else): the two branches exclude each
-    other, and ``not if`` is folded like any other ``not`` (or refused)."""
-    rest = {k: v for k, v in schema.items() if k not in ("if", "then", "else")}
-    if "if" not in schema:
-        return rest  # then/else without if constrain nothing
-    cond = schema["if"]
-    alts = [{"allOf": [cond, schema.get("then", True)]},
-            {"allOf": [{"not": cond}, schema.get("else", True)]}]
-    return {"allOf": [rest, {"anyOf": alts}]} if rest else {"anyOf": alts}
-
 
 _MAKERS: dict[str, Callable[[Converter, Schema, str], str | None]] = {
     "null": lambda c, s, p: prim.null(c.b),
