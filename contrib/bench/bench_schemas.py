@@ -38,7 +38,8 @@ from hypothesis_jsonschema import from_schema  # noqa: E402
 
 from tests.grammar.gbnf_recognizer import accepts, parse_gbnf  # noqa: E402
 from tests.grammar.grammar_helpers import is_valid, unroll  # noqa: E402
-from tests.grammar.ordering import _conjuncts, dumps  # noqa: E402
+from tests.grammar.ordering import declared_order as reorder  # noqa: E402
+from tests.grammar.ordering import dumps  # noqa: E402
 
 warnings.filterwarnings("ignore")
 
@@ -112,55 +113,6 @@ def generate(schema: Any, n: int, seconds: int) -> list[Any]:
     finally:
         signal.alarm(0)
     return found
-
-
-def reorder(root: Any, schema: Any, value: Any, depth: int = 0) -> Any:
-    """``value`` with declared keys first in declared order (the grammar's order), then
-    the others in their original order."""
-    if depth > 40 or not isinstance(value, dict | list):
-        return value
-    try:
-        parts = _conjuncts(root, schema, value)
-    except Exception:
-        parts = []
-    if isinstance(value, list):
-        out = []
-        for i, v in enumerate(value):
-            sub: Any = True
-            for p in parts:
-                pre = p.get("prefixItems") or (p["items"] if isinstance(p.get("items"), list)
-                                               else [])
-                if i < len(pre):
-                    sub = pre[i]
-                    break
-                if "items" in p and not isinstance(p["items"], list):
-                    sub = p["items"]
-                    break
-            out.append(reorder(root, sub, v, depth + 1))
-        return out
-    declared: dict[str, Any] = {}
-    addl: Any = True
-    for p in parts:
-        for k, v in (p.get("properties") or {}).items():
-            declared.setdefault(k, v)
-        if "additionalProperties" in p:
-            addl = p["additionalProperties"]
-    for p in parts:
-        for k in p.get("required") or []:
-            declared.setdefault(k, addl)
-    result = {k: reorder(root, declared[k], value[k], depth + 1) for k in declared if k in value}
-    for k, v in value.items():
-        if k not in declared:
-            sub = True
-            for p in parts:
-                for pat, ps in (p.get("patternProperties") or {}).items():
-                    try:
-                        if re.search(pat, k):
-                            sub = ps
-                    except Exception:
-                        pass
-            result[k] = reorder(root, sub if sub is not True else addl, v, depth + 1)
-    return result
 
 
 def mutations(value: Any, rng: random.Random) -> list[Any]:
