@@ -22,7 +22,6 @@ import copy
 import json
 import os
 import random
-import re
 import signal
 import sys
 import warnings
@@ -37,7 +36,7 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis_jsonschema import from_schema  # noqa: E402
 
 from tests.grammar.gbnf_recognizer import accepts, parse_gbnf  # noqa: E402
-from tests.grammar.grammar_helpers import is_valid, unroll  # noqa: E402
+from tests.grammar.grammar_helpers import is_valid, reachable, unroll  # noqa: E402
 from tests.grammar.ordering import declared_order as reorder  # noqa: E402
 from tests.grammar.ordering import dumps  # noqa: E402
 
@@ -60,26 +59,6 @@ def corpus() -> list[tuple[str, Any]]:
                 if sub is not None:  # None: it refers back to the root, already measured
                     out.append((f"{f.stem}#{name}", sub))
     return out
-
-
-def reachable(root: dict[str, Any], ref: str) -> dict[str, Any] | None:
-    """``{"$ref": ref}`` with only the definitions it reaches (directly or not)."""
-    keep: dict[str, dict[str, Any]] = {}
-    todo = [ref]
-    while todo:
-        r = todo.pop()
-        if r == "#":
-            return None
-        parts = r[2:].split("/")
-        if len(parts) != 2 or parts[0] not in ("definitions", "$defs"):
-            continue
-        name = parts[1].replace("~1", "/").replace("~0", "~")
-        if name in keep.get(parts[0], {}) or name not in root.get(parts[0], {}):
-            continue
-        node = root[parts[0]][name]
-        keep.setdefault(parts[0], {})[name] = node
-        todo += re.findall(r'"\$ref": "(#[^"]*)"', json.dumps(node))
-    return {**keep, "$ref": ref}
 
 
 class Timeout(Exception):
