@@ -4,9 +4,8 @@ Commas stay correct for any subset: after the first emitted member every further
 carries a leading comma. Without count constraints the grammar is linear in the number of
 properties (one alternation over "which optional property comes first", then a flat
 tail); with minProperties/maxProperties a (position, count) automaton is built.
-Extra keys are emitted only when ``additionalProperties`` is given explicitly (true or a
-schema): their names never equal a declared, forbidden or dependency key, so no declared key
-can appear twice.
+Extra keys (keys.py: additionalProperties, patternProperties, propertyNames, open objects)
+never equal a declared, forbidden or dependency key, so no declared key can appear twice.
 """
 
 from __future__ import annotations
