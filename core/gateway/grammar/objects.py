@@ -55,6 +55,9 @@ def key_excluding(b: GrammarBuilder, names: list[str]) -> str:
         node["\x00end"] = {}
 
     quote = '"\\""'
+    # the request's budget bounds these strings like any free string
+    free = b.limits.max_free_string
+    tail = f"{kchar}*" if free is None else b.repeat(kchar, 0, max(free - 1, 0))
 
     def rule(node: dict) -> str:
         """Rest of the key (and its closing quote) after the prefix that led to ``node``."""
@@ -63,7 +66,7 @@ def key_excluding(b: GrammarBuilder, names: list[str]) -> str:
         alts: list[str] = []
         other = cs.json_chars(cs.minus(raw, cs.of("".join(children))))
         if other is not None:
-            alts.append(f"({other}) {kchar}* {quote}")
+            alts.append(f"({other}) {tail} {quote}")
         alts += [f"{literal(c)} {rule(node[c])}" for c in children]
         if "\x00end" not in node:
             alts.append(quote)
