@@ -12,6 +12,7 @@ default ``strict=False`` is what a new user gets) it prints:
 
 Acceptance is decided by the independent Earley recognizer of the tests.
 Run: PYTHONPATH=core:. python contrib/bench/bench_schemas.py [--docs N] [--limit N]
+     [--mode strict|lax|both] [--closed-docs]; GATEWAY_CORE=<dir> measures another core/.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis_jsonschema import from_schema  # noqa: E402
 
 from tests.grammar.gbnf_recognizer import accepts, parse_gbnf  # noqa: E402
-from tests.grammar.grammar_helpers import is_valid, reachable, unroll  # noqa: E402
+from tests.grammar.grammar_helpers import closed, is_valid, reachable, unroll  # noqa: E402
 from tests.grammar.ordering import declared_order as reorder  # noqa: E402
 from tests.grammar.ordering import dumps  # noqa: E402
 
@@ -140,9 +141,10 @@ def limits(strict: bool) -> GrammarLimits:
     return GrammarLimits(open_objects=True)
 
 
-def measure(schemas: list[tuple[str, Any]], docs: int, seconds: int) -> None:
+def measure(schemas: list[tuple[str, Any]], docs: int, seconds: int,
+            modes: tuple[bool, ...] = (True, False), closed_docs: bool = False) -> None:
     rng = random.Random(0)
-    for strict in (True, False):
+    for strict in modes:
         built, refusals = 0, collections.Counter()
         valid_total = valid_rejected = invalid_total = invalid_accepted = 0
         examples_bad: list[str] = []
@@ -156,7 +158,8 @@ def measure(schemas: list[tuple[str, Any]], docs: int, seconds: int) -> None:
             if not docs:
                 continue
             grammar = parse_gbnf(text)
-            for inst in generate(schema, docs, seconds):
+            source = closed(schema) if closed_docs else schema
+            for inst in generate(source, docs, seconds):
                 if not is_valid(schema, inst):
                     continue
                 valid_total += 1
@@ -191,13 +194,17 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=0, help="only the first N schemas")
     ap.add_argument("--roots", action="store_true", help="only the root schemas")
     ap.add_argument("--seconds", type=int, default=10, help="generation time per schema")
+    ap.add_argument("--mode", choices=("strict", "lax", "both"), default="both")
+    ap.add_argument("--closed-docs", action="store_true",
+                    help="generate documents without undeclared keys (what strict admits)")
     a = ap.parse_args()
     schemas = corpus()
     if a.roots:
         schemas = [(n, s) for n, s in schemas if "#" not in n]
     if a.limit:
         schemas = rng_sample(schemas, a.limit)
-    measure(schemas, a.docs, a.seconds)
+    modes = {"strict": (True,), "lax": (False,), "both": (True, False)}[a.mode]
+    measure(schemas, a.docs, a.seconds, modes, a.closed_docs)
 
 
 def rng_sample(items: list[Any], k: int) -> list[Any]:
