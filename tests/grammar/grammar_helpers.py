@@ -88,7 +88,8 @@ def closed(schema: Any, in_allof: bool = False) -> Any:
         return schema
     out = {k: closed(v, k == "allOf") if k not in ("enum", "const") else v
            for k, v in schema.items()}
-    if out.get("format") in _INT_FORMATS and out.get("type") == "integer":
+    if isinstance(out.get("format"), str) and out["format"] in _INT_FORMATS and out.get(
+            "type") == "integer":
         lim = _INT_FORMATS[out["format"]]
         out["minimum"] = max(out.get("minimum", -lim), -lim)
         out["maximum"] = min(out.get("maximum", lim - 1), lim - 1)
