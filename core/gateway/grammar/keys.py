@@ -164,6 +164,7 @@ def _generic(conv: Converter, addl: Any, opened: bool, pats: dict[str, Any], pn:
             conv.refuse_at("additionalProperties", where, "additionalProperties together with"
                         " patternProperties: a grammar cannot keep keys off the patterns")
         return None
+    value: str | None
     if opened:
         # with a token budget, undeclared keys hold scalars or flat containers only: a
         # small model otherwise spends the budget on deep made-up values
@@ -173,6 +174,7 @@ def _generic(conv: Converter, addl: Any, opened: bool, pats: dict[str, Any], pn:
         value = conv.attempt(lambda: conv.gen(addl, where))
     if value is None:
         return None
+    key: str | None
     if pn is None:
         from .objects import key_excluding  # objects imports this module
 

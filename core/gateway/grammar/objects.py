@@ -246,12 +246,12 @@ def object_schema(conv: Converter, s: Schema, path: str) -> str | None:
     return conv.alternatives(alts, "obj")
 
 def presence(conv: Converter, props: dict[str, Any], required: list[str],
-             deps: dict[str, list[str]], path: str, not_all: list[list[str]] = ()
+             deps: dict[str, list[str]], path: str, not_all: list[list[str]] | None = None
              ) -> list[dict[str, bool]]:
     """Presence assignments of the dependentRequired keys (and of the keys of NOT_ALL
     groups) that satisfy every dependency and leave out at least one key of each group."""
     # a group with a key the object never has is always satisfied
-    groups = [g for g in not_all if all(k in props for k in g)]
+    groups = [g for g in not_all or [] if all(k in props for k in g)]
     keys = [k for k in props if k in deps or any(k in v for v in deps.values())
             or any(k in g for g in groups)]
     if not keys:
