@@ -12,6 +12,7 @@ default ``strict=False`` is what a new user gets) it prints:
 
 Acceptance is decided by the independent Earley recognizer of the tests.
 Run: PYTHONPATH=core:. python contrib/bench/bench_schemas.py [--docs N] [--limit N]
+     [--mode strict|lax|both] [--closed-docs]; GATEWAY_CORE=<dir> measures another core/.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import copy
 import json
 import os
 import random
-import re
 import signal
 import sys
 import warnings
@@ -37,8 +37,9 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis_jsonschema import from_schema  # noqa: E402
 
 from tests.grammar.gbnf_recognizer import accepts, parse_gbnf  # noqa: E402
-from tests.grammar.grammar_helpers import is_valid, unroll  # noqa: E402
-from tests.grammar.ordering import _conjuncts, dumps  # noqa: E402
+from tests.grammar.grammar_helpers import closed, is_valid, reachable, unroll  # noqa: E402
+from tests.grammar.ordering import declared_order as reorder  # noqa: E402
+from tests.grammar.ordering import dumps  # noqa: E402
 
 warnings.filterwarnings("ignore")
 
@@ -59,26 +60,6 @@ def corpus() -> list[tuple[str, Any]]:
                 if sub is not None:  # None: it refers back to the root, already measured
                     out.append((f"{f.stem}#{name}", sub))
     return out
-
-
-def reachable(root: dict[str, Any], ref: str) -> dict[str, Any] | None:
-    """``{"$ref": ref}`` with only the definitions it reaches (directly or not)."""
-    keep: dict[str, dict[str, Any]] = {}
-    todo = [ref]
-    while todo:
-        r = todo.pop()
-        if r == "#":
-            return None
-        parts = r[2:].split("/")
-        if len(parts) != 2 or parts[0] not in ("definitions", "$defs"):
-            continue
-        name = parts[1].replace("~1", "/").replace("~0", "~")
-        if name in keep.get(parts[0], {}) or name not in root.get(parts[0], {}):
-            continue
-        node = root[parts[0]][name]
-        keep.setdefault(parts[0], {})[name] = node
-        todo += re.findall(r'"\$ref": "(#[^"]*)"', json.dumps(node))
-    return {**keep, "$ref": ref}
 
 
 class Timeout(Exception):
@@ -112,55 +93,6 @@ def generate(schema: Any, n: int, seconds: int) -> list[Any]:
     finally:
         signal.alarm(0)
     return found
-
-
-def reorder(root: Any, schema: Any, value: Any, depth: int = 0) -> Any:
-    """``value`` with declared keys first in declared order (the grammar's order), then
-    the others in their original order."""
-    if depth > 40 or not isinstance(value, dict | list):
-        return value
-    try:
-        parts = _conjuncts(root, schema, value)
-    except Exception:
-        parts = []
-    if isinstance(value, list):
-        out = []
-        for i, v in enumerate(value):
-            sub: Any = True
-            for p in parts:
-                pre = p.get("prefixItems") or (p["items"] if isinstance(p.get("items"), list)
-                                               else [])
-                if i < len(pre):
-                    sub = pre[i]
-                    break
-                if "items" in p and not isinstance(p["items"], list):
-                    sub = p["items"]
-                    break
-            out.append(reorder(root, sub, v, depth + 1))
-        return out
-    declared: dict[str, Any] = {}
-    addl: Any = True
-    for p in parts:
-        for k, v in (p.get("properties") or {}).items():
-            declared.setdefault(k, v)
-        if "additionalProperties" in p:
-            addl = p["additionalProperties"]
-    for p in parts:
-        for k in p.get("required") or []:
-            declared.setdefault(k, addl)
-    result = {k: reorder(root, declared[k], value[k], depth + 1) for k in declared if k in value}
-    for k, v in value.items():
-        if k not in declared:
-            sub = True
-            for p in parts:
-                for pat, ps in (p.get("patternProperties") or {}).items():
-                    try:
-                        if re.search(pat, k):
-                            sub = ps
-                    except Exception:
-                        pass
-            result[k] = reorder(root, sub if sub is not True else addl, v, depth + 1)
-    return result
 
 
 def mutations(value: Any, rng: random.Random) -> list[Any]:
@@ -209,9 +141,10 @@ def limits(strict: bool) -> GrammarLimits:
     return GrammarLimits(open_objects=True)
 
 
-def measure(schemas: list[tuple[str, Any]], docs: int, seconds: int) -> None:
+def measure(schemas: list[tuple[str, Any]], docs: int, seconds: int,
+            modes: tuple[bool, ...] = (True, False), closed_docs: bool = False) -> None:
     rng = random.Random(0)
-    for strict in (True, False):
+    for strict in modes:
         built, refusals = 0, collections.Counter()
         valid_total = valid_rejected = invalid_total = invalid_accepted = 0
         examples_bad: list[str] = []
@@ -225,7 +158,8 @@ def measure(schemas: list[tuple[str, Any]], docs: int, seconds: int) -> None:
             if not docs:
                 continue
             grammar = parse_gbnf(text)
-            for inst in generate(schema, docs, seconds):
+            source = closed(schema) if closed_docs else schema
+            for inst in generate(source, docs, seconds):
                 if not is_valid(schema, inst):
                     continue
                 valid_total += 1
@@ -260,13 +194,17 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=0, help="only the first N schemas")
     ap.add_argument("--roots", action="store_true", help="only the root schemas")
     ap.add_argument("--seconds", type=int, default=10, help="generation time per schema")
+    ap.add_argument("--mode", choices=("strict", "lax", "both"), default="both")
+    ap.add_argument("--closed-docs", action="store_true",
+                    help="generate documents without undeclared keys (what strict admits)")
     a = ap.parse_args()
     schemas = corpus()
     if a.roots:
         schemas = [(n, s) for n, s in schemas if "#" not in n]
     if a.limit:
         schemas = rng_sample(schemas, a.limit)
-    measure(schemas, a.docs, a.seconds)
+    modes = {"strict": (True,), "lax": (False,), "both": (True, False)}[a.mode]
+    measure(schemas, a.docs, a.seconds, modes, a.closed_docs)
 
 
 def rng_sample(items: list[Any], k: int) -> list[Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime
 import ipaddress
+import json
 import re
 import uuid
 from functools import cache
@@ -87,7 +88,8 @@ def closed(schema: Any, in_allof: bool = False) -> Any:
         return schema
     out = {k: closed(v, k == "allOf") if k not in ("enum", "const") else v
            for k, v in schema.items()}
-    if out.get("format") in _INT_FORMATS and out.get("type") == "integer":
+    if isinstance(out.get("format"), str) and out["format"] in _INT_FORMATS and out.get(
+            "type") == "integer":
         lim = _INT_FORMATS[out["format"]]
         out["minimum"] = max(out.get("minimum", -lim), -lim)
         out["maximum"] = min(out.get("maximum", lim - 1), lim - 1)
@@ -136,6 +138,26 @@ def unroll(schema: Any, depth: int = 3) -> Any:
                 if k not in ("$defs", "definitions")}
 
     return walk(schema, depth)
+
+
+def reachable(root: dict[str, Any], ref: str) -> dict[str, Any] | None:
+    """``{"$ref": ref}`` with only the definitions it reaches (directly or not)."""
+    keep: dict[str, dict[str, Any]] = {}
+    todo = [ref]
+    while todo:
+        r = todo.pop()
+        if r == "#":
+            return None
+        parts = r[2:].split("/")
+        if len(parts) != 2 or parts[0] not in ("definitions", "$defs"):
+            continue
+        name = parts[1].replace("~1", "/").replace("~0", "~")
+        if name in keep.get(parts[0], {}) or name not in root.get(parts[0], {}):
+            continue
+        node = root[parts[0]][name]
+        keep.setdefault(parts[0], {})[name] = node
+        todo += re.findall(r'"\$ref": "(#[^"]*)"', json.dumps(node))
+    return {**keep, "$ref": ref}
 
 
 def for_generation(schema: Any) -> Any:

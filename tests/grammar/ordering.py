@@ -94,30 +94,8 @@ def order(root: Any, schema: Any, value: Any) -> Any:
         return r
     parts = _conjuncts(root, schema, value)
     if isinstance(value, list):
-        out = []
-        for i, v in enumerate(value):
-            sub: Any = True
-            for p in parts:
-                pre = p.get("prefixItems") or (p["items"] if isinstance(p.get("items"), list)
-                                               else [])
-                if i < len(pre):
-                    sub = pre[i]
-                    break
-                if "items" in p and not isinstance(p["items"], list):
-                    sub = p["items"]
-                    break
-            out.append(order(root, sub, v))
-        return out
-    declared: dict[str, Any] = {}
-    addl: Any = None
-    for p in parts:
-        for k, v in (p.get("properties") or {}).items():
-            declared.setdefault(k, v)
-        if "additionalProperties" in p:
-            addl = p["additionalProperties"]
-    for p in parts:
-        for k in p.get("required") or []:
-            declared.setdefault(k, True if addl is None else addl)
+        return [order(root, item_schema(parts, i), v) for i, v in enumerate(value)]
+    declared, addl = declared_keys(parts, None)
     result = {k: order(root, declared[k], value[k]) for k in declared if k in value}
     for k, v in value.items():
         if k not in declared:
@@ -127,6 +105,65 @@ def order(root: Any, schema: Any, value: Any) -> Any:
                 raise Unrepresentable("extra key needs escapes")
             result[k] = order(root, addl if addl not in (None, False) else True, v)
     return result
+
+
+def declared_keys(parts: list[Any], addl: Any) -> tuple[dict[str, Any], Any]:
+    """Declared (and required) keys with their schemas, in the grammar's order, and the
+    additionalProperties in force (``addl`` when none is given)."""
+    declared: dict[str, Any] = {}
+    for p in parts:
+        for k, v in (p.get("properties") or {}).items():
+            declared.setdefault(k, v)
+        if "additionalProperties" in p:
+            addl = p["additionalProperties"]
+    for p in parts:
+        for k in p.get("required") or []:
+            declared.setdefault(k, True if addl is None else addl)
+    return declared, addl
+
+
+def item_schema(parts: list[Any], i: int) -> Any:
+    """The schema of item ``i`` of an array under the conjuncts ``parts``."""
+    for p in parts:
+        pre = p.get("prefixItems") or (p["items"] if isinstance(p.get("items"), list) else [])
+        if i < len(pre):
+            return pre[i]
+        if "items" in p and not isinstance(p["items"], list):
+            return p["items"]
+    return True
+
+
+def declared_order(root: Any, schema: Any, value: Any, depth: int = 0) -> Any:
+    """``value`` with declared keys first in declared order (the grammar's order), then the
+    undeclared ones in their original order (open objects); no representability checks."""
+    if depth > 40 or not isinstance(value, dict | list):
+        return value
+    try:
+        parts = _conjuncts(root, schema, value)
+    except Exception:  # an unresolvable schema: keep the value as it is
+        parts = []
+    if isinstance(value, list):
+        return [declared_order(root, item_schema(parts, i), v, depth + 1)
+                for i, v in enumerate(value)]
+    declared, addl = declared_keys(parts, True)
+    out = {k: declared_order(root, declared[k], value[k], depth + 1)
+           for k in declared if k in value}
+    for k, v in value.items():
+        if k not in declared:
+            sub = addl
+            for p in parts:
+                for pat, ps in (p.get("patternProperties") or {}).items():
+                    if _search(pat, k):
+                        sub = ps
+            out[k] = declared_order(root, sub, v, depth + 1)
+    return out
+
+
+def _search(pattern: str, text: str) -> bool:
+    try:
+        return re.search(pattern, text) is not None
+    except re.error:
+        return False
 
 
 def dumps(value: Any) -> str:

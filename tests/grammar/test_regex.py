@@ -106,3 +106,17 @@ def test_builder_dedups_bodies() -> None:
     b = GrammarBuilder()
     assert b.add("x", '"a"') == b.add("y", '"a"')
     assert b.add("x", '"b"') != b.add("x", '"c"')
+
+
+@pytest.mark.parametrize("pattern,good,bad", [
+    (r"^(\d+,)+\d+$", ["1,2", "10,200,3"], ["1,,2", "1,2,", ",1"]),
+    (r"^((\d+,)+\d+|\*) ?$", ["1,2 ", "*"], ["1,,2", "*,1"]),
+])
+def test_group_of_quantified_classes_repeats_as_a_whole(pattern: str, good: list[str],
+                                                        bad: list[str]) -> None:
+    """A group such as (\\d+,) is repeated as one unit, not as its parts."""
+    g = parse_gbnf(regex_to_gbnf(pattern))
+    for s in good:
+        assert accepts(g, json.dumps(s)), s
+    for s in bad:
+        assert not accepts(g, json.dumps(s)), s

@@ -164,9 +164,17 @@ def _generic(conv: Converter, addl: Any, opened: bool, pats: dict[str, Any], pn:
             conv.refuse_at("additionalProperties", where, "additionalProperties together with"
                         " patternProperties: a grammar cannot keep keys off the patterns")
         return None
-    value = prim.any_value(conv.b) if opened else conv.attempt(lambda: conv.gen(addl, where))
+    value: str | None
+    if opened:
+        # with a token budget, undeclared keys hold scalars or flat containers only: a
+        # small model otherwise spends the budget on deep made-up values
+        budget = conv.b.limits.max_free_items is not None
+        value = prim.any_value(conv.b, 1 if budget else prim.ANY_DEPTH)
+    else:
+        value = conv.attempt(lambda: conv.gen(addl, where))
     if value is None:
         return None
+    key: str | None
     if pn is None:
         from .objects import key_excluding  # objects imports this module
 
@@ -189,6 +197,6 @@ def extra_cap(conv: Converter, s: Schema) -> int | None:
     free = conv.b.limits.max_free_items
     addl = s.get("additionalProperties", s.get("unevaluatedProperties"))
     if addl is None and not conv.strict and conv.b.limits.open_objects:
-        return OPEN_EXTRAS if free is None else min(OPEN_EXTRAS, max(free, 1))
+        return OPEN_EXTRAS if free is None else min(OPEN_EXTRAS, max(free // 2, 1))
     return free
 

@@ -169,7 +169,6 @@ def excluding(conv: Converter, t: str, s: Schema, path: str) -> str | None:
 def _numbers_apart(conv: Converter, t: str, s: Schema, values: list[Decimal], path: str
                    ) -> str | None:
     """Numbers of ``s`` strictly between consecutive excluded values (and beyond them)."""
-    from .schema import _MAKERS
 
     base = dict(s)
     if base.get("exclusiveMinimum") is True and "minimum" in base:  # draft 4 → 6
@@ -188,10 +187,16 @@ def _numbers_apart(conv: Converter, t: str, s: Schema, values: list[Decimal], pa
             piece["exclusiveMinimum"] = _tighter(piece.get("exclusiveMinimum"), lo, max)
         if hi is not None:
             piece["exclusiveMaximum"] = _tighter(piece.get("exclusiveMaximum"), hi, min)
-        alt = conv.attempt(lambda p=piece: _MAKERS[t](conv, p, path))
+        alt = conv.attempt(_maker(conv, t, piece, path))
         if alt is not None:
             alts.append(alt)
     return conv.alternatives(alts, "num-not") if alts else None
+
+
+def _maker(conv: Converter, t: str, s: Schema, path: str) -> Any:
+    from .schema import _MAKERS
+
+    return lambda: _MAKERS[t](conv, s, path)
 
 
 def _tighter(old: Any, new: Decimal, pick: Any) -> int | float:

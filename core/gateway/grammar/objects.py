@@ -4,9 +4,8 @@ Commas stay correct for any subset: after the first emitted member every further
 carries a leading comma. Without count constraints the grammar is linear in the number of
 properties (one alternation over "which optional property comes first", then a flat
 tail); with minProperties/maxProperties a (position, count) automaton is built.
-Extra keys are emitted only when ``additionalProperties`` is given explicitly (true or a
-schema): their names never equal a declared, forbidden or dependency key, so no declared key
-can appear twice.
+Extra keys (keys.py: additionalProperties, patternProperties, propertyNames, open objects)
+never equal a declared, forbidden or dependency key, so no declared key can appear twice.
 """
 
 from __future__ import annotations
@@ -56,6 +55,9 @@ def key_excluding(b: GrammarBuilder, names: list[str]) -> str:
         node["\x00end"] = {}
 
     quote = '"\\""'
+    # the request's budget bounds these strings like any free string
+    free = b.limits.max_free_string
+    tail = f"{kchar}*" if free is None else b.repeat(kchar, 0, max(free - 1, 0))
 
     def rule(node: dict) -> str:
         """Rest of the key (and its closing quote) after the prefix that led to ``node``."""
@@ -64,7 +66,7 @@ def key_excluding(b: GrammarBuilder, names: list[str]) -> str:
         alts: list[str] = []
         other = cs.json_chars(cs.minus(raw, cs.of("".join(children))))
         if other is not None:
-            alts.append(f"({other}) {kchar}* {quote}")
+            alts.append(f"({other}) {tail} {quote}")
         alts += [f"{literal(c)} {rule(node[c])}" for c in children]
         if "\x00end" not in node:
             alts.append(quote)
@@ -244,12 +246,12 @@ def object_schema(conv: Converter, s: Schema, path: str) -> str | None:
     return conv.alternatives(alts, "obj")
 
 def presence(conv: Converter, props: dict[str, Any], required: list[str],
-             deps: dict[str, list[str]], path: str, not_all: list[list[str]] = ()
+             deps: dict[str, list[str]], path: str, not_all: list[list[str]] | None = None
              ) -> list[dict[str, bool]]:
     """Presence assignments of the dependentRequired keys (and of the keys of NOT_ALL
     groups) that satisfy every dependency and leave out at least one key of each group."""
     # a group with a key the object never has is always satisfied
-    groups = [g for g in not_all if all(k in props for k in g)]
+    groups = [g for g in not_all or [] if all(k in props for k in g)]
     keys = [k for k in props if k in deps or any(k in v for v in deps.values())
             or any(k in g for g in groups)]
     if not keys:

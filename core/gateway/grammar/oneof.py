@@ -153,7 +153,8 @@ def _forbids(y: Schema, k: str) -> bool:
     n = y.get("not")
     if not isinstance(n, dict):
         return False
-    forms = n.get("anyOf") if set(n) == {"anyOf"} and isinstance(n["anyOf"], list) else [n]
+    forms: list[Any] = n["anyOf"] if set(n) == {"anyOf"} and isinstance(n["anyOf"], list) \
+        else [n]
     for f in forms:
         if isinstance(f, dict) and f.get("required") == [k] and all(
                 v is True or v == {} for v in (f.get("properties") or {}).values()) and set(

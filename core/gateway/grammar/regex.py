@@ -12,6 +12,7 @@ can match the empty string (llama.cpp would see left recursion).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -324,8 +325,13 @@ class _Emitter:
         return self.b.repeat(item, node.lo, node.hi)
 
 
+_ONE_CLASS = re.compile(r"\[(?:\\.|[^\]\\])*\]")
+
+
 def _is_element(expr: str) -> bool:
-    if expr.startswith("[") and expr.endswith("]") and "] " not in expr:
+    """One GBNF element a quantifier can follow: a single class or a rule name (a class
+    followed by its own quantifier, "[0-9]+ [,]", is not one)."""
+    if _ONE_CLASS.fullmatch(expr):
         return True
     return all(ch.isalnum() or ch == "-" for ch in expr)
 

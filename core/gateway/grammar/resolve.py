@@ -30,6 +30,7 @@ VALIDATION = frozenset({
     "unevaluatedItems", "unevaluatedProperties", "format", "$ref", "$dynamicRef",
     "$recursiveRef", "nullable", FORBID, "\x00exclude", "\x00notall",
 })
+MAX_COMBOS = 128  # alternatives an allOf of several anyOf/oneOf (or if/then) may expand to
 _MIN_KEYS = ("minimum", "minLength", "minItems", "minProperties", "minContains")
 _MAX_KEYS = ("maximum", "maxLength", "maxItems", "maxProperties", "maxContains")
 
@@ -84,6 +85,8 @@ class Resolver:
         self, schema: Any, path: str, stack: tuple[str, ...] = ()
     ) -> list[tuple[Any, str]]:
         """The conjuncts of a schema: allOf branches and $ref targets, recursively."""
+        if isinstance(schema, dict) and any(k in schema for k in ("if", "then", "else")):
+            schema = conditional(schema)
         if isinstance(schema, dict) and "$ref" in schema:
             ref = schema["$ref"]
             if ref in stack:
@@ -103,6 +106,18 @@ class Resolver:
                 out += self.flatten(br, pointer(path, "allOf", i), stack)
             return out
         return [(schema, path)]
+
+
+def conditional(schema: Schema) -> Any:
+    """if/then/else as (if and then) or (not if and else): the two branches exclude each
+    other, and ``not if`` is folded like any other ``not`` (or refused)."""
+    rest = {k: v for k, v in schema.items() if k not in ("if", "then", "else")}
+    if "if" not in schema:
+        return rest  # then/else without if constrain nothing
+    cond = schema["if"]
+    alts = [{"allOf": [cond, schema.get("then", True)]},
+            {"allOf": [{"not": cond}, schema.get("else", True)]}]
+    return {"allOf": [rest, {"anyOf": alts}]} if rest else {"anyOf": alts}
 
 
 def _bare_ref(schema: Schema) -> bool:
@@ -232,7 +247,7 @@ def merge(parts: list[tuple[Any, str]], strict: bool) -> Schema:
             combos: list[list[Any]] = [[]]
             for alts in groups:
                 combos = [c + [a] for c in combos for a in alts]
-                if len(combos) > 64:
+                if len(combos) > MAX_COMBOS:
                     raise SchemaError(f"allOf of several {kw} expands to too many alternatives",
                                       keyword=kw, path=path)
             out[kw] = [c[0] if len(c) == 1 else {"allOf": c} for c in combos]

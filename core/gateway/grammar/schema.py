@@ -5,29 +5,42 @@ refused with a SchemaError naming the keyword and its JSON path. Enforcing "exac
 every string the grammar produces is the compact JSON text of a valid instance; the
 grammar may produce fewer shapes than the schema allows (a sound subset), on purpose, so a
 small model cannot loop: no whitespace, declared key order with each key at most once,
-bounded digit runs (numbers.py), no exponent on bounded numbers, extra object keys only
-when ``additionalProperties`` is given explicitly (and never counted towards
-minProperties), recursion through a $ref unrolled at most ``limits.max_recursion`` deep,
-unconstrained values (``{}``/``true``) nested <= 6 deep with <= 8 members and strings of
-<= 64 characters, bounded formats (formats.py); an untyped schema with object keywords
-produces only objects. Free strings have no length cap unless maxLength is given.
+bounded digit runs (numbers.py: every int64 and double as encoders write them when free),
+no exponent on bounded numbers, recursion through a $ref unrolled at most
+``limits.max_recursion`` deep, unconstrained values (``{}``/``true``) nested <= 6 deep with
+<= 8 members and strings of <= 64 characters, bounded formats (formats.py); an untyped
+schema with object keywords produces only objects. Free strings and arrays have no cap
+unless maxLength/maxItems or the request's budget (``limits.max_free_*``) gives one.
 
-Exact beyond llama.cpp's own converter: oneOf whose branches are disjoint by type, by a
-const/enum discriminator, or by required keys (each branch is kept from emitting keys the
-other branches require), dependentRequired (expanded over presence), uniqueItems over a
-small enum/const/boolean, minProperties/maxProperties, integer and decimal bounds, integer
-multipleOf with a small bounded range, number multipleOf 1, full ECMA regex syntax except
-lookaround/backreferences, pattern with min/maxLength when the pattern has one variable
-run, allOf merging (with $ref), OpenAPI nullable and int32/int64.
+Undeclared object keys (keys.py): with ``limits.open_objects`` (the chat path sets it for a
+non-strict response_format) an object without additionalProperties takes up to 8 of them,
+as JSON Schema allows; otherwise (strict, tool arguments) it stays closed. Explicit
+additionalProperties, patternProperties and propertyNames keys never collide with declared
+ones or with each other (else refused); only the first extra key counts towards
+minProperties (a grammar cannot keep several apart).
+
+Exact beyond llama.cpp's own converter: oneOf whose branches are disjoint by type (through
+anyOf/allOf/$ref), by a const/enum discriminator (also one the other branch excludes with
+``not``), by enum values the other branch rejects, by array items, or by required keys (each
+branch is kept from emitting keys the other branches require); ``not`` in the forms
+negation.py folds (types, const/enum, required keys, one property, anyOf of those);
+if/then/else as (if and then) or (not if and else); dependentRequired (expanded over
+presence), uniqueItems over a small enum/const/boolean, minProperties/maxProperties,
+integer and decimal bounds, integer multipleOf with a small bounded range, number multipleOf
+1, full ECMA regex syntax except lookaround/backreferences, pattern with min/maxLength when
+the pattern has one variable run, allOf merging (with $ref; not, oneOf, patternProperties,
+propertyNames and integer multipleOf merge too), unevaluatedProperties of a merged object,
+OpenAPI nullable and int32/int64. A format outside JSON Schema's and OpenAPI's lists is an
+annotation (validators do not assert it).
 
 With ``strict=False`` what cannot be enforced is dropped instead of refused (the grammar
-then admits instances that violate it): not, if/then/else, dependentSchemas,
-patternProperties, propertyNames, contains/minContains/maxContains, unevaluatedProperties,
-unevaluatedItems, other multipleOf, other uniqueItems, unknown formats, a pattern combined
-with format (the pattern is dropped) or with length bounds (the lengths are dropped); a
-oneOf whose branches are not provably disjoint is treated as anyOf; conflicting allOf
-keywords keep the first branch's value. Invalid patterns and references are refused in
-both modes.
+then admits instances that violate it): other forms of not, dependentSchemas,
+contains/minContains/maxContains, unevaluatedItems, other multipleOf, other uniqueItems,
+unsupported standard formats, a pattern combined with format (the pattern is dropped) or
+with length bounds (the lengths are dropped); a oneOf whose branches are not provably
+disjoint is treated as anyOf; conflicting allOf keywords keep the first branch's value.
+Key sets a grammar cannot keep apart (patternProperties/propertyNames) are not emitted
+rather than loosened. Invalid patterns and references are refused in both modes.
 """
 
 from __future__ import annotations
@@ -44,7 +57,7 @@ from .gbnf import GrammarBuilder, literal
 from .negation import EXCLUDE, excluding, fold_not, is_excluded
 from .objects import NOT_ALL
 from .oneof import make_disjoint
-from .resolve import ANNOTATIONS, FORBID, Resolver, Schema, canon, merge, pointer
+from .resolve import ANNOTATIONS, FORBID, Resolver, Schema, canon, conditional, merge, pointer
 from .values import value_ok
 
 _TYPES = ("null", "boolean", "object", "array", "string", "integer", "number")
@@ -289,18 +302,6 @@ class Converter:
             raise Unsatisfiable("no enum value satisfies the other keywords", keyword="enum",
                               path=pointer(path, "enum"))
         return self.alternatives(keep, "enum")
-
-def conditional(schema: Schema) -> Any:
-    """if/then/else as (if and then) or (not if and else): the two branches exclude each
-    other, and ``not if`` is folded like any other ``not`` (or refused)."""
-    rest = {k: v for k, v in schema.items() if k not in ("if", "then", "else")}
-    if "if" not in schema:
-        return rest  # then/else without if constrain nothing
-    cond = schema["if"]
-    alts = [{"allOf": [cond, schema.get("then", True)]},
-            {"allOf": [{"not": cond}, schema.get("else", True)]}]
-    return {"allOf": [rest, {"anyOf": alts}]} if rest else {"anyOf": alts}
-
 
 _MAKERS: dict[str, Callable[[Converter, Schema, str], str | None]] = {
     "null": lambda c, s, p: prim.null(c.b),
