@@ -27,6 +27,7 @@ from .markup import EOM, EOT, HEAD, PYTHON_TAG, builtin_tools, string_keys
 
 MAX_PARALLEL_CALLS = 8  # default bound on calls in one turn (small models repeat a call)
 CODE_MAX_CHARS = 4000  # default bound of code after <|python_tag|>
+STRING_MAX_CHARS = 1000  # bound of a built-in's string argument
 
 
 def call_rules(ctx: RequestContext, tools: list[ToolDef], parallel: bool) -> list[str]:
@@ -48,7 +49,7 @@ def call_rules(ctx: RequestContext, tools: list[ToolDef], parallel: bool) -> lis
             continue
         if kind == "code":
             limit = max(1, min(int(ctx.options.get("code_max_chars", CODE_MAX_CHARS)),
-                               4 * (ctx.budget_tokens or CODE_MAX_CHARS)))
+                               2 * (ctx.budget_tokens or CODE_MAX_CHARS)))
             rules.append(f"call{i} ::= {literal(PYTHON_TAG)} code-char{{1,{limit}}}")
             tag_alts.append(f"call{i}")
             continue
@@ -58,7 +59,11 @@ def call_rules(ctx: RequestContext, tools: list[ToolDef], parallel: bool) -> lis
         rules.append(f'call{i} ::= {head} {root} "}}"')
         json_alts.append(f"call{i}")
     if any(builtins.get(t.name) == "search" for t in tools):
-        rules.append('py-str ::= ([^"\\\\\\x00-\\x1F] | "\\\\" ["\\\\nt])*')
+        # bounded like the schema converter's free strings (a quarter of the budget in
+        # characters): a small model loops inside a free string until max_tokens
+        width = max(1, (ctx.budget_tokens or 4 * STRING_MAX_CHARS) // 4)
+        rules.append('py-char ::= [^"\\\\\\x00-\\x1F] | "\\\\" ["\\\\nt]')
+        rules.append(f"py-str ::= py-char{{0,{min(width, STRING_MAX_CHARS)}}}")
     if any(builtins.get(t.name) == "code" for t in tools):
         rules.append("code-char ::= [^<] | \"<\" [^|]")
     more = parallel_cap(ctx, MAX_PARALLEL_CALLS) - 1 if parallel else 0
