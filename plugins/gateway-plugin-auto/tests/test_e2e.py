@@ -56,7 +56,8 @@ AUTO_TEMPLATES = _auto_templates() if TEMPLATES.is_dir() else []
 
 
 def test_auto_serves_many_shared_templates() -> None:
-    assert len(AUTO_TEMPLATES) >= 10, AUTO_TEMPLATES
+    # (the Mistral and Llama 3.x templates are served by their own plugins)
+    assert len(AUTO_TEMPLATES) >= 9, AUTO_TEMPLATES
 
 
 @pytest.fixture(scope="module", params=AUTO_TEMPLATES)
