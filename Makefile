@@ -48,6 +48,7 @@ bench: install
 	$(PY) contrib/bench/bench_grammar.py
 	$(PY) contrib/bench/bench_gateway.py
 	$(PY) contrib/bench/bench_grammar_cost.py
+	$(PY) contrib/bench/bench_affinity.py
 	$(PY) contrib/bench/bfcl_score.py --serve "$(BFCL_SERVE)" $(BFCL)
 
 lint: install lint-run

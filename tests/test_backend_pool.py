@@ -160,10 +160,10 @@ async def test_a_busy_slot_is_not_waited_for():
     try:
         m, slot = pool.pick("the same long prefix, turn 1", set())
         held = pool._enter(m, slot, {"prompt": "the same long prefix, turn 1"})
-        other, _ = pool.pick("the same long prefix, turn 2", set())
+        other, _ = pool.pick("the same long prefix, turn 1, turn 2", set())
         assert other is not m  # the slot with the prefix is busy: balanced elsewhere
         pool._leave(m, slot)
-        again, again_slot = pool.pick("the same long prefix, turn 2", set())
+        again, again_slot = pool.pick("the same long prefix, turn 1, turn 2", set())
         assert (again, again_slot) == (m, held["id_slot"])
     finally:
         await pool.close()
@@ -179,6 +179,28 @@ async def test_round_robin_alternates():
             await pool.complete({"prompt": "same prompt every time " * 20 + str(i)})
         assert len(a.seen) == len(b.seen) == 3
         assert all("id_slot" not in e for e in a.seen + b.seen)
+    finally:
+        await pool.close()
+        await a.stop()
+        await b.stop()
+
+
+async def test_conversations_sharing_a_tool_list_keep_their_own_slots():
+    """Three conversations with one long common prefix over 2 backends x 2 slots: each keeps
+    one slot from its first turn on; none takes over another's slot while one is empty."""
+    a, b = Stub(slots=2), Stub(slots=2)
+    pool = await _pool([a, b], min_prefix_chars=64)
+    try:
+        tools = "Tools: " + "get_weather(city) " * 20
+        convs = [tools + f"user {c}: hello" for c in range(3)]
+        for turn in range(4):
+            for c in range(3):
+                await pool.complete({"prompt": convs[c]})
+                convs[c] += f" assistant: ok {turn} user: more {turn}?"
+        places = {c: {(s.url, e["id_slot"]) for s in (a, b) for e in s.seen
+                      if e["prompt"].startswith(tools + f"user {c}:")} for c in range(3)}
+        assert all(len(p) == 1 for p in places.values()), places
+        assert len(set().union(*places.values())) == 3
     finally:
         await pool.close()
         await a.stop()

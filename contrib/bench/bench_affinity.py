@@ -3,9 +3,13 @@ multi-turn tool conversations through `gateway serve --replicas 2`, with `--rout
 and with `--routing round-robin` (the same scripted conversations, so the same prompts).
 
 The two llama.cpp replicas split the cores (1 thread each on 2 cores). Several conversations
-are interleaved, as several agents would be, so a backend's slots hold other prompts.
+are interleaved, as several agents would be, so a backend's slots hold other prompts. With an
+even number of conversations sent in turn, plain round robin happens to keep each one on the
+same backend (and llama.cpp picks the slot by similarity itself), so the default is odd: round
+robin then moves every conversation to the other backend at each turn, as it does under real,
+unordered traffic.
 
-Run: .venv/bin/python contrib/bench/bench_affinity.py [--conversations 4 --turns 6]
+Run: .venv/bin/python contrib/bench/bench_affinity.py [--conversations 3 --turns 4]
 (under `flock /tmp/gw-model.lock` on a shared machine). Nothing is asserted: numbers are printed.
 """
 
@@ -69,8 +73,8 @@ def run(routing: str, conversations: int, turns: int) -> dict[int, list[float]]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--conversations", type=int, default=4)
-    ap.add_argument("--turns", type=int, default=6)
+    ap.add_argument("--conversations", type=int, default=3)
+    ap.add_argument("--turns", type=int, default=4)
     a = ap.parse_args()
     results = {r: run(r, a.conversations, a.turns) for r in ("affinity", "round-robin")}
     print(f"TTFT (median over {a.conversations} interleaved conversations, seconds), "

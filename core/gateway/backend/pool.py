@@ -141,23 +141,41 @@ class BackendPool:
             return candidates[next(self._rr) % len(candidates)], None
         if isinstance(prompt, str):
             best: tuple[Member, int] | None = None
-            best_len = self.min_prefix_chars - 1
+            best_key = (False, self.min_prefix_chars - 1)
             for m in candidates:
                 for slot, prev in m.slot_prompts.items():
+                    if slot in m.busy:
+                        continue
                     n = common_prefix(prev, prompt)
-                    if n > best_len and slot not in m.busy:
-                        best, best_len = (m, slot), n
-            if best is not None:
+                    key = (n == len(prev), n)  # extending a slot's prompt beats any share
+                    if n >= self.min_prefix_chars and key > best_key:
+                        best, best_key = (m, slot), key
+            extends = best_key[0]
+            if best is not None and extends:  # the same conversation, one turn further
                 self.affinity_hits += 1
                 return best
-        # balance: the least loaded member (round robin among equals), its least recently
-        # used free slot, so the caches of live conversations are evicted last
+            if best is not None:
+                # only a shared prefix (a tool list): that slot holds another conversation, so
+                # take it only when no slot anywhere is empty — evicting is the last resort
+                m = best[0]
+                empty = self._empty_slots(m)
+                if empty:
+                    return m, empty[0]
+                if not any(self._empty_slots(c) for c in candidates):
+                    self.affinity_hits += 1
+                    return best
+        # balance: the least loaded member, then the one with empty slots (round robin among
+        # equals); its least recently used free slot, so live conversations are evicted last
         turn = next(self._rr)
-        m = min(candidates, key=lambda c: (c.inflight / c.slots,
+        m = min(candidates, key=lambda c: (c.inflight / c.slots, -len(self._empty_slots(c)),
                                            (self.members.index(c) - turn) % len(self.members)))
         free = [s for s in range(m.slots) if s not in m.busy]
         chosen = min(free, key=lambda s: m.slot_used.get(s, 0.0)) if free else None
         return m, chosen
+
+    @staticmethod
+    def _empty_slots(m: Member) -> list[int]:
+        return [s for s in range(m.slots) if s not in m.busy and s not in m.slot_prompts]
 
     def _enter(self, m: Member, slot: int | None, payload: dict[str, Any]) -> dict[str, Any]:
         m.inflight += 1
