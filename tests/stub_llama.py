@@ -129,6 +129,9 @@ class StubLlama:
             if mode == "garbage" and i == 2:
                 await resp.write(b"data: {this is not json\n\n")
                 continue
+            if mode == "not_object" and i == 2:
+                await resp.write(b"data: [1, 2, 3]\n\n")
+                continue
             content: Any = tok
             if mode == "bad_content" and i == 2:
                 content = {"not": "a string"}

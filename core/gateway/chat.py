@@ -197,11 +197,10 @@ class ChatService:
             usage=_usage(result))
 
     async def _attempt(self, prep: Prepared) -> tuple[dict[str, Any], ParsedOutput, CallGate]:
-        """One generation, parsed and gated."""
-        if prep.ctx.offers_tools:
-            result, looped = await self._generate_watching(prep)
-        else:
-            result, looped = await self.backend.complete(prep.payload), False
+        """One generation, parsed and gated. Always through llama.cpp's streaming endpoint:
+        closing that stream is what stops llama.cpp when the client has gone away (seen: a
+        non-streamed /completion kept decoding after its connection was closed)."""
+        result, looped = await self._generate_watching(prep)
         gate = CallGate(prep.ctx.tools)
         parsed: ParsedOutput = gate_output(
             self.plugins.hook.gateway_parse_output(ctx=prep.ctx, text=result.get("content", "")),
