@@ -11,7 +11,7 @@ ARGS   ?=
 BFCL_SERVE ?=
 BFCL   ?= --category live_simple --category live_multiple --limit 40 --tool-choice required
 
-.PHONY: install serve test test-fast bench lint clean
+.PHONY: install serve agent test test-fast bench lint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -28,6 +28,11 @@ install: $(STAMP)
 
 serve: install
 	$(VENV)/bin/gateway serve --host $(HOST) --port $(PORT) $(ARGS)
+
+# The example agent (contrib/agent): interactive, or one task with ARGS="--prompt '...'".
+# Without --base-url it uses a gateway on port 8080 (`make serve`), else starts one on the demo model.
+agent: install
+	$(PY) -m contrib.agent $(ARGS)
 
 test: install
 	$(PY) -m pytest -q $(ARGS)

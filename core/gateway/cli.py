@@ -121,6 +121,7 @@ def serve(a: argparse.Namespace) -> int:
     from hypercorn.config import Config
 
     from gateway.app import create_app
+    from gateway.banner import announce_when_ready
     from gateway.runtime import Runtime, ServeConfig, demo_model_path
 
     model = a.model
@@ -159,7 +160,9 @@ def serve(a: argparse.Namespace) -> int:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         log.info("serving the OpenAI API on http://%s:%d/v1", a.host, a.port)
+        banner = asyncio.create_task(announce_when_ready(runtime, a.host, a.port))
         await hypercorn_serve(app, hc, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+        banner.cancel()
 
     asyncio.run(run())
     return 0
