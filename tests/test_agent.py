@@ -15,7 +15,7 @@ import pytest
 from pydantic import BaseModel
 
 from contrib.agent import Agent, Toolbox, function_tool
-from contrib.agent.cli import first_tool_choice, load_tools_module, main
+from contrib.agent.cli import load_tools_module, loop_defaults, main
 from contrib.agent.code_tool import python_runner
 from contrib.agent.example_tools import calculate, current_time, file_reader, get_weather
 from contrib.agent.printer import Printer
@@ -179,9 +179,9 @@ def test_user_tools_module(tmp_path):
     assert [fn.__name__ for fn in load_tools_module(str(g))] == ["b"]
 
 
-def test_demo_model_gets_a_required_first_step():
-    assert first_tool_choice("SmolLM2-135M-Instruct.Q4_1") == "required"
-    assert first_tool_choice("qwen2.5-7b-instruct") == "auto"
+def test_demo_model_gets_one_required_round_then_the_answer():
+    assert loop_defaults("SmolLM2-135M-Instruct.Q4_1") == ("required", 2)
+    assert loop_defaults("qwen2.5-7b-instruct") == ("auto", 6)
 
 
 # -- the loop, with a scripted client ------------------------------------------------------
@@ -236,6 +236,8 @@ def test_a_repeated_call_is_not_run_again_and_the_next_step_must_answer():
     result = Agent(client, "m", Toolbox([calculate]), printer=Printer(color=False)).run("1+1?")
     assert len(result.calls) == 1 and result.answer == "2"
     assert [r["tool_choice"] for r in client.requests] == ["auto", "auto", "none"]
+    # the repeat gets the earlier result again, not a note the model could parrot
+    assert client.requests[-1]["messages"][-1]["content"] == "2"
 
 
 def test_step_limit_asks_for_the_answer_without_tools(capsys):
@@ -245,4 +247,4 @@ def test_step_limit_asks_for_the_answer_without_tools(capsys):
                    printer=Printer(color=False)).run("go")
     assert result.stopped_at_limit and result.answer == "done" and result.steps == 3
     assert client.requests[-1]["tool_choice"] == "none"
-    assert "step limit (3) reached" in capsys.readouterr().out
+    assert "step 3 of 3: the answer, without tools" in capsys.readouterr().out

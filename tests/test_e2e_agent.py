@@ -33,16 +33,18 @@ def test_prompt_mode_calls_a_tool_and_answers(gateway_server):
     calls = [ln for ln in lines if ln.startswith("→ call ")]
     results = [ln for ln in lines if ln.startswith("← ")]
     assert calls and results, done.stdout
-    # the answer comes after the last result, and the run says it ended on its own
-    assert any(ln.strip() for ln in lines[lines.index(results[-1]) + 1:]), done.stdout
+    # the answer comes after the last result (the demo model's default: one round of
+    # calls, then the answer without tools)
+    after = lines[lines.index(results[-1]) + 1:]
+    assert "[step 2 of 2: the answer, without tools]" in after, done.stdout
+    assert any(ln.strip() and not ln.startswith("[") for ln in after), done.stdout
     assert "tool call(s)]" in done.stderr
 
 
 def test_without_base_url_starts_its_own_gateway(tmp_path):
     """The newcomer's path: no server running; the agent starts `gateway serve` on the demo
     model, runs the task and stops the gateway again (port 8080 busy or not, it succeeds)."""
-    done = _agent_cmd("--prompt", "What is the weather in Oslo?", "--max-tokens", "96",
-                      "--max-steps", "2")
+    done = _agent_cmd("--prompt", "What is the weather in Oslo?", "--max-tokens", "96")
     assert done.returncode == 0, done.stderr
     assert "→ call " in done.stdout and "← " in done.stdout, done.stdout
     if "starting `gateway serve" in done.stderr:
@@ -51,7 +53,7 @@ def test_without_base_url_starts_its_own_gateway(tmp_path):
 
 def test_agent_class_loop_feeds_results_back(gateway_server, tmp_path, capsys):
     box = Toolbox(example_tools(tmp_path))
-    agent = Agent(gateway_server.openai(), "demo", box, max_steps=3, max_tokens=96,
+    agent = Agent(gateway_server.openai(), "demo", box, max_steps=2, max_tokens=96,
                   first_tool_choice="required", printer=Printer(color=False))
     result = agent.run("What is the weather in Paris?")
     assert result.calls and all(c.name in box.tools for c in result.calls)

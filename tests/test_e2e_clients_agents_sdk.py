@@ -55,7 +55,7 @@ def weather_agent(gateway_server):
     return Agent(name="weather", instructions="Answer weather questions with get_weather.",
                  tools=[get_weather],
                  model=OpenAIChatCompletionsModel(model="demo", openai_client=client),
-                 model_settings=ModelSettings(tool_choice="required", max_tokens=96,
+                 model_settings=ModelSettings(tool_choice="required", max_tokens=64,
                                               temperature=0))
 
 

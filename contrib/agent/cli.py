@@ -50,14 +50,14 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--allow-code", action="store_true",
                     help="add run_python: model-written code runs in a separate process")
     ap.add_argument("--code-timeout", type=float, default=10.0, help="seconds, for run_python")
-    ap.add_argument("--max-steps", type=int, default=6,
-                    help="model calls per task; the last one must answer without tools")
+    ap.add_argument("--max-steps", type=int,
+                    help="model calls per task; the last one must answer without tools "
+                         "(default: 6; 2 on the demo model: one round of calls, then the answer)")
     ap.add_argument("--max-tokens", type=int, default=400, help="per model call")
     ap.add_argument("--temperature", type=float, default=0.0)
     ap.add_argument("--tool-choice", choices=["auto", "required"],
                     help="for the first step of each task; later steps are auto (default: "
-                         "auto, but required on the tiny demo model, which seldom chooses a "
-                         "tool by itself)")
+                         "auto; required on the demo model, which seldom chooses a tool)")
     ap.add_argument("--system", help="a system message")
     return ap
 
@@ -91,10 +91,15 @@ def build_toolbox(a: argparse.Namespace) -> Toolbox:
     return box
 
 
-def first_tool_choice(model: str) -> str:
-    """A 135M model answers "17*23" in words rather than call a tool when it may choose;
-    requiring a call on the first step is what makes the demo show the agent at work."""
-    return "required" if "smollm2-135m" in model.lower() else "auto"
+def is_demo_model(model: str) -> bool:
+    return "smollm2-135m" in model.lower()
+
+
+def loop_defaults(model: str) -> tuple[str, int]:
+    """(first step's tool_choice, max steps). A 135M model answers "17*23" in words when it
+    may choose, and after a result it calls tools at random rather than answer: on the demo
+    model the agent requires one round of calls, then asks for the answer."""
+    return ("required", 2) if is_demo_model(model) else ("auto", 6)
 
 
 def _interactive(agent: Agent) -> int:
@@ -144,11 +149,14 @@ def main(argv: list[str] | None = None) -> int:
         client = openai.OpenAI(base_url=base, api_key=a.api_key, max_retries=1)
         try:
             model = a.model or client.models.list().data[0].id
-            choice = a.tool_choice or first_tool_choice(model)
-            agent = Agent(client, model, toolbox, max_steps=max(1, a.max_steps),
+            default_choice, default_steps = loop_defaults(model)
+            choice = a.tool_choice or default_choice
+            steps = a.max_steps or default_steps
+            agent = Agent(client, model, toolbox, max_steps=max(1, steps),
                           max_tokens=a.max_tokens, temperature=a.temperature,
                           system=a.system, first_tool_choice=choice, printer=Printer())
-            print(f"[model {model} at {base}; first step tool_choice={choice}]",
+            print(f"[model {model} at {base}; first step tool_choice={choice}, "
+                  f"at most {steps} steps]",
                   file=sys.stderr, flush=True)
             if a.prompt is None:
                 return _interactive(agent)

@@ -59,14 +59,13 @@ class Agent:
     def run(self, task: str) -> AgentResult:
         self.messages.append({"role": "user", "content": task})
         result = AgentResult(answer="")
-        seen: set[tuple[str, str]] = set()
+        seen: dict[tuple[str, str], str] = {}
         tool_choice: str = self.first_tool_choice
         for step in range(1, self.max_steps + 1):
             result.steps = step
             if step == self.max_steps and tool_choice != "none" and self.toolbox.tools:
                 # the last step must answer: a clear stop, not a cut-off in mid-plan
-                self.printer.note(f"step limit ({self.max_steps}) reached: asking for the "
-                                  "answer without tools")
+                self.printer.note(f"step {step} of {self.max_steps}: the answer, without tools")
                 result.stopped_at_limit = True
                 tool_choice = "none"
             content, calls = self._ask(tool_choice)
@@ -81,12 +80,12 @@ class Agent:
             for call in calls:
                 key = (call.name, _canonical(call.arguments))
                 if key in seen:
-                    # the same call again is a loop, not a plan: answer from what is known
+                    # the same call again is a loop, not a plan: not run again; the earlier
+                    # result is given back and the next step must answer from it
                     repeated = True
-                    output = "this exact call was already made; its result is above"
+                    output = seen[key]
                 else:
-                    seen.add(key)
-                    output = self.toolbox.run(call.name, call.arguments)
+                    output = seen[key] = self.toolbox.run(call.name, call.arguments)
                     result.calls.append(call)
                     result.results.append(output)
                 self.printer.result(call.name, output)
