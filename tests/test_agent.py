@@ -15,7 +15,7 @@ import pytest
 from pydantic import BaseModel
 
 from contrib.agent import Agent, Toolbox, function_tool
-from contrib.agent.cli import load_tools_module, loop_defaults, main
+from contrib.agent.cli import _interactive, load_tools_module, loop_defaults, main
 from contrib.agent.code_tool import python_runner
 from contrib.agent.example_tools import calculate, current_time, file_reader, get_weather
 from contrib.agent.printer import Printer
@@ -248,3 +248,22 @@ def test_step_limit_asks_for_the_answer_without_tools(capsys):
     assert result.stopped_at_limit and result.answer == "done" and result.steps == 3
     assert client.requests[-1]["tool_choice"] == "none"
     assert "step 3 of 3: the answer, without tools" in capsys.readouterr().out
+
+
+def test_interactive_session_keeps_the_conversation(monkeypatch, capsys):
+    client = ScriptedClient([[_chunk("Hi!")], [_chunk("Again.")], [_chunk("Fresh.")]])
+    agent = Agent(client, "m", Toolbox([calculate]), printer=Printer(color=False))
+    lines = iter(["hello", "", "/tools", "more", "/reset", "new", "/quit", "never read"])
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))
+    assert _interactive(agent) == 0
+    out = capsys.readouterr().out
+    assert "calculate: Evaluate an arithmetic expression" in out and "[new conversation]" in out
+    assert [len(r["messages"]) for r in client.requests] == [1, 3, 1]  # /reset forgot it
+    assert next(lines) == "never read"
+
+
+def test_interactive_ends_on_ctrl_d(monkeypatch):
+    def eof(prompt=""):
+        raise EOFError
+    monkeypatch.setattr("builtins.input", eof)
+    assert _interactive(Agent(ScriptedClient([]), "m", Toolbox())) == 0
