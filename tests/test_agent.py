@@ -180,8 +180,12 @@ def test_user_tools_module(tmp_path):
 
 
 def test_demo_model_gets_one_required_round_then_the_answer():
-    assert loop_defaults("SmolLM2-135M-Instruct.Q4_1") == ("required", 2)
-    assert loop_defaults("qwen2.5-7b-instruct") == ("auto", 6)
+    demo = loop_defaults("SmolLM2-135M-Instruct.Q4_1")
+    assert (demo["tool_choice"], demo["max_steps"], demo["parallel_tool_calls"]) == (
+        "required", 2, False)
+    other = loop_defaults("qwen2.5-7b-instruct")
+    assert (other["tool_choice"], other["max_steps"], other["parallel_tool_calls"]) == (
+        "auto", 6, None)
 
 
 # -- the loop, with a scripted client ------------------------------------------------------
@@ -218,8 +222,9 @@ def test_loop_runs_calls_and_feeds_results_back(capsys):
     client = ScriptedClient([_call_turn("calculate", '{"expression": "17*23"}'),
                              [_chunk("It is "), _chunk("391.")]])
     agent = Agent(client, "m", Toolbox([calculate]), first_tool_choice="required",
-                  printer=Printer(color=False))
+                  parallel_tool_calls=False, printer=Printer(color=False))
     result = agent.run("What is 17*23?")
+    assert client.requests[0]["parallel_tool_calls"] is False
     assert result.answer == "It is 391." and result.results == ["391"] and result.steps == 2
     assert [r["tool_choice"] for r in client.requests] == ["required", "auto"]
     tool_msg = client.requests[1]["messages"][-1]

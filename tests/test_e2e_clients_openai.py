@@ -95,9 +95,12 @@ def test_stream_helper_content_events_match_final(client):
         for event in stream:
             if event.type == "content.delta":
                 deltas.append(event.delta)
-        final = stream.get_final_completion()
+        try:
+            final = stream.get_final_completion()
+        except openai.LengthFinishReasonError as exc:  # the SDK's verdict on a cut-off
+            final = exc.completion
+            assert final.choices[0].finish_reason == "length"
     assert deltas and "".join(deltas) == final.choices[0].message.content
-    assert final.choices[0].finish_reason in ("stop", "length")
 
 
 def test_stream_helper_strict_tool_arguments_parsed(client):

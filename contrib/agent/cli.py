@@ -53,7 +53,11 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--max-steps", type=int,
                     help="model calls per task; the last one must answer without tools "
                          "(default: 6; 2 on the demo model: one round of calls, then the answer)")
-    ap.add_argument("--max-tokens", type=int, default=400, help="per model call")
+    ap.add_argument("--max-tokens", type=int, help="per model call (default: 400; 128 on "
+                    "the demo model)")
+    ap.add_argument("--parallel-tool-calls", action=argparse.BooleanOptionalAction,
+                    help="let the model make several calls at once (default: the endpoint's; "
+                         "off on the demo model)")
     ap.add_argument("--temperature", type=float, default=0.0)
     ap.add_argument("--tool-choice", choices=["auto", "required"],
                     help="for the first step of each task; later steps are auto (default: "
@@ -95,11 +99,16 @@ def is_demo_model(model: str) -> bool:
     return "smollm2-135m" in model.lower()
 
 
-def loop_defaults(model: str) -> tuple[str, int]:
-    """(first step's tool_choice, max steps). A 135M model answers "17*23" in words when it
-    may choose, and after a result it calls tools at random rather than answer: on the demo
-    model the agent requires one round of calls, then asks for the answer."""
-    return ("required", 2) if is_demo_model(model) else ("auto", 6)
+def loop_defaults(model: str) -> dict[str, Any]:
+    """Defaults for what the user did not set. A 135M model answers "17*23" in words when it
+    may choose, adds calls at random when it may make several, calls tools at random after
+    a result rather than answer, and repeats its answer until max_tokens: on the demo model
+    the agent requires one call, then asks for a short answer."""
+    if is_demo_model(model):
+        return {"tool_choice": "required", "max_steps": 2, "parallel_tool_calls": False,
+                "max_tokens": 128}
+    return {"tool_choice": "auto", "max_steps": 6, "parallel_tool_calls": None,
+            "max_tokens": 400}
 
 
 def _interactive(agent: Agent) -> int:
@@ -149,14 +158,18 @@ def main(argv: list[str] | None = None) -> int:
         client = openai.OpenAI(base_url=base, api_key=a.api_key, max_retries=1)
         try:
             model = a.model or client.models.list().data[0].id
-            default_choice, default_steps = loop_defaults(model)
-            choice = a.tool_choice or default_choice
-            steps = a.max_steps or default_steps
+            d = loop_defaults(model)
+            choice = a.tool_choice or d["tool_choice"]
+            steps = a.max_steps or d["max_steps"]
+            parallel = d["parallel_tool_calls"] if a.parallel_tool_calls is None \
+                else a.parallel_tool_calls
             agent = Agent(client, model, toolbox, max_steps=max(1, steps),
-                          max_tokens=a.max_tokens, temperature=a.temperature,
-                          system=a.system, first_tool_choice=choice, printer=Printer())
+                          max_tokens=a.max_tokens or d["max_tokens"],
+                          temperature=a.temperature, system=a.system,
+                          first_tool_choice=choice, parallel_tool_calls=parallel,
+                          printer=Printer())
             print(f"[model {model} at {base}; first step tool_choice={choice}, "
-                  f"at most {steps} steps]",
+                  f"at most {steps} steps, parallel_tool_calls={parallel}]",
                   file=sys.stderr, flush=True)
             if a.prompt is None:
                 return _interactive(agent)

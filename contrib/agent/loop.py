@@ -40,7 +40,8 @@ class Agent:
 
     def __init__(self, client: Any, model: str, toolbox: Toolbox, *, max_steps: int = 6,
                  max_tokens: int = 400, temperature: float = 0.0, system: str | None = None,
-                 first_tool_choice: str = "auto", printer: Printer | None = None) -> None:
+                 first_tool_choice: str = "auto", parallel_tool_calls: bool | None = None,
+                 printer: Printer | None = None) -> None:
         self.client = client
         self.model = model
         self.toolbox = toolbox
@@ -48,6 +49,7 @@ class Agent:
         self.max_tokens = max_tokens
         self.temperature = temperature
         self.first_tool_choice = first_tool_choice
+        self.parallel_tool_calls = parallel_tool_calls
         self.printer = printer or Printer()
         self.system = system
         self.messages: list[dict[str, Any]] = []
@@ -97,6 +99,8 @@ class Agent:
         kw: dict[str, Any] = {}
         if self.toolbox.tools:
             kw = {"tools": self.toolbox.specs(), "tool_choice": tool_choice}
+            if self.parallel_tool_calls is not None and tool_choice != "none":
+                kw["parallel_tool_calls"] = self.parallel_tool_calls
         stream = self.client.chat.completions.create(
             model=self.model, messages=self.messages, stream=True, max_tokens=self.max_tokens,
             temperature=self.temperature, **kw)
