@@ -63,3 +63,22 @@ def test_agent_class_loop_feeds_results_back(gateway_server, tmp_path, capsys):
     assert agent.messages[1]["tool_calls"][0]["id"] == agent.messages[2]["tool_call_id"]
     out = capsys.readouterr().out
     assert "→ call " in out and "← " in out
+
+
+def test_interactive_session_with_the_users_tools(gateway_server, tmp_path):
+    """Piped stdin drives the interactive loop: a user's module is the only tool, the model
+    calls it, the conversation goes on to a second task, /quit ends it with 0."""
+    (tmp_path / "shop_tools.py").write_text(
+        "def price(item: str) -> str:\n"
+        '    """The price of an item in the shop."""\n'
+        "    return f'{item} costs 3 euros'\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "contrib.agent", "--base-url", gateway_server.url + "/v1",
+         "--no-examples", "--tools", str(tmp_path / "shop_tools.py"), "--max-tokens", "64"],
+        cwd=ROOT, input="How much is a banana?\n/tools\nAnd an apple?\n/quit\n",
+        capture_output=True, text=True, timeout=240, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert out.startswith("tools: price\n"), out
+    assert out.count("→ call price(") >= 2 and "costs 3 euros" in out, out
+    assert "  price: The price of an item in the shop." in out
