@@ -19,7 +19,7 @@ TYPED  := core/gateway $(patsubst %/__init__.py,%,$(wildcard plugins/*/gateway_p
 NAME   ?=
 DEST   ?= plugins
 
-.PHONY: install serve test test-fast bench lint lint-run new-plugin clean
+.PHONY: install serve agent test test-fast bench lint lint-run new-plugin clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -36,6 +36,11 @@ install: $(STAMP)
 
 serve: install
 	$(VENV)/bin/gateway serve --host $(HOST) --port $(PORT) $(ARGS)
+
+# The example agent (contrib/agent): interactive, or one task with ARGS="--prompt '...'".
+# Without --base-url it uses a gateway on port 8080 (`make serve`), else starts one on the demo model.
+agent: install
+	$(PY) -m contrib.agent $(ARGS)
 
 # Lint first (ruff + mypy, ~30 s cold): CI runs `make test`.
 test: install lint-run

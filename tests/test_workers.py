@@ -23,7 +23,7 @@ TEMPLATE = ("{% for m in messages %}<|{{m.role}}|>{{m.content}}<|end|>{% endfor 
 
 
 class _StubLlama(BaseHTTPRequestHandler):
-    """Just enough of llama.cpp's server: /health, /props, /completion (non-streaming)."""
+    """Just enough of llama.cpp's server: /health, /props, /completion (one event)."""
 
     def _json(self, body: dict) -> None:
         data = json.dumps(body).encode()
@@ -41,9 +41,18 @@ class _StubLlama(BaseHTTPRequestHandler):
             self._json({"status": "ok"})
 
     def do_POST(self) -> None:  # noqa: N802
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self._json({"content": "hello", "stop": True, "stop_type": "eos",
-                    "tokens_evaluated": 3, "tokens_predicted": 1})
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+        final = {"content": "hello", "stop": True, "stop_type": "eos", "tokens_evaluated": 3,
+                 "tokens_predicted": 1}
+        if not body.get("stream"):
+            self._json(final)
+            return
+        data = b"data: " + json.dumps(final).encode() + b"\n\n"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def log_message(self, *args: object) -> None:
         pass

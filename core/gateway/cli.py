@@ -137,6 +137,7 @@ def serve(a: argparse.Namespace, argv: list[str]) -> int:
     from hypercorn.config import Config
 
     from gateway.app import create_app
+    from gateway.banner import announce_when_ready
     from gateway.runtime import Runtime, ServeConfig, demo_model_path
 
     if a.workers < 1:
@@ -197,9 +198,13 @@ def serve(a: argparse.Namespace, argv: list[str]) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        if a.bind_fd is None:
+        banner = None
+        if a.bind_fd is None:  # a worker stays quiet: its parent speaks for all of them
             log.info("serving the OpenAI API on http://%s:%d/v1", a.host, a.port)
+            banner = asyncio.create_task(announce_when_ready(runtime, a.host, a.port))
         await hypercorn_serve(app, hc, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+        if banner is not None:
+            banner.cancel()
 
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         runner.run(run())

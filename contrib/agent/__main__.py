@@ -1,0 +1,3 @@
+from contrib.agent.cli import main
+
+raise SystemExit(main())
