@@ -11,16 +11,15 @@ One llama.cpp server (the `backend_url` fixture) serves every gateway (`--endpoi
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
-import gateway
 import jsonschema
 import pytest
+from gateway.testing import shared_templates_dir
 
 pytestmark = pytest.mark.e2e
 
-TEMPLATES = Path(gateway.__file__).resolve().parents[2].parent / "shared" / "templates"
+TEMPLATES = shared_templates_dir()  # fails, saying where it looked, when absent
 LLAMA_TEMPLATES = ["meta-llama-Llama-3.2-3B-Instruct.jinja",
                    "meta-llama-Llama-3.3-70B-Instruct.jinja"]
 WEATHER = {"type": "function", "function": {
@@ -56,8 +55,6 @@ OPENAI_HISTORY: list[dict[str, Any]] = [
 
 @pytest.fixture(scope="module", params=LLAMA_TEMPLATES)
 def client(request: Any, gateway_factory: Any, backend_url: str) -> Any:
-    if not TEMPLATES.is_dir():
-        pytest.skip("shared templates not found")
     gw = gateway_factory("--endpoint", backend_url, "--chat-template-file",
                          str(TEMPLATES / request.param))
     c = gw.openai()

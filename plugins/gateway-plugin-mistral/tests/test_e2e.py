@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
-import gateway
 import jsonschema
 import pytest
+from gateway.testing import shared_templates_dir
 
 pytestmark = pytest.mark.e2e
 
-TEMPLATES = Path(gateway.__file__).resolve().parents[2].parent / "shared" / "templates"
+TEMPLATES = shared_templates_dir()  # fails, saying where it looked, when absent
 MISTRAL_TEMPLATES = ["mistralai-Mistral-Nemo-Instruct-2407.jinja",
                      "Mistral-Small-3.2-24B-Instruct-2506.jinja",
                      "mistralai-Ministral-3-14B-Reasoning-2512.jinja"]
@@ -57,8 +56,6 @@ OPENAI_HISTORY: list[dict[str, Any]] = [
 
 @pytest.fixture(scope="module", params=MISTRAL_TEMPLATES)
 def client(request: Any, gateway_factory: Any, backend_url: str) -> Any:
-    if not TEMPLATES.is_dir():
-        pytest.skip("shared templates not found")
     gw = gateway_factory("--endpoint", backend_url, "--chat-template-file",
                          str(TEMPLATES / request.param))
     c = gw.openai()
