@@ -156,3 +156,37 @@ def test_thought_option_and_budget(recognizer):
     assert not recognizer(grammar, env("x" * 17, {"tool_calls": [CALL_T]}))
     # and at most budget/64 calls
     assert not recognizer(grammar, env("", {"tool_calls": [CALL_T, CALL_W]}))
+
+
+def quoting_grammar(messages: list[dict], **kw) -> str:
+    c = ctx(messages=messages, options={"quote": "on"}, tool_choice="required", **kw)
+    return DIALECT.tools_grammar(c).grammar + DIALECT.conversation_rules(c)
+
+
+def test_quote_is_an_excerpt_of_the_last_user_message(recognizer) -> None:
+    """With the `quote` option each call first quotes the words of the request it serves:
+    the excerpt comes from the conversation (not from the cached plan), so two requests with
+    the same tools quote their own message."""
+    def answer(quote: str) -> str:
+        return json.dumps({"tool_calls": [{"quote": quote, **CALL_W}]}, separators=(",", ":"))
+
+    oslo = quoting_grammar([{"role": "user", "content": "the weather in Rome, now"}])
+    paris = quoting_grammar([{"role": "user", "content": "Weather in Paris?"},
+                             {"role": "assistant", "content": "Which day?"},
+                             {"role": "user", "content": "today in Rome"}])
+    assert recognizer(oslo, answer("weather in Rome,"))
+    assert not recognizer(oslo, answer("today in Rome"))
+    assert recognizer(paris, answer("today in Rome"))
+    assert not recognizer(paris, answer("Weather in Paris?"))
+    assert not recognizer(oslo, json.dumps({"tool_calls": [CALL_W]}, separators=(",", ":")))
+
+
+def test_without_a_user_message_calls_do_not_quote(recognizer) -> None:
+    g = quoting_grammar([{"role": "system", "content": "be brief"}])
+    assert recognizer(g, json.dumps({"tool_calls": [CALL_W]}, separators=(",", ":")))
+
+
+def test_quote_off_adds_no_rules() -> None:
+    c = ctx(tool_choice="required")
+    assert DIALECT.conversation_rules(c) == "" and "call-open" not in DIALECT.tools_grammar(
+        c).grammar

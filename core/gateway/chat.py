@@ -120,6 +120,10 @@ class ChatService:
         except TemplateError as exc:
             raise bad_request(f"the chat template refused this conversation: {exc}",
                               "messages", code="template_error") from exc
+        if plan.grammar:  # e.g. the generic dialect's quotes of the user's request
+            extra = self.dialect.conversation_rules(ctx)
+            if extra:
+                plan = replace(plan, grammar=plan.grammar + extra)
         if plan.lazy and not plan.triggers:
             # llama.cpp would generate without any constraint: never let that through.
             raise GatewayError(f"dialect {self.dialect.name!r} built a lazy grammar without "

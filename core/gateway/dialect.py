@@ -219,6 +219,12 @@ class Dialect:
         """The constraint for this request (tools and/or response_format)."""
         return response_format_plan(ctx)
 
+    def conversation_rules(self, ctx: RequestContext) -> str:
+        """GBNF rules that depend on this conversation, not only on the tools: added to the
+        grammar of the (cached) plan on every request, so that the plan's rules can refer
+        to them. "" for none."""
+        return ""
+
     def create_parser(self, ctx: RequestContext) -> OutputParser:
         return PassthroughParser()
 

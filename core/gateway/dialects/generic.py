@@ -28,6 +28,7 @@ from gateway.dialect import (
     parallel_cap,
 )
 from gateway.dialect_options import MAX_PARALLEL_CALLS, choice_option, int_option
+from gateway.excerpt import excerpt_rules
 from gateway.grammar import rename_rules
 from gateway.hookspecs import hookimpl
 from gateway.jsonstream import JsonScanner
@@ -50,6 +51,8 @@ class GenericDialect(Dialect):
         choice_option("thought", "auto", "always", "never",
                       help="a short thought before the answer"),
         int_option("thought_max_chars", 0, "characters the thought may take"),
+        choice_option("quote", "off", "on",
+                      help="each call first quotes the words of the request it serves"),
         MAX_PARALLEL_CALLS,
     )
 
@@ -80,6 +83,9 @@ class GenericDialect(Dialect):
         else:
             described = "\n".join(ts_function(t.name, t.description, t.parameters) for t in tools)
         call = '{"name": "<tool name>", "arguments": {<arguments>}}'
+        if _quoting(ctx):
+            call = ('{"quote": "<the words of the request this call serves>", '
+                    '"name": "<tool name>", "arguments": {<arguments>}}')
         thought = f'"{THOUGHT}": "<short thought>", ' if _with_thought(ctx) else ""
         nest = (f"{{{thought}\"next_step\": {{", "}}") if thought else ("{", "}")
         shape_calls = f'{nest[0]}"tool_calls": [{call}]{nest[1]}'
@@ -115,9 +121,11 @@ class GenericDialect(Dialect):
             args, roots = tool_args_rules(ctx, tools, "t")
             rules += args
             alts = []
+            # `call-open` comes from conversation_rules: it may quote the request
+            opening = "call-open" if _quoting(ctx) else '"{"'
             for i, (tool, root) in enumerate(zip(tools, roots, strict=True)):
-                head = _lit('{"name":' + json.dumps(tool.name) + ',"arguments":')
-                rules.append(f'call{i} ::= {head} {root} "}}"')
+                head = _lit('"name":' + json.dumps(tool.name) + ',"arguments":')
+                rules.append(f'call{i} ::= {opening} {head} {root} "}}"')
                 alts.append(f"call{i}")
             rules.append("call ::= " + " | ".join(alts))
             cap = parallel_cap(ctx, 4) if ctx.parallel_tool_calls else 1
@@ -142,6 +150,18 @@ class GenericDialect(Dialect):
         else:
             rules.insert(0, "root ::= step")
         return GrammarPlan(grammar="\n".join(rules) + "\n")
+
+    def conversation_rules(self, ctx: RequestContext) -> str:
+        """`call-open`: with the `quote` option, each call starts by quoting the words of the
+        user's last message it serves (a contiguous excerpt, see gateway.excerpt)."""
+        if not _quoting(ctx):
+            return ""
+        source = _quote_source(ctx)
+        made = excerpt_rules(source) if source is not None else None
+        if made is None:
+            return 'call-open ::= "{"\n'
+        rules, root = made
+        return "\n".join([f'call-open ::= "{{\\"quote\\":\\"" {root} "\\","', *rules]) + "\n"
 
     def create_parser(self, ctx: RequestContext) -> OutputParser:
         if not ctx.tools:
@@ -219,6 +239,19 @@ class EnvelopeParser:
         for ev in self._scan.finish():
             self._on_event(ev.kind, ev.path, ev.text, ev.raw, out)
         return out
+
+
+def _quoting(ctx: RequestContext) -> bool:
+    return bool(ctx.options.get("quote", "off") == "on" and ctx.selected_tools())
+
+
+def _quote_source(ctx: RequestContext) -> str | None:
+    """The text calls quote from: the user's last message."""
+    for message in reversed(ctx.messages):
+        if message.get("role") == "user":
+            content = message.get("content")
+            return content if isinstance(content, str) and content.split() else None
+    return None
 
 
 def _with_thought(ctx: RequestContext) -> bool:

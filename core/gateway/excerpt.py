@@ -1,0 +1,38 @@
+"""A grammar for "a contiguous excerpt of this text": the model quotes the part of the
+user's request a call serves, right before writing the call.
+
+Copying is what a small model does best, and the copy puts the words the arguments need
+right before them. The excerpt is whole words (split on whitespace), one or more, taken
+from any start: rule `{name}-w{i}` is word i, optionally followed by a space and the rule of
+the next word, so the grammar has one rule per word and every rule ends in a tail call
+(llama.cpp's grammar stacks do not grow along it).
+"""
+
+from __future__ import annotations
+
+import json
+
+
+def words_of(text: str, max_words: int) -> list[str]:
+    """The words an excerpt is made of: the last `max_words` of the text (the end of a
+    request is usually the request proper)."""
+    words = text.split()
+    return words[-max_words:] if max_words > 0 else []
+
+
+def excerpt_rules(text: str, name: str = "quote", max_words: int = 300
+                  ) -> tuple[list[str], str] | None:
+    """(rules, the root rule name) for one or more consecutive words of `text`, written as
+    the inside of a JSON string; None when the text has no words."""
+    words = words_of(text, max_words)
+    if not words:
+        return None
+    rules: list[str] = []
+    last = len(words) - 1
+    for i, word in enumerate(words):
+        literal = json.dumps(json.dumps(word, ensure_ascii=False)[1:-1], ensure_ascii=False)
+        tail = f' ( " " {name}-w{i + 1} )?' if i < last else ""
+        rules.append(f"{name}-w{i} ::= {literal}{tail}")
+    starts = " | ".join(f"{name}-w{i}" for i in range(len(words)))
+    rules.append(f"{name} ::= {starts}")
+    return rules, name
