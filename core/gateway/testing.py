@@ -182,10 +182,10 @@ class DialectConformance:
         assert not missing, f"goldens lack cases tagged {sorted(missing)}"
 
     def test_non_streaming_parse(self) -> None:
-        for g, ctx in self._each():
+        for g, case in self._each():
             if "malformed" in g.tags:
                 continue
-            got = assemble(parse_all(ctx, [g.text]))
+            got = assemble(parse_all(case, [g.text]))
             assert got.content == g.content, g.name
             assert got.reasoning == g.reasoning, g.name
             assert [c.name for c in got.tool_calls] == [n for n, _ in g.calls], g.name
@@ -195,25 +195,25 @@ class DialectConformance:
 
     def test_stream_split_everywhere(self) -> None:
         self._skip("test_stream_split_everywhere")
-        for g, ctx in self._each():
-            whole = _norm(assemble(parse_all(ctx, [g.text])))
+        for g, case in self._each():
+            whole = _norm(assemble(parse_all(case, [g.text])))
             for i in range(len(g.text) + 1):
                 pieces = [g.text[:i], g.text[i:]]
-                got = _norm(assemble(parse_all(ctx, pieces)))
+                got = _norm(assemble(parse_all(case, pieces)))
                 assert got == whole, f"{g.name}: split at {i} gives {got} != {whole}"
 
     def test_stream_char_by_char(self) -> None:
         self._skip("test_stream_char_by_char")
-        for g, ctx in self._each():
-            whole = _norm(assemble(parse_all(ctx, [g.text])))
-            got = _norm(assemble(parse_all(ctx, list(g.text))))
+        for g, case in self._each():
+            whole = _norm(assemble(parse_all(case, [g.text])))
+            got = _norm(assemble(parse_all(case, list(g.text))))
             assert got == whole, g.name
 
     def test_call_deltas_start_with_id_and_name(self) -> None:
-        for g, ctx in self._each():
+        for g, case in self._each():
             started: set[int] = set()
             ids: set[str] = set()
-            for d in parse_all(ctx, list(g.text)):
+            for d in parse_all(case, list(g.text)):
                 if d.kind == "tool_start":
                     assert d.id and d.name, g.name
                     assert d.id not in ids, f"{g.name}: duplicate call id"
@@ -224,10 +224,10 @@ class DialectConformance:
 
     def test_malformed_output_loses_nothing(self) -> None:
         self._skip("test_malformed_output_loses_nothing")
-        for g, ctx in self._each():
+        for g, case in self._each():
             if "malformed" not in g.tags:
                 continue
-            got = assemble(parse_all(ctx, [g.text]))
+            got = assemble(parse_all(case, [g.text]))
             for call in got.tool_calls:
                 json.loads(call.arguments)  # never a call with broken arguments
             if not got.tool_calls:
@@ -242,10 +242,10 @@ class DialectConformance:
         them holds a call."""
         self._skip("test_goldens_match_grammar")
         checked, rejected = 0, []
-        for g, ctx in self._each():
+        for g, case in self._each():
             if not g.grammar:
                 continue
-            plan = ctx.plan()
+            plan = case.plan()
             if plan.grammar is None:
                 continue
             text = g.text
