@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 from gateway.detection import PLANTED_TOOLS, round_trip
-from gateway.dialect import RequestContext
-from gateway.grammar import GrammarLimits, cached_schema_to_gbnf
 from gateway.plugins import create_plugins
 from gateway.runtime import ServeConfig, choose, choose_dialect
 from gateway.templating import ChatTemplate, load_template_file
+from gateway.testing import make_case
 
 TEMPLATES = Path(__file__).resolve().parents[1].parent / "shared" / "templates"
 
@@ -76,11 +75,8 @@ def test_detects_expected_dialect_with_evidence(plugins, name):
         assert evidence.ok and "get_weather" in evidence.rendered
         assert "round trip" in found.reason
     # the grammar for a required call carries the dialect's own markers
-    ctx = RequestContext(messages=[{"role": "user", "content": "hi"}], tools=PLANTED_TOOLS,
-                         tool_choice="required", template=template, dialect=found.dialect,
-                         schema_grammar=lambda s, strict: cached_schema_to_gbnf(
-                             s, strict=strict, limits=GrammarLimits()))
-    grammar = found.dialect.tools_grammar(ctx).grammar or ""
+    case = make_case(found.dialect, list(PLANTED_TOOLS), "required", template=template)
+    grammar = case.plan().grammar or ""
     assert marker in grammar, grammar[:300]
 
 

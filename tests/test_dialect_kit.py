@@ -10,10 +10,10 @@ from typing import ClassVar
 import pytest
 from gateway.callargs import ArgsRepair, JsonArgs, string_arguments, valid_scalar
 from gateway.callgrammar import call_list, grammar_text, lazy_plan, response_rules, tool_args_rules
-from gateway.dialect import GrammarPlan, RequestContext
+from gateway.dialect import GrammarPlan, RequestContext, SchemaGrammars, ServedModel
 from gateway.dialects.generic import GenericDialect
 from gateway.jsonstream import JsonScanner
-from gateway.testing import CLOCK, WEATHER, DialectConformance, Golden, accepts, make_context
+from gateway.testing import CLOCK, WEATHER, DialectConformance, Golden, accepts, make_case
 
 # -- gateway.callargs ----------------------------------------------------------------------
 
@@ -64,16 +64,17 @@ def test_call_list_is_bounded() -> None:
 
 
 def test_tool_args_and_response_rules_embed_the_schemas() -> None:
-    ctx = make_context(GenericDialect(), [WEATHER, CLOCK], "auto",
-                       response_schema={"type": "object", "properties": {"n": {"type": "integer"}},
-                                        "required": ["n"]})
-    rules, roots = tool_args_rules(ctx, ctx.tools, "t")
-    found = response_rules(ctx)
+    case = make_case(GenericDialect(), [WEATHER, CLOCK], "auto",
+                     response_schema={"type": "object", "properties": {"n": {"type": "integer"}},
+                                      "required": ["n"]})
+    rules, roots = tool_args_rules(case.grammars, case.ctx.tools, "t")
+    found = response_rules(case.ctx, case.grammars)
     assert found is not None
     g = grammar_text(f"{roots[0]} | {roots[1]} | {found[1]}", rules + found[0])
     assert accepts(g, '{"city":"Paris"}') and accepts(g, "{}") and accepts(g, '{"n":3}')
     assert not accepts(g, '{"town":"Paris"}')
-    assert response_rules(make_context(GenericDialect(), [WEATHER])) is None
+    case = make_case(GenericDialect(), [WEATHER])
+    assert response_rules(case.ctx, case.grammars) is None
 
 
 def test_lazy_plan_carries_word_triggers() -> None:
@@ -90,14 +91,15 @@ ONE_CALL = json.dumps({"tool_calls": [{"name": "get_time", "arguments": {}}]},
 
 
 class _WrongGrammar(GenericDialect):
-    def tools_grammar(self, ctx: RequestContext) -> GrammarPlan:
+    def tools_grammar(self, ctx: RequestContext, model: ServedModel,
+                      grammars: SchemaGrammars) -> GrammarPlan:
         return GrammarPlan(grammar='root ::= "{}"\n')  # not what the parser reads
 
 
 class _ForgetfulPrompt(GenericDialect):
-    def render_prompt(self, ctx: RequestContext) -> str:
+    def render_prompt(self, ctx: RequestContext, model: ServedModel) -> str:
         plain = [m for m in ctx.messages if not m.get("tool_calls")]
-        return super().render_prompt(dataclasses.replace(ctx, messages=plain))
+        return super().render_prompt(dataclasses.replace(ctx, messages=plain), model)
 
 
 def _suite(dialect: GenericDialect) -> DialectConformance:

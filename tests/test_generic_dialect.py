@@ -5,10 +5,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from gateway.dialect import RequestContext
 from gateway.dialects.generic import DIALECT, THOUGHT, GenericDialect, _plain_history
-from gateway.grammar import cached_schema_to_gbnf
-from gateway.testing import CLOCK, WEATHER, DialectConformance, Golden
+from gateway.testing import (
+    CLOCK,
+    WEATHER,
+    DialectCase,
+    DialectConformance,
+    Golden,
+    make_case,
+    parse_all,
+)
 
 
 def env(thought: str, step: dict, choice: str = "auto") -> str:
@@ -49,13 +55,8 @@ class TestGenericConformance(DialectConformance):
     ]
 
 
-def ctx(**kw) -> RequestContext:
-    c = RequestContext(messages=[{"role": "user", "content": "hi"}], tools=[WEATHER, CLOCK],
-                       dialect=DIALECT)
-    c.schema_grammar = lambda s, strict: cached_schema_to_gbnf(s, strict=strict)
-    for k, v in kw.items():
-        setattr(c, k, v)
-    return c
+def ctx(tool_choice: str = "auto", **kw) -> DialectCase:
+    return make_case(DIALECT, [WEATHER, CLOCK], tool_choice, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +91,7 @@ CASES = [
 @pytest.mark.parametrize("choice,forced,parallel,step,ok", CASES)
 def test_grammar_enforces_tool_choice(recognizer, choice, forced, parallel, step, ok):
     c = ctx(tool_choice=choice, forced_tool=forced, parallel_tool_calls=parallel)
-    plan = DIALECT.tools_grammar(c)
+    plan = c.plan()
     assert plan.grammar and not plan.lazy
     assert recognizer(plan.grammar, env("t", step, choice)) is ok
     if choice in ("required", "named"):
@@ -98,7 +99,7 @@ def test_grammar_enforces_tool_choice(recognizer, choice, forced, parallel, step
 
 
 def test_grammar_bounds_thought_and_forbids_whitespace(recognizer):
-    plan = DIALECT.tools_grammar(ctx())
+    plan = ctx().plan()
     call = {"tool_calls": [CALL_T]}
     assert recognizer(plan.grammar, env("x" * 200, call))
     assert not recognizer(plan.grammar, env("x" * 201, call))
@@ -107,9 +108,9 @@ def test_grammar_bounds_thought_and_forbids_whitespace(recognizer):
 
 def test_no_tools_no_grammar_unless_response_format():
     c = ctx(tools=[])
-    assert DIALECT.tools_grammar(c).grammar is None
-    c.response_schema = {"type": "object", "properties": {"a": {"type": "integer"}}}
-    assert DIALECT.tools_grammar(c).grammar
+    assert c.plan().grammar is None
+    c = c.replace(response_schema={"type": "object", "properties": {"a": {"type": "integer"}}})
+    assert c.plan().grammar
 
 
 def test_prompt_describes_tools_in_both_styles():
@@ -119,7 +120,7 @@ def test_prompt_describes_tools_in_both_styles():
     for style, needle in (("typescript", "type get_weather = (_: {"),
                           ("json", '"name": "get_weather"')):
         c = ctx(template=t, options={"tool_style": style})
-        prompt = GenericDialect().render_prompt(c)
+        prompt = GenericDialect().render_prompt(c.ctx, c.model)
         assert needle in prompt and "get_time" in prompt and prompt.startswith("<system>")
 
 
@@ -140,18 +141,18 @@ def test_history_with_calls_and_results_is_plain_turns():
 def test_parallel_calls_are_bounded(recognizer):
     """A small model repeats a call until max_tokens in an unbounded list: cap it."""
     c = ctx(tool_choice="required", options={"max_parallel_calls": 3})
-    grammar = DIALECT.tools_grammar(c).grammar
+    grammar = c.plan().grammar
     assert recognizer(grammar, env("t", {"tool_calls": [CALL_T] * 3}, "required"))
     assert not recognizer(grammar, env("t", {"tool_calls": [CALL_T] * 4}, "required"))
 
 
 def test_thought_option_and_budget(recognizer):
     c = ctx(tool_choice="required", options={"thought": "always"})
-    grammar = DIALECT.tools_grammar(c).grammar
+    grammar = c.plan().grammar
     assert recognizer(grammar, env("why", {"tool_calls": [CALL_T]}))
     c = ctx(tool_choice="auto")
-    c.budget_tokens = 64  # a quarter of the budget at most, in characters
-    grammar = DIALECT.tools_grammar(c).grammar
+    c = c.replace(budget_tokens=64)  # a quarter of the budget at most, in characters
+    grammar = c.plan().grammar
     assert recognizer(grammar, env("x" * 16, {"tool_calls": [CALL_T]}))
     assert not recognizer(grammar, env("x" * 17, {"tool_calls": [CALL_T]}))
     # and at most budget/64 calls
@@ -159,8 +160,9 @@ def test_thought_option_and_budget(recognizer):
 
 
 def quoting_grammar(messages: list[dict], **kw) -> str:
-    c = ctx(messages=messages, options={"quote": "on"}, tool_choice="required", **kw)
-    return DIALECT.tools_grammar(c).grammar + DIALECT.conversation_rules(c)
+    plan = ctx("required", messages=messages, options={"quote": "on"}, **kw).plan()
+    assert plan.grammar
+    return plan.grammar
 
 
 def test_quote_is_an_excerpt_of_the_last_user_message(recognizer) -> None:
@@ -181,12 +183,20 @@ def test_quote_is_an_excerpt_of_the_last_user_message(recognizer) -> None:
     assert not recognizer(oslo, json.dumps({"tool_calls": [CALL_W]}, separators=(",", ":")))
 
 
+def test_quote_parsed_away() -> None:
+    case = ctx("required", options={"quote": "on"})
+    text = json.dumps({"tool_calls": [{"quote": "hi", **CALL_W}]}, separators=(",", ":"))
+    out = parse_all(case, [text])
+    assert [d.kind for d in out if d.kind != "tool_args"] == ["tool_start"]
+    assert json.loads("".join(d.text for d in out if d.kind == "tool_args")) == CALL_W["arguments"]
+
+
 def test_without_a_user_message_calls_do_not_quote(recognizer) -> None:
     g = quoting_grammar([{"role": "system", "content": "be brief"}])
     assert recognizer(g, json.dumps({"tool_calls": [CALL_W]}, separators=(",", ":")))
 
 
 def test_quote_off_adds_no_rules() -> None:
-    c = ctx(tool_choice="required")
-    assert DIALECT.conversation_rules(c) == "" and "call-open" not in DIALECT.tools_grammar(
-        c).grammar
+    case = ctx("required")
+    assert DIALECT.conversation_rules(case.ctx, case.model) == ""
+    assert "call-open" not in case.plan().grammar

@@ -217,3 +217,41 @@ def test_required_call_cut_off_is_retried_with_a_tighter_grammar(stream):
         assert out.usage.completion_tokens == 14  # both attempts are counted
     first, second = (p["grammar"] for p in backend.payloads)
     assert "t0-char{0,64}" in first and "t0-char{0,12}" in second  # 256/4, then at least 12
+
+
+def test_the_dialect_gets_one_request_and_everything_else_as_arguments():
+    """One way: the request's data is built once and handed down unchanged; the served model
+    and the schema-grammar builder (with the answer's budget) come as arguments."""
+    import dataclasses
+
+    from gateway.dialects.generic import GenericDialect
+
+    seen: dict[str, tuple] = {}
+
+    class Recording(GenericDialect):
+        def render_prompt(self, ctx, model):
+            seen["prompt"] = (ctx, model)
+            return super().render_prompt(ctx, model)
+
+        def tools_grammar(self, ctx, model, grammars):
+            seen["plan"] = (ctx, model, grammars)
+            return super().tools_grammar(ctx, model, grammars)
+
+        def create_parser(self, ctx, model):
+            seen["parser"] = (ctx, model)
+            return super().create_parser(ctx, model)
+
+    dialect = Recording()
+    svc = ChatService(plugins=create_plugins(["generic"]), backend=StubBackend("x"),
+                      template=TEMPLATE, dialect=dialect, model_id="m")
+    run(svc.complete(request(tools=TOOLS, tool_choice="required", max_tokens=64)))
+    ctx, model = seen["prompt"]
+    assert seen["plan"][0] is ctx and seen["parser"][0] is ctx
+    assert ctx.tool_choice == "required" and [t.name for t in ctx.tools] == ["f"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        ctx.tool_choice = "none"
+    assert model.template is TEMPLATE and model.dialect is dialect
+    assert model.options is svc.settings.dialect_options
+    grammars = seen["plan"][2]
+    assert grammars.budget_tokens == 64  # max_tokens (the slot context is unknown here)
+    assert grammars.limits.max_free_string == 16  # a quarter of the budget

@@ -68,8 +68,8 @@ def test_extra_plugin_hooks_override_and_collect():
         return DialectClaim("echo", 10, "echo markup") if "ECHO" in template.source else None
 
     @hookimpl
-    def gateway_render_prompt(ctx):
-        return "OVERRIDDEN" if ctx.dialect.name == "echo" else None
+    def gateway_render_prompt(ctx, model):
+        return "OVERRIDDEN" if model.dialect.name == "echo" else None
 
     mod.gateway_register_dialects = gateway_register_dialects
     mod.gateway_detect_dialect = gateway_detect_dialect

@@ -9,30 +9,31 @@ around the arguments is the dialect's own.
 
 from __future__ import annotations
 
-from gateway.dialect import GrammarPlan, RequestContext, ToolDef, response_format_plan, word_trigger
+from gateway.dialect import GrammarPlan, RequestContext, SchemaGrammars, ToolDef, word_trigger
 from gateway.grammar import rename_rules
 
 
-def tool_args_rules(ctx: RequestContext, tools: list[ToolDef], prefix: str = "t"
+def tool_args_rules(grammars: SchemaGrammars, tools: list[ToolDef], prefix: str = "t"
                     ) -> tuple[list[str], list[str]]:
     """Each tool's arguments grammar, its rules renamed under `{prefix}{i}-`:
     (rules, the root rule name of each tool, in order)."""
     rules: list[str] = []
     roots: list[str] = []
     for i, tool in enumerate(tools):
-        body, root = rename_rules(ctx.grammar_for(tool.parameters, tool.strict), f"{prefix}{i}-")
+        body, root = rename_rules(grammars.schema(tool.parameters, tool.strict), f"{prefix}{i}-")
         rules.append(body.strip())
         roots.append(root)
     return rules, roots
 
 
-def response_rules(ctx: RequestContext, prefix: str = "res-") -> tuple[list[str], str] | None:
+def response_rules(ctx: RequestContext, grammars: SchemaGrammars, prefix: str = "res-"
+                   ) -> tuple[list[str], str] | None:
     """The response_format's grammar (json_schema / json_object) embedded under `prefix`:
     (rules, its root rule name), or None when no JSON answer is asked for."""
-    plan = response_format_plan(ctx)
-    if plan.grammar is None:
+    grammar = grammars.response(ctx)
+    if grammar is None:
         return None
-    body, root = rename_rules(plan.grammar, prefix)
+    body, root = rename_rules(grammar, prefix)
     return [body.strip()], root
 
 

@@ -1,4 +1,5 @@
-"""The chat-completions path: request → dialect (through hooks) → llama.cpp → OpenAI shape."""
+"""The chat-completions path, one way: request → RequestContext → dialect (prompt, grammar
+plan, parser; each step through its hook) → llama.cpp → parser → OpenAI shape."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import msgspec
 
 from gateway import protocol as p
 from gateway.backend import Backend
-from gateway.cache import BoundedCache, digest
+from gateway.cache import BoundedCache
 from gateway.callgate import (
     CallGate,
     GatedParser,
@@ -23,7 +24,18 @@ from gateway.callgate import (
 )
 from gateway.chat_request import build_context
 from gateway.config import Settings
-from gateway.dialect import Delta, Dialect, GrammarPlan, ParsedOutput, RequestContext, new_call_id
+from gateway.dialect import (
+    Delta,
+    Dialect,
+    GrammarPlan,
+    OutputParser,
+    ParsedOutput,
+    RequestContext,
+    SchemaGrammars,
+    ServedModel,
+    assemble,
+    new_call_id,
+)
 from gateway.errors import GatewayError, bad_request
 from gateway.grammar import GrammarLimits, SchemaError
 from gateway.plugins import Plugins
@@ -35,9 +47,35 @@ _encode = msgspec.json.encode
 
 @dataclass
 class Prepared:
+    """One request made ready for llama.cpp: its data, prompt, budget and payload."""
+
     ctx: RequestContext
     payload: dict[str, Any]
     prompt: str
+    budget_tokens: int | None = None  # see SchemaGrammars.budget_tokens
+
+
+class HookSchemaConverter:
+    """JSON Schema -> GBNF through the gateway_schema_to_grammar hook (the built-in converter
+    and its cache unless a plugin overrides it), with a converter's failure turned into a
+    SchemaError the client sees as a 400."""
+
+    def __init__(self, hook: Any) -> None:
+        self._hook = hook
+
+    def __call__(self, schema: Any, strict: bool, limits: GrammarLimits) -> str:
+        try:
+            grammar: str | None = self._hook.gateway_schema_to_grammar(
+                schema=schema, strict=strict, limits=limits)
+        except SchemaError:
+            raise
+        except Exception as exc:  # a converter bug: a clear 400 for this schema, not a 500
+            log.exception("converting a JSON Schema to a grammar failed")
+            raise SchemaError(f"the gateway could not convert it ({type(exc).__name__}); "
+                              "see the gateway's log") from exc
+        if grammar is None:
+            raise bad_request("no plugin could convert this JSON Schema to a grammar")
+        return grammar
 
 
 @dataclass
@@ -54,27 +92,11 @@ class ChatService:
     _plans: BoundedCache[GrammarPlan] = field(default_factory=lambda: BoundedCache(256))
     on_plan: Callable[[bool, float], None] | None = None  # (cache hit, build seconds): metrics
 
-    def _schema_grammar(self, limits: GrammarLimits, ctx: RequestContext
-                        ) -> Callable[[Any, bool], str]:
-        # the response_format schema follows JSON Schema's open objects; tool arguments stay
-        # closed (a function rarely takes keys it did not declare)
-        opened = replace(limits, open_objects=True)
-
-        def convert(schema: Any, strict: bool) -> str:
-            try:
-                grammar: str | None = self.plugins.hook.gateway_schema_to_grammar(
-                    schema=schema, strict=strict,
-                    limits=opened if schema is ctx.response_schema else limits)
-            except SchemaError:
-                raise
-            except Exception as exc:  # a converter bug: a clear 400 for this schema, not a 500
-                log.exception("converting a JSON Schema to a grammar failed")
-                raise SchemaError(f"the gateway could not convert it ({type(exc).__name__}); "
-                                  "see the gateway's log") from exc
-            if grammar is None:
-                raise bad_request("no plugin could convert this JSON Schema to a grammar")
-            return grammar
-        return convert
+    @property
+    def model(self) -> ServedModel:
+        """What every request's dialect calls get beside the request (built per call: cheap,
+        and the template, dialect or options may be replaced after construction)."""
+        return ServedModel(self.template, self.dialect, self.settings.dialect_options)
 
     async def prepare_async(self, req: p.ChatCompletionRequest, squeeze: int = 1) -> Prepared:
         """prepare() in a worker thread: rendering an untrusted chat template (bounded in
@@ -82,35 +104,19 @@ class ChatService:
         return await asyncio.to_thread(self.prepare, req, squeeze)
 
     def prepare(self, req: p.ChatCompletionRequest, squeeze: int = 1) -> Prepared:
-        """squeeze > 1 shapes the grammar for a budget that many times smaller (the retry
-        of a required call that ran out of tokens)."""
+        """The request, top to bottom: checked into a RequestContext, rendered into a prompt,
+        its token budget estimated, its grammar planned, the llama.cpp payload assembled.
+        squeeze > 1 shapes the grammar for a budget that many times smaller (the retry of a
+        required call that ran out of tokens)."""
         ctx = build_context(req, self.settings)
-        ctx.template, ctx.dialect, ctx.hooks = self.template, self.dialect, self.plugins.hook
-        ctx.options = self.settings.dialect_options
+        model = self.model
         hook = self.plugins.hook
-        if req.tools or req.response_format is not None:
-            # A digest, not the encoded request: a tool list can be megabytes.
-            ctx.tools_key = digest(_encode(
-                (req.tools, req.tool_choice, req.parallel_tool_calls, req.response_format)))
         try:
-            prompt: str = hook.gateway_render_prompt(ctx=ctx)
-            ctx.budget_tokens = self._budget(req, prompt)
-            if ctx.budget_tokens is not None and squeeze > 1:
-                ctx.budget_tokens = max(16, ctx.budget_tokens // squeeze)
-            limits = budget_limits(self.settings.grammar_limits, ctx.budget_tokens)
-            ctx.schema_grammar = self._schema_grammar(limits, ctx)
-            plan_key = ctx.tools_key + str(ctx.budget_tokens).encode()
-            plan = self._plans.get(plan_key)
-            if plan is None:  # a cached plan means these tools were already checked
-                started = time.perf_counter()
-                check_tool_schemas(ctx.tools)
-                check_response_schema(ctx.response_schema)
-                plan = hook.gateway_tools_grammar(ctx=ctx) or GrammarPlan()
-                self._plans.put(plan_key, plan)
-                if self.on_plan and plan.grammar:
-                    self.on_plan(False, time.perf_counter() - started)
-            elif self.on_plan and plan.grammar:
-                self.on_plan(True, 0.0)
+            prompt: str = hook.gateway_render_prompt(ctx=ctx, model=model)
+            budget = self._budget(req, prompt)
+            if budget is not None and squeeze > 1:
+                budget = max(16, budget // squeeze)
+            plan = self._plan(ctx, model, budget)
         except SchemaError as exc:
             raise bad_request(f"cannot build a grammar for this request: {exc}",
                               param=_schema_param(ctx, exc), code="unsupported_schema") from exc
@@ -121,7 +127,7 @@ class ChatService:
             raise bad_request(f"the chat template refused this conversation: {exc}",
                               "messages", code="template_error") from exc
         if plan.grammar:  # e.g. the generic dialect's quotes of the user's request
-            extra = self.dialect.conversation_rules(ctx)
+            extra = model.dialect.conversation_rules(ctx, model)
             if extra:
                 plan = replace(plan, grammar=plan.grammar + extra)
         if plan.lazy and not plan.triggers:
@@ -132,7 +138,45 @@ class ChatService:
             raise bad_request(f"the grammar for this request is {len(plan.grammar)} bytes, over "
                               f"the limit of {self.settings.grammar_limits.max_grammar_bytes}",
                               "tools", code="grammar_too_large")
-        return Prepared(ctx, self._payload(req, prompt, plan), prompt)
+        return Prepared(ctx, self._payload(req, prompt, plan), prompt, budget)
+
+    def _plan(self, ctx: RequestContext, model: ServedModel, budget: int | None
+              ) -> GrammarPlan:
+        """The request's constraint, from the dialect (through the tools-grammar hook), or
+        the cached one for the same tools, tool_choice, response_format and budget."""
+        plan_key = ctx.tools_key + str(budget).encode()
+        plan = self._plans.get(plan_key)
+        if plan is not None:  # a cached plan means these tools were already checked
+            if self.on_plan and plan.grammar:
+                self.on_plan(True, 0.0)
+            return plan
+        started = time.perf_counter()
+        check_tool_schemas(ctx.tools)
+        check_response_schema(ctx.response_schema)
+        grammars = SchemaGrammars(HookSchemaConverter(self.plugins.hook),
+                                  budget_limits(self.settings.grammar_limits, budget), budget)
+        plan = self.plugins.hook.gateway_tools_grammar(
+            ctx=ctx, model=model, grammars=grammars) or GrammarPlan()
+        self._plans.put(plan_key, plan)
+        if self.on_plan and plan.grammar:
+            self.on_plan(False, time.perf_counter() - started)
+        return plan
+
+    def _parser(self, ctx: RequestContext) -> OutputParser:
+        """A fresh parser for the request's output: a plugin's (create-parser hook) or the
+        dialect's."""
+        parser: OutputParser = self.plugins.hook.gateway_create_parser(ctx=ctx, model=self.model)
+        return parser
+
+    def _parse(self, ctx: RequestContext, text: str) -> ParsedOutput:
+        """A whole generation parsed: by a plugin's parse-output hook, else by the request's
+        parser over all of it (so streamed and non-streamed results are the same)."""
+        parsed: ParsedOutput | None = self.plugins.hook.gateway_parse_output(
+            ctx=ctx, model=self.model, text=text)
+        if parsed is None:
+            parser = self._parser(ctx)
+            parsed = assemble(parser.feed(text) + parser.finish())
+        return parsed
 
     def _budget(self, req: p.ChatCompletionRequest, prompt: str) -> int | None:
         """Tokens the answer may take: max_tokens, capped by what the slot's context leaves
@@ -176,7 +220,7 @@ class ChatService:
     async def complete(self, req: p.ChatCompletionRequest) -> p.ChatCompletion:
         prep = await self.prepare_async(req)
         result, parsed, gate = await self._attempt(prep)
-        if _retry_wanted(prep.ctx, parsed, result):
+        if _retry_wanted(prep, parsed, result):
             # A required call ran out of tokens (the model looped in a free part): once more
             # with a grammar shaped for a much smaller budget; the prompt is cached.
             log.info("required call cut off by max_tokens; retrying with a tighter grammar")
@@ -206,15 +250,13 @@ class ChatService:
         non-streamed /completion kept decoding after its connection was closed)."""
         result, looped = await self._generate_watching(prep)
         gate = CallGate(prep.ctx.tools)
-        parsed: ParsedOutput = gate_output(
-            self.plugins.hook.gateway_parse_output(ctx=prep.ctx, text=result.get("content", "")),
-            gate, complete=_finish_reason(result) != "length" and not looped)
+        parsed = gate_output(self._parse(prep.ctx, result.get("content", "")), gate,
+                             complete=_finish_reason(result) != "length" and not looped)
         return result, parsed, gate
 
     async def _run(self, run: _Run) -> AsyncIterator[Delta]:
         """Stream one generation through the gated parser, stopping at a repeated call."""
-        run.parser = GatedParser(self.plugins.hook.gateway_create_parser(ctx=run.prep.ctx),
-                                 CallGate(run.prep.ctx.tools))
+        run.parser = GatedParser(self._parser(run.prep.ctx), CallGate(run.prep.ctx.tools))
         parser = run.parser
         events = self.backend.stream(run.prep.payload)
         try:
@@ -316,12 +358,12 @@ class _Run:
         p = self.parser
         return (self.prep.ctx.tool_choice in ("required", "named") and not p.released
                 and not p.text_out and _finish_reason(self.last) == "length"
-                and self.prep.ctx.budget_tokens is not None)
+                and self.prep.budget_tokens is not None)
 
 
-def _retry_wanted(ctx: RequestContext, parsed: ParsedOutput, result: dict[str, Any]) -> bool:
-    return (ctx.tool_choice in ("required", "named") and not parsed.tool_calls
-            and _finish_reason(result) == "length" and ctx.budget_tokens is not None)
+def _retry_wanted(prep: Prepared, parsed: ParsedOutput, result: dict[str, Any]) -> bool:
+    return (prep.ctx.tool_choice in ("required", "named") and not parsed.tool_calls
+            and _finish_reason(result) == "length" and prep.budget_tokens is not None)
 
 
 def budget_limits(limits: GrammarLimits, budget: int | None) -> GrammarLimits:

@@ -1,4 +1,4 @@
-"""Checks an OpenAI chat request and turns it into a dialect's RequestContext.
+"""Checks an OpenAI chat request and turns it into a dialect's RequestContext, complete.
 
 Everything the gateway cannot honour is refused with a 400 that says so, never ignored.
 """
@@ -11,8 +11,9 @@ from typing import Any
 
 import msgspec
 
+from gateway.cache import digest
 from gateway.config import Settings
-from gateway.dialect import RequestContext, ToolDef
+from gateway.dialect import RequestContext, ToolChoiceMode, ToolDef
 from gateway.errors import bad_request
 from gateway.protocol import ChatCompletionRequest, Message, NamedToolChoice
 
@@ -133,34 +134,49 @@ def build_context(req: ChatCompletionRequest, settings: Settings) -> RequestCont
                 "type": "object", "properties": {}}
             strict = fn.strict if fn.strict is not None else settings.strict_default
             tools.append(ToolDef(fn.name, fn.description or "", params, strict))
-    ctx = RequestContext(messages=messages, tools=tools)
-    if req.reasoning_effort is not None:
-        if req.reasoning_effort not in ("minimal", "low", "medium", "high"):
-            raise bad_request("reasoning_effort must be one of minimal, low, medium, high",
-                              "reasoning_effort")
-        ctx.reasoning_effort = req.reasoning_effort
+    reasoning_effort = req.reasoning_effort
+    if reasoning_effort is not None and \
+            reasoning_effort not in ("minimal", "low", "medium", "high"):
+        raise bad_request("reasoning_effort must be one of minimal, low, medium, high",
+                          "reasoning_effort")
+    tool_choice: ToolChoiceMode = "auto"
+    forced_tool: str | None = None
     choice = req.tool_choice
     if isinstance(choice, NamedToolChoice):
         if choice.function.name not in {t.name for t in tools}:
             raise bad_request(f"tool_choice names {choice.function.name!r}, which is not in tools",
                               "tool_choice")
-        ctx.tool_choice, ctx.forced_tool = "named", choice.function.name
+        tool_choice, forced_tool = "named", choice.function.name
     elif choice is not None:
         if choice == "required" and not tools:
             raise bad_request("tool_choice 'required' needs at least one tool", "tool_choice")
-        ctx.tool_choice = choice
-    ctx.parallel_tool_calls = req.parallel_tool_calls is not False
+        tool_choice = choice
+    json_mode, response_schema, strict = False, None, False
     rf = req.response_format
     if rf is not None and rf.type == "json_object":
-        ctx.json_mode = True
+        json_mode = True
     elif rf is not None and rf.type == "json_schema":
         if rf.json_schema is None or rf.json_schema.schema is None:
             raise bad_request("response_format json_schema needs json_schema.schema",
                               "response_format.json_schema")
-        ctx.response_schema = rf.json_schema.schema
+        response_schema = rf.json_schema.schema
         rf_strict = rf.json_schema.strict
-        ctx.strict = rf_strict if rf_strict is not None else settings.strict_default
-    return ctx
+        strict = rf_strict if rf_strict is not None else settings.strict_default
+    return RequestContext(
+        messages=messages, tools=tools, tool_choice=tool_choice, forced_tool=forced_tool,
+        parallel_tool_calls=req.parallel_tool_calls is not False,
+        response_schema=response_schema, json_mode=json_mode, strict=strict,
+        reasoning_effort=reasoning_effort, tools_key=tools_key(req))
+
+
+def tools_key(req: ChatCompletionRequest) -> bytes:
+    """A digest of what the tool descriptions and grammar depend on (tools, tool_choice,
+    parallel_tool_calls, response_format): not the encoded request, a tool list can be
+    megabytes. Empty when there is nothing to cache."""
+    if not req.tools and req.response_format is None:
+        return b""
+    return digest(msgspec.json.encode(
+        (req.tools, req.tool_choice, req.parallel_tool_calls, req.response_format)))
 
 
 def decode_request(body: bytes) -> ChatCompletionRequest:

@@ -1,19 +1,25 @@
-"""The core's own implementations of the firstresult hooks: run last, delegate to the
-request's dialect object and the built-in schema converter."""
+"""The core's own implementations of the firstresult hooks: run last, delegate to the served
+model's dialect and the built-in schema converter. (Parsing a whole generation has no
+default here: the core feeds it through the request's parser, see ChatService._parse.)"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from gateway.dialect import GrammarPlan, OutputParser, ParsedOutput, RequestContext, assemble
+from gateway.dialect import (
+    GrammarPlan,
+    OutputParser,
+    RequestContext,
+    SchemaGrammars,
+    ServedModel,
+)
 from gateway.grammar import GrammarLimits, cached_schema_to_gbnf
 from gateway.hookspecs import hookimpl
 
 
 @hookimpl(trylast=True)
-def gateway_render_prompt(ctx: RequestContext) -> str | None:
-    assert ctx.dialect is not None
-    return ctx.dialect.render_prompt(ctx)
+def gateway_render_prompt(ctx: RequestContext, model: ServedModel) -> str | None:
+    return model.dialect.render_prompt(ctx, model)
 
 
 @hookimpl(trylast=True)
@@ -24,22 +30,11 @@ def gateway_schema_to_grammar(
 
 
 @hookimpl(trylast=True)
-def gateway_tools_grammar(ctx: RequestContext) -> GrammarPlan | None:
-    assert ctx.dialect is not None
-    return ctx.dialect.tools_grammar(ctx)
+def gateway_tools_grammar(ctx: RequestContext, model: ServedModel, grammars: SchemaGrammars
+                          ) -> GrammarPlan | None:
+    return model.dialect.tools_grammar(ctx, model, grammars)
 
 
 @hookimpl(trylast=True)
-def gateway_create_parser(ctx: RequestContext) -> OutputParser | None:
-    assert ctx.dialect is not None
-    return ctx.dialect.create_parser(ctx)
-
-
-@hookimpl(trylast=True)
-def gateway_parse_output(ctx: RequestContext, text: str) -> ParsedOutput | None:
-    # Through the hook, so a plugin's parser override also applies to non-streamed output.
-    parser = ctx.hooks.gateway_create_parser(ctx=ctx) if ctx.hooks else None
-    if parser is None:
-        assert ctx.dialect is not None
-        parser = ctx.dialect.create_parser(ctx)
-    return assemble(parser.feed(text) + parser.finish())
+def gateway_create_parser(ctx: RequestContext, model: ServedModel) -> OutputParser | None:
+    return model.dialect.create_parser(ctx, model)

@@ -15,7 +15,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.dialect import Dialect, DialectClaim, RequestContext, ToolDef, assemble
+from gateway.dialect import (
+    Dialect,
+    DialectClaim,
+    RequestContext,
+    ServedModel,
+    ToolDef,
+    assemble,
+)
 from gateway.templating import ChatTemplate, TemplateError
 
 log = logging.getLogger("gateway.detection")
@@ -133,9 +140,8 @@ def turn_text(prefix: str, full: str, template: ChatTemplate) -> str:
 
 def _parse(dialect: Dialect, template: ChatTemplate, text: str
            ) -> tuple[list[tuple[str, Any]], str]:
-    ctx = RequestContext(messages=[_USER], tools=list(PLANTED_TOOLS), template=template,
-                         dialect=dialect)
-    parser = dialect.create_parser(ctx)
+    ctx = RequestContext(messages=[_USER], tools=list(PLANTED_TOOLS))
+    parser = dialect.create_parser(ctx, ServedModel(template, dialect))
     out = assemble(parser.feed(text) + parser.finish())
     calls = []
     for c in out.tool_calls:

@@ -3,6 +3,13 @@
 A dialect hands the core roughly what llama.cpp itself uses for chat: the prompt, a GBNF
 grammar (optionally lazy, with triggers and preserved tokens) and extra stop words; and it
 parses the generated text back into content, reasoning and tool calls, incrementally.
+
+One request flows one way. The core checks the client's request into a `RequestContext`
+(plain data) and hands it, with the `ServedModel` (template, dialect and options, fixed at
+start-up), to the dialect: `render_prompt` gives the prompt; `tools_grammar`, also given a
+`SchemaGrammars` (the schema converter and the answer's token budget), gives the
+`GrammarPlan`; `create_parser` gives the parser the generated text is fed through. A dialect
+gets everything it needs as arguments and never calls back into the core.
 """
 
 from __future__ import annotations
@@ -10,12 +17,13 @@ from __future__ import annotations
 import json
 import secrets
 import string
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from enum import IntEnum
 from typing import Any, Literal, Protocol
 
 from gateway.dialect_options import DialectOption
+from gateway.grammar import GrammarLimits
 from gateway.templating import ChatTemplate
 
 ToolChoiceMode = Literal["auto", "none", "required", "named"]
@@ -62,9 +70,11 @@ class GrammarPlan:
     stop: list[str] = field(default_factory=list)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class RequestContext:
-    """Everything a dialect needs to know about one chat request (plain Python values)."""
+    """One chat request as a dialect sees it: the client's data, checked, in plain Python
+    values. Built once and complete (`chat_request.build_context`), never changed; what the
+    server brings (template, options, schema converter) comes beside it, not in it."""
 
     messages: list[dict[str, Any]]
     tools: list[ToolDef]
@@ -74,20 +84,10 @@ class RequestContext:
     response_schema: dict[str, Any] | bool | None = None  # json_schema response_format
     json_mode: bool = False  # json_object response_format
     strict: bool = False  # response_format strict
-    template: ChatTemplate | None = None
-    dialect: Dialect | None = None
-    options: dict[str, Any] = field(default_factory=dict)  # serve options for dialects
-    # Set by the core: compiles a JSON Schema to a standalone GBNF grammar (root rule `root`)
-    # through the schema-to-grammar hook and its cache.
-    schema_grammar: Callable[[Any, bool], str] | None = None
-    hooks: Any = None  # the plugin manager's hook relay, for hooks that call other hooks
+    reasoning_effort: str | None = None  # passed to templates that read it (gpt-oss)
     # Identifies tools + tool_choice + parallel + response_format: a cache key for work that
     # depends only on them (tool descriptions, grammars). Empty: do not cache.
     tools_key: bytes = b""
-    # Tokens the answer may take (max_tokens, else what the context leaves): dialects shape
-    # their grammar so a call closes within it. None: unknown.
-    budget_tokens: int | None = None
-    reasoning_effort: str | None = None  # passed to templates that read it (gpt-oss)
 
     @property
     def offers_tools(self) -> bool:
@@ -99,11 +99,49 @@ class RequestContext:
             return [t for t in self.tools if t.name == self.forced_tool]
         return [] if self.tool_choice == "none" else list(self.tools)
 
-    def grammar_for(self, schema: Any, strict: bool | None = None) -> str:
-        """A standalone GBNF grammar (start rule `root`) for the schema, via the hook."""
-        if self.schema_grammar is None:
-            raise RuntimeError("RequestContext.schema_grammar is not set")
-        return self.schema_grammar(schema, self.strict if strict is None else strict)
+
+@dataclass(frozen=True, slots=True)
+class ServedModel:
+    """What the server settled at start-up, the same for every request: the model's chat
+    template, the dialect chosen for it, and that dialect's --dialect-option values (typed
+    at start-up; a key not given is absent)."""
+
+    template: ChatTemplate
+    dialect: Dialect
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+# (JSON Schema, strict, limits) -> a standalone GBNF grammar; raises SchemaError
+SchemaConverter = Callable[[Any, bool, GrammarLimits], str]
+ANY_OBJECT: dict[str, Any] = {"type": "object", "additionalProperties": True}
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaGrammars:
+    """What a dialect builds one request's grammar with: standalone GBNF grammars (start rule
+    `root`) for JSON Schemas, from the server's converter (the schema-to-grammar hook and its
+    cache), under bounds shaped by the answer's token budget."""
+
+    convert: SchemaConverter
+    limits: GrammarLimits = field(default_factory=GrammarLimits)
+    # Tokens the answer may take (max_tokens, else what the context leaves): dialects shape
+    # their grammar so a call closes within it. None: unknown.
+    budget_tokens: int | None = None
+
+    def schema(self, schema: Any, strict: bool) -> str:
+        """A tool's arguments: objects stay closed (a function rarely takes keys it did not
+        declare)."""
+        return self.convert(schema, strict, self.limits)
+
+    def response(self, ctx: RequestContext) -> str | None:
+        """The answer's grammar when response_format asks for JSON (json_schema: objects open,
+        as JSON Schema says; json_object: any object), else None."""
+        if ctx.response_schema is not None:
+            return self.convert(ctx.response_schema, ctx.strict,
+                                replace(self.limits, open_objects=True))
+        if ctx.json_mode:
+            return self.convert(ANY_OBJECT, ctx.strict, self.limits)
+        return None
 
 
 # ---- parsing ------------------------------------------------------------------------------
@@ -209,23 +247,25 @@ class Dialect:
     # the --dialect-option keys this dialect reads, typed and checked at start-up
     options: tuple[DialectOption, ...] = ()
 
-    def render_prompt(self, ctx: RequestContext) -> str:
-        assert ctx.template is not None
+    def render_prompt(self, ctx: RequestContext, model: ServedModel) -> str:
+        """The prompt text for llama.cpp's /completion."""
         tools = [t.openai() for t in ctx.tools] if ctx.offers_tools else None
-        return ctx.template.render(ctx.messages, tools=tools, add_generation_prompt=True,
-                                   extra_context=template_variables(ctx))
+        return model.template.render(ctx.messages, tools=tools, add_generation_prompt=True,
+                                     extra_context=template_variables(ctx))
 
-    def tools_grammar(self, ctx: RequestContext) -> GrammarPlan:
+    def tools_grammar(self, ctx: RequestContext, model: ServedModel,
+                      grammars: SchemaGrammars) -> GrammarPlan:
         """The constraint for this request (tools and/or response_format)."""
-        return response_format_plan(ctx)
+        return response_format_plan(ctx, grammars)
 
-    def conversation_rules(self, ctx: RequestContext) -> str:
+    def conversation_rules(self, ctx: RequestContext, model: ServedModel) -> str:
         """GBNF rules that depend on this conversation, not only on the tools: added to the
         grammar of the (cached) plan on every request, so that the plan's rules can refer
         to them. "" for none."""
         return ""
 
-    def create_parser(self, ctx: RequestContext) -> OutputParser:
+    def create_parser(self, ctx: RequestContext, model: ServedModel) -> OutputParser:
+        """A fresh incremental parser of this request's generated text."""
         return PassthroughParser()
 
 
@@ -234,33 +274,28 @@ def template_variables(ctx: RequestContext) -> dict[str, Any]:
     return {"reasoning_effort": ctx.reasoning_effort}
 
 
-def response_format_plan(ctx: RequestContext) -> GrammarPlan:
+def response_format_plan(ctx: RequestContext, grammars: SchemaGrammars) -> GrammarPlan:
     """A non-lazy grammar for the answer itself when response_format asks for JSON."""
-    if ctx.response_schema is not None:
-        return GrammarPlan(grammar=ctx.grammar_for(ctx.response_schema))
-    if ctx.json_mode:
-        any_object = {"type": "object", "additionalProperties": True}
-        return GrammarPlan(grammar=ctx.grammar_for(any_object))
-    return GrammarPlan()
+    return GrammarPlan(grammar=grammars.response(ctx))
 
 
-def parallel_cap(ctx: RequestContext, default: int) -> int:
+def parallel_cap(options: Mapping[str, Any], budget_tokens: int | None, default: int) -> int:
     """How many calls one answer may hold: the `max_parallel_calls` option (else the
     dialect's default), and no more than the token budget fits — a call takes tens of tokens,
     and calls cut off by max_tokens are lost."""
-    cap = max(1, ctx.options.get("max_parallel_calls", default))  # typed at start-up
-    if ctx.budget_tokens is not None:
-        cap = min(cap, max(1, ctx.budget_tokens // 64))
+    cap = max(1, options.get("max_parallel_calls", default))  # typed at start-up
+    if budget_tokens is not None:
+        cap = min(cap, max(1, budget_tokens // 64))
     return cap
 
 
-def reasoning_cap(ctx: RequestContext, default: int) -> int:
+def reasoning_cap(options: Mapping[str, Any], budget_tokens: int | None, default: int) -> int:
     """Characters a reasoning block may take before a call: the `think_max_chars` option
     (else the dialect's default), and under a token budget no more than half of it — a
     small model loops inside free text, and the call must still close before max_tokens."""
-    cap = max(0, ctx.options.get("think_max_chars", default))  # typed at start-up
-    if ctx.budget_tokens is not None:
-        cap = min(cap, ctx.budget_tokens // 2)
+    cap = max(0, options.get("think_max_chars", default))  # typed at start-up
+    if budget_tokens is not None:
+        cap = min(cap, budget_tokens // 2)
     return cap
 
 

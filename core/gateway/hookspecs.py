@@ -2,8 +2,11 @@
 
 Registration and detection hooks collect every plugin's answer. The per-request steps are
 *firstresult* hooks: the first non-None answer wins, and the core's own implementation runs
-last (``trylast``) and delegates to the request's dialect object, so a plugin overrides one
+last (``trylast``) and delegates to the served model's dialect, so a plugin overrides one
 step for everybody or only for requests that are its own (returning None otherwise).
+Each gets what it needs as arguments — the request's data (``ctx``), the served model
+(``model``) and, for the grammar, a schema-grammar builder — and none calls back into the
+core or into other hooks: the core calls the steps in order (prompt, grammar, parser).
 All hooks are synchronous and pure: streaming goes through the parser object that
 ``gateway_create_parser`` returns, never through pluggy token by token.
 """
@@ -23,6 +26,8 @@ if TYPE_CHECKING:
         OutputParser,
         ParsedOutput,
         RequestContext,
+        SchemaGrammars,
+        ServedModel,
     )
     from gateway.grammar import GrammarLimits
     from gateway.templating import ChatTemplate
@@ -60,12 +65,14 @@ def gateway_detect_dialect(
 
 
 @hookspec(firstresult=True)
-def gateway_render_prompt(ctx: RequestContext) -> str | None:
+def gateway_render_prompt(ctx: RequestContext, model: ServedModel) -> str | None:
     """Render the prompt text sent to llama.cpp's /completion for this request.
 
-    :param ctx: the request (messages, tools, tool_choice, template, dialect).
+    :param ctx: the request (messages, tools, tool_choice, ...): plain data.
+    :param model: the served model (chat template, dialect, dialect options).
     :return: the prompt string, or None to leave it to the next implementation.
-        First non-None wins; the core's default calls ``ctx.dialect.render_prompt(ctx)``.
+        First non-None wins; the core's default calls
+        ``model.dialect.render_prompt(ctx, model)``.
     """
 
 
@@ -86,37 +93,45 @@ def gateway_schema_to_grammar(
 
 
 @hookspec(firstresult=True)
-def gateway_tools_grammar(ctx: RequestContext) -> GrammarPlan | None:
+def gateway_tools_grammar(
+    ctx: RequestContext, model: ServedModel, grammars: SchemaGrammars
+) -> GrammarPlan | None:
     """Build the constraint for a request: grammar, lazy flag, triggers, preserved tokens,
     extra stop words — for its tools, tool_choice, parallel_tool_calls and response_format.
 
-    :param ctx: the request; ``ctx.grammar_for(schema)`` compiles a schema through
-        ``gateway_schema_to_grammar``.
+    :param ctx: the request.
+    :param model: the served model.
+    :param grammars: builds the grammars of JSON Schemas (``grammars.schema(schema,
+        strict)``, through ``gateway_schema_to_grammar``) under bounds shaped by the
+        answer's token budget (``grammars.budget_tokens``).
     :return: a :class:`gateway.dialect.GrammarPlan` (``grammar=None`` for unconstrained), or
         None to leave it to the next implementation. First non-None wins; the core's default
-        calls ``ctx.dialect.tools_grammar(ctx)``.
+        calls ``model.dialect.tools_grammar(ctx, model, grammars)``.
     """
 
 
 @hookspec(firstresult=True)
-def gateway_create_parser(ctx: RequestContext) -> OutputParser | None:
+def gateway_create_parser(ctx: RequestContext, model: ServedModel) -> OutputParser | None:
     """Create the per-request incremental parser of the generated text.
 
     :param ctx: the request.
+    :param model: the served model.
     :return: an object with ``feed(text) -> list[Delta]`` and ``finish() -> list[Delta]``,
         or None to leave it to the next implementation. First non-None wins; the core's
-        default calls ``ctx.dialect.create_parser(ctx)``.
+        default calls ``model.dialect.create_parser(ctx, model)``.
     """
 
 
 @hookspec(firstresult=True)
-def gateway_parse_output(ctx: RequestContext, text: str) -> ParsedOutput | None:
+def gateway_parse_output(ctx: RequestContext, model: ServedModel, text: str
+                         ) -> ParsedOutput | None:
     """Parse a complete (non-streamed) generation into content, reasoning and tool calls.
 
     :param ctx: the request.
+    :param model: the served model.
     :param text: everything the model generated.
-    :return: a :class:`gateway.dialect.ParsedOutput`, or None to leave it to the next
-        implementation. First non-None wins; the core's default drives the parser from
-        ``gateway_create_parser`` over the whole text, so streamed and non-streamed results
-        are the same by construction.
+    :return: a :class:`gateway.dialect.ParsedOutput`, or None to leave it to the core, which
+        then feeds the whole text through the parser of ``gateway_create_parser`` (a
+        plugin's parser override applies to non-streamed output too), so streamed and
+        non-streamed results are the same by construction.
     """

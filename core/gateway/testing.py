@@ -24,20 +24,31 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 
 from gateway.detection import turn_text
-from gateway.dialect import Delta, Dialect, ParsedOutput, RequestContext, ToolDef, assemble
+from gateway.dialect import (
+    Delta,
+    Dialect,
+    GrammarPlan,
+    OutputParser,
+    ParsedOutput,
+    RequestContext,
+    SchemaGrammars,
+    ServedModel,
+    ToolDef,
+    assemble,
+)
 from gateway.gbnf_recognizer import accepts, parse_gbnf
 from gateway.grammar import GrammarLimits, cached_schema_to_gbnf
 from gateway.templating import ChatTemplate
 
-__all__ = ["CHATML", "CLOCK", "WEATHER", "DialectConformance", "Golden", "accepts",
-           "make_context", "parse_all", "parse_gbnf", "plugins_listed_in_fresh_env",
+__all__ = ["CHATML", "CLOCK", "WEATHER", "DialectCase", "DialectConformance", "Golden",
+           "accepts", "make_case", "parse_all", "parse_gbnf", "plugins_listed_in_fresh_env",
            "shared_template", "shared_templates_dir"]
 
 REQUIRED_TAGS = frozenset({"empty_arguments", "several_calls", "content_before_call",
@@ -64,32 +75,78 @@ class Golden:
     reasoning: str | None = None
     calls: list[tuple[str, Any]] = field(default_factory=list)  # (name, parsed arguments)
     tags: set[str] = field(default_factory=set)
-    ctx: dict[str, Any] = field(default_factory=dict)  # RequestContext overrides
+    ctx: dict[str, Any] = field(default_factory=dict)  # make_case keywords
     # True: the model may write exactly this under the dialect's grammar, so the grammar
     # must accept it (goldens of unconstrained output, e.g. a template's own spacing, not).
     grammar: bool = False
 
 
-def make_context(dialect: Dialect, tools: list[ToolDef], /, tool_choice: str = "auto",
-                 template: ChatTemplate | None = None, **overrides: Any) -> RequestContext:
-    """A RequestContext as the core builds it, for dialect unit tests: `tool_choice` is
-    auto / none / required or a tool's name; schemas compile through the core's converter;
-    other RequestContext fields (even `tools`) by keyword."""
-    ctx = RequestContext(messages=[{"role": "user", "content": "hi"}], tools=list(tools),
-                         dialect=dialect, template=template)
+@dataclass(frozen=True, slots=True)
+class DialectCase:
+    """One request as the core hands it to a dialect, for dialect unit tests: its data, the
+    served model (template, dialect, options) and the schema-grammar builder (the core's
+    converter, the answer's token budget)."""
+
+    ctx: RequestContext
+    model: ServedModel
+    grammars: SchemaGrammars
+
+    @property
+    def dialect(self) -> Dialect:
+        return self.model.dialect
+
+    @property
+    def template(self) -> ChatTemplate:
+        return self.model.template
+
+    def prompt(self) -> str:
+        return self.dialect.render_prompt(self.ctx, self.model)
+
+    def plan(self) -> GrammarPlan:
+        """The request's constraint as the core sends it: the (cacheable) plan, plus the rules
+        that depend on this conversation."""
+        plan = self.dialect.tools_grammar(self.ctx, self.model, self.grammars)
+        extra = self.dialect.conversation_rules(self.ctx, self.model) if plan.grammar else ""
+        return replace(plan, grammar=plan.grammar + extra) if extra and plan.grammar else plan
+
+    def parser(self) -> OutputParser:
+        return self.dialect.create_parser(self.ctx, self.model)
+
+    def replace(self, **changes: Any) -> DialectCase:
+        """This case with some fields changed: `template`, `options`, `budget_tokens`, or
+        any RequestContext field."""
+        model = dataclasses.replace(self.model, **{
+            k: changes.pop(k) for k in ("template", "options") if k in changes})
+        grammars = self.grammars
+        if "budget_tokens" in changes:
+            grammars = dataclasses.replace(grammars, budget_tokens=changes.pop("budget_tokens"))
+        return DialectCase(dataclasses.replace(self.ctx, **changes), model, grammars)
+
+
+def _convert(schema: Any, strict: bool, limits: GrammarLimits) -> str:
+    return cached_schema_to_gbnf(schema, strict=strict, limits=limits)
+
+
+def make_case(dialect: Dialect, tools: list[ToolDef], /, tool_choice: str = "auto",
+              template: ChatTemplate | None = None, options: dict[str, Any] | None = None,
+              budget_tokens: int | None = None, **fields: Any) -> DialectCase:
+    """A request as the core hands it to `dialect`, for dialect unit tests: `tool_choice` is
+    auto / none / required or a tool's name; the template defaults to plain ChatML
+    (`CHATML`); schemas compile through the core's converter under the default limits;
+    other RequestContext fields (even `tools`, `messages`) by keyword."""
     if tool_choice in ("auto", "none", "required", "named"):  # named: forced_tool= by keyword
-        ctx.tool_choice = tool_choice  # type: ignore[assignment]
+        fields["tool_choice"] = tool_choice
     else:
-        ctx.tool_choice, ctx.forced_tool = "named", tool_choice
-    ctx.schema_grammar = lambda schema, strict: cached_schema_to_gbnf(
-        schema, strict=strict, limits=_LIMITS)
-    for k, v in overrides.items():
-        setattr(ctx, k, v)
-    return ctx
+        fields["tool_choice"], fields["forced_tool"] = "named", tool_choice
+    fields.setdefault("messages", [{"role": "user", "content": "hi"}])
+    ctx = RequestContext(tools=list(fields.pop("tools", tools)), **fields)
+    model = ServedModel(template or CHATML, dialect, dict(options or {}))
+    return DialectCase(ctx, model, SchemaGrammars(_convert, _LIMITS, budget_tokens))
 
 
-def parse_all(dialect: Dialect, ctx: RequestContext, pieces: list[str]) -> list[Delta]:
-    parser = dialect.create_parser(ctx)
+def parse_all(case: DialectCase, pieces: list[str]) -> list[Delta]:
+    """The case's parser fed `pieces` in turn, then finished: every delta."""
+    parser = case.parser()
     out: list[Delta] = []
     for piece in pieces:
         out.extend(parser.feed(piece))
@@ -108,17 +165,17 @@ class DialectConformance:
     template: ClassVar[ChatTemplate | None] = None  # the model's template (see shared_template)
     exceptions: ClassVar[dict[str, str]] = {}
 
-    def context(self, golden: Golden) -> RequestContext:
+    def context(self, golden: Golden) -> DialectCase:
         overrides = dict(golden.ctx)
         tools = overrides.pop("tools", self.tools)
         overrides.setdefault("template", self.template)
-        return make_context(self.dialect, tools, **overrides)
+        return make_case(self.dialect, tools, **overrides)
 
     def _skip(self, name: str) -> None:
         if name in self.exceptions:
             pytest.skip(f"declared exception: {self.exceptions[name]}")
 
-    def _each(self) -> list[tuple[Golden, RequestContext]]:
+    def _each(self) -> list[tuple[Golden, DialectCase]]:
         assert self.goldens, "a conformance subclass needs goldens"
         return [(g, self.context(g)) for g in self.goldens]
 
@@ -129,10 +186,10 @@ class DialectConformance:
         assert not missing, f"goldens lack cases tagged {sorted(missing)}"
 
     def test_non_streaming_parse(self) -> None:
-        for g, ctx in self._each():
+        for g, case in self._each():
             if "malformed" in g.tags:
                 continue
-            got = assemble(parse_all(self.dialect, ctx, [g.text]))
+            got = assemble(parse_all(case, [g.text]))
             assert got.content == g.content, g.name
             assert got.reasoning == g.reasoning, g.name
             assert [c.name for c in got.tool_calls] == [n for n, _ in g.calls], g.name
@@ -142,25 +199,25 @@ class DialectConformance:
 
     def test_stream_split_everywhere(self) -> None:
         self._skip("test_stream_split_everywhere")
-        for g, ctx in self._each():
-            whole = _norm(assemble(parse_all(self.dialect, ctx, [g.text])))
+        for g, case in self._each():
+            whole = _norm(assemble(parse_all(case, [g.text])))
             for i in range(len(g.text) + 1):
                 pieces = [g.text[:i], g.text[i:]]
-                got = _norm(assemble(parse_all(self.dialect, ctx, pieces)))
+                got = _norm(assemble(parse_all(case, pieces)))
                 assert got == whole, f"{g.name}: split at {i} gives {got} != {whole}"
 
     def test_stream_char_by_char(self) -> None:
         self._skip("test_stream_char_by_char")
-        for g, ctx in self._each():
-            whole = _norm(assemble(parse_all(self.dialect, ctx, [g.text])))
-            got = _norm(assemble(parse_all(self.dialect, ctx, list(g.text))))
+        for g, case in self._each():
+            whole = _norm(assemble(parse_all(case, [g.text])))
+            got = _norm(assemble(parse_all(case, list(g.text))))
             assert got == whole, g.name
 
     def test_call_deltas_start_with_id_and_name(self) -> None:
-        for g, ctx in self._each():
+        for g, case in self._each():
             started: set[int] = set()
             ids: set[str] = set()
-            for d in parse_all(self.dialect, ctx, list(g.text)):
+            for d in parse_all(case, list(g.text)):
                 if d.kind == "tool_start":
                     assert d.id and d.name, g.name
                     assert d.id not in ids, f"{g.name}: duplicate call id"
@@ -171,10 +228,10 @@ class DialectConformance:
 
     def test_malformed_output_loses_nothing(self) -> None:
         self._skip("test_malformed_output_loses_nothing")
-        for g, ctx in self._each():
+        for g, case in self._each():
             if "malformed" not in g.tags:
                 continue
-            got = assemble(parse_all(self.dialect, ctx, [g.text]))
+            got = assemble(parse_all(case, [g.text]))
             for call in got.tool_calls:
                 json.loads(call.arguments)  # never a call with broken arguments
             if not got.tool_calls:
@@ -189,10 +246,10 @@ class DialectConformance:
         them holds a call."""
         self._skip("test_goldens_match_grammar")
         checked, rejected = 0, []
-        for g, ctx in self._each():
+        for g, case in self._each():
             if not g.grammar:
                 continue
-            plan = self.dialect.tools_grammar(ctx)
+            plan = case.plan()
             if plan.grammar is None:
                 continue
             text = g.text
@@ -210,24 +267,21 @@ class DialectConformance:
 
     def _round_trip(self, calls: list[tuple[str, Any]]) -> None:
         base = self.context(Golden("round trip", ""))
-        template = base.template or CHATML
+        template = base.template
         user = {"role": "user", "content": "What is the weather in Paris?"}
         turn = {"role": "assistant", "content": None, "tool_calls": [
             {"id": f"call{i}abcd", "type": "function",
              "function": {"name": name, "arguments": json.dumps(args)}}
             for i, (name, args) in enumerate(calls)]}
-        before = self.dialect.render_prompt(dataclasses.replace(
-            base, messages=[user], template=template))
-        after = self.dialect.render_prompt(dataclasses.replace(
-            base, messages=[user, turn], template=template))
+        before = base.replace(messages=[user]).prompt()
+        after = base.replace(messages=[user, turn]).prompt()
         n = 0  # both end in the generation prompt: drop the tail they share
         while n < min(len(before), len(after)) and before[-1 - n] == after[-1 - n]:
             n += 1
         while n and after[-n] not in "<\n":  # back to a marker or line boundary
             n -= 1
         text = turn_text(before, after[:len(after) - n], template)
-        got = assemble(parse_all(self.dialect, dataclasses.replace(base, template=template),
-                                 [text]))
+        got = assemble(parse_all(base, [text]))
         parsed = [(c.name, json.loads(c.arguments)) for c in got.tool_calls]
         assert parsed == calls, f"rendered {text!r}, parsed back {parsed}"
         assert not (got.content or "").strip(), f"rendered {text!r}: content {got.content!r}"

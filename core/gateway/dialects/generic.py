@@ -12,6 +12,7 @@ assistant/user turns so that any template can show it.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from gateway.cache import BoundedCache
@@ -23,6 +24,8 @@ from gateway.dialect import (
     GrammarPlan,
     OutputParser,
     RequestContext,
+    SchemaGrammars,
+    ServedModel,
     arguments_json,
     new_call_id,
     parallel_cap,
@@ -60,21 +63,21 @@ class GenericDialect(Dialect):
         self._prompts: BoundedCache[str] = BoundedCache(256)
 
     # -- prompt ---------------------------------------------------------------------------
-    def render_prompt(self, ctx: RequestContext) -> str:
-        assert ctx.template is not None
+    def render_prompt(self, ctx: RequestContext, model: ServedModel) -> str:
         messages = _plain_history(ctx.messages)
         if ctx.tools:
-            messages = _with_system(messages, self.system_prompt(ctx))
-        return ctx.template.render(messages, add_generation_prompt=True)
+            messages = _with_system(messages, self.system_prompt(ctx, model.options))
+        return model.template.render(messages, add_generation_prompt=True)
 
-    def system_prompt(self, ctx: RequestContext) -> str:
-        style = ctx.options.get("tool_style", "typescript")
+    def system_prompt(self, ctx: RequestContext, options: Mapping[str, Any]) -> str:
+        style = options.get("tool_style", "typescript")
         if not ctx.tools_key:
-            return self._system_prompt(ctx, style)
+            return self._system_prompt(ctx, options, style)
         return self._prompts.get_or_make(ctx.tools_key + style.encode(),
-                                         lambda: self._system_prompt(ctx, style))
+                                         lambda: self._system_prompt(ctx, options, style))
 
-    def _system_prompt(self, ctx: RequestContext, style: str) -> str:
+    def _system_prompt(self, ctx: RequestContext, options: Mapping[str, Any], style: str
+                       ) -> str:
         tools = ctx.selected_tools() or ctx.tools
         if style == "json":
             described = json.dumps([{"name": t.name, "description": t.description,
@@ -83,10 +86,10 @@ class GenericDialect(Dialect):
         else:
             described = "\n".join(ts_function(t.name, t.description, t.parameters) for t in tools)
         call = '{"name": "<tool name>", "arguments": {<arguments>}}'
-        if _quoting(ctx):
+        if _quoting(ctx, options):
             call = ('{"quote": "<the words of the request this call serves>", '
                     '"name": "<tool name>", "arguments": {<arguments>}}')
-        thought = f'"{THOUGHT}": "<short thought>", ' if _with_thought(ctx) else ""
+        thought = f'"{THOUGHT}": "<short thought>", ' if _with_thought(ctx, options) else ""
         nest = (f"{{{thought}\"next_step\": {{", "}}") if thought else ("{", "}")
         shape_calls = f'{nest[0]}"tool_calls": [{call}]{nest[1]}'
         shape_result = f'{nest[0]}"result": <answer>{nest[1]}'
@@ -98,7 +101,7 @@ class GenericDialect(Dialect):
             how = (f"To call tools, answer {shape_calls}. "
                    f"To answer the user directly, answer {shape_result}.")
         example = ""
-        if ctx.options.get("example", "off") == "on":
+        if options.get("example", "off") == "on":
             example = ("\n\nExample: for the request \"weather in Oslo, in celsius\" and a tool "
                        "get_weather(city, unit), the tool call is "
                        '{"name": "get_weather", "arguments": {"city": "Oslo", "unit": "celsius"}}'
@@ -106,37 +109,38 @@ class GenericDialect(Dialect):
         return f"You have these tools:\n{described}\n\nAnswer with one JSON object. {how}{example}"
 
     # -- grammar --------------------------------------------------------------------------
-    def tools_grammar(self, ctx: RequestContext) -> GrammarPlan:
+    def tools_grammar(self, ctx: RequestContext, model: ServedModel,
+                      grammars: SchemaGrammars) -> GrammarPlan:
         if not ctx.tools:
-            return super().tools_grammar(ctx)
+            return super().tools_grammar(ctx, model, grammars)
+        options, budget = model.options, grammars.budget_tokens
         rules: list[str] = []
-        max_thought: int = ctx.options.get("thought_max_chars", 200)
-        if ctx.budget_tokens is not None:  # the thought must leave room for the call
-            max_thought = min(max_thought, ctx.budget_tokens // 4)
-        if _with_thought(ctx):
+        max_thought: int = options.get("thought_max_chars", 200)
+        if budget is not None:  # the thought must leave room for the call
+            max_thought = min(max_thought, budget // 4)
+        if _with_thought(ctx, options):
             rules.append(f'thought ::= "\\"" {_STRING_CHAR}{{0,{max_thought}}} "\\""')
         steps: list[str] = []
         tools = ctx.selected_tools()
         if tools:
-            args, roots = tool_args_rules(ctx, tools, "t")
+            args, roots = tool_args_rules(grammars, tools, "t")
             rules += args
             alts = []
             # `call-open` comes from conversation_rules: it may quote the request
-            opening = "call-open" if _quoting(ctx) else '"{"'
+            opening = "call-open" if _quoting(ctx, options) else '"{"'
             for i, (tool, root) in enumerate(zip(tools, roots, strict=True)):
                 head = _lit('"name":' + json.dumps(tool.name) + ',"arguments":')
                 rules.append(f'call{i} ::= {opening} {head} {root} "}}"')
                 alts.append(f"call{i}")
             rules.append("call ::= " + " | ".join(alts))
-            cap = parallel_cap(ctx, 4) if ctx.parallel_tool_calls else 1
+            cap = parallel_cap(options, budget, 4) if ctx.parallel_tool_calls else 1
             listed = call_list("call", '","', cap)
             rules.append(f'calls ::= "{{\\"tool_calls\\":[" {listed} "]}}"')
             steps.append("calls")
         if ctx.tool_choice in ("auto", "none"):
-            if ctx.response_schema is not None or ctx.json_mode:
-                schema = ctx.response_schema if ctx.response_schema is not None else {
-                    "type": "object", "additionalProperties": True}
-                body, root = rename_rules(ctx.grammar_for(schema), "res-")
+            response = grammars.response(ctx)
+            if response is not None:
+                body, root = rename_rules(response, "res-")
                 rules.append(body)
             else:
                 rules.append(f'answer ::= "\\"" {_STRING_CHAR}* "\\""')
@@ -144,17 +148,17 @@ class GenericDialect(Dialect):
             rules.append(f'result ::= "{{\\"result\\":" {root} "}}"')
             steps.append("result")
         rules.append("step ::= " + " | ".join(steps))
-        if _with_thought(ctx):
+        if _with_thought(ctx, options):
             head = _lit('{"' + THOUGHT + '":')
             rules.insert(0, f'root ::= {head} thought ",\\"next_step\\":" step "}}"')
         else:
             rules.insert(0, "root ::= step")
         return GrammarPlan(grammar="\n".join(rules) + "\n")
 
-    def conversation_rules(self, ctx: RequestContext) -> str:
+    def conversation_rules(self, ctx: RequestContext, model: ServedModel) -> str:
         """`call-open`: with the `quote` option, each call starts by quoting the words of the
         user's last message it serves (a contiguous excerpt, see gateway.excerpt)."""
-        if not _quoting(ctx):
+        if not _quoting(ctx, model.options):
             return ""
         source = _quote_source(ctx)
         made = excerpt_rules(source) if source is not None else None
@@ -163,9 +167,9 @@ class GenericDialect(Dialect):
         rules, root = made
         return "\n".join([f'call-open ::= "{{\\"quote\\":\\"" {root} "\\","', *rules]) + "\n"
 
-    def create_parser(self, ctx: RequestContext) -> OutputParser:
+    def create_parser(self, ctx: RequestContext, model: ServedModel) -> OutputParser:
         if not ctx.tools:
-            return super().create_parser(ctx)
+            return super().create_parser(ctx, model)
         raw_result = ctx.response_schema is not None or ctx.json_mode
         return EnvelopeParser(raw_result=raw_result)
 
@@ -241,8 +245,8 @@ class EnvelopeParser:
         return out
 
 
-def _quoting(ctx: RequestContext) -> bool:
-    return bool(ctx.options.get("quote", "off") == "on" and ctx.selected_tools())
+def _quoting(ctx: RequestContext, options: Mapping[str, Any]) -> bool:
+    return bool(options.get("quote", "off") == "on" and ctx.selected_tools())
 
 
 def _quote_source(ctx: RequestContext) -> str | None:
@@ -254,10 +258,10 @@ def _quote_source(ctx: RequestContext) -> str | None:
     return None
 
 
-def _with_thought(ctx: RequestContext) -> bool:
+def _with_thought(ctx: RequestContext, options: Mapping[str, Any]) -> bool:
     """The thought field: `thought` option always/never, or (auto) only when the model has
     to decide between calling and answering."""
-    mode = ctx.options.get("thought", "auto")
+    mode = options.get("thought", "auto")
     return mode == "always" or mode == "auto" and ctx.tool_choice in ("auto", "none")
 
 

@@ -1,5 +1,6 @@
 """What a turn of calls costs in tokens, so the calls (and a reasoning block before them)
-fit the answer's token budget (`ctx.budget_tokens`: max_tokens, or what the context leaves).
+fit the answer's token budget (`SchemaGrammars.budget_tokens`: max_tokens, or what the context
+leaves).
 
 A call cut off by max_tokens is lost (the call gate drops it), so the number of calls the
 grammar allows and the length of a reasoning block are shaped from the budget. The cost of a
@@ -11,6 +12,7 @@ twice what a Llama 3 JSON call does on a model without those special tokens.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from gateway.dialect import RequestContext, ToolDef, parallel_cap, reasoning_cap
@@ -63,19 +65,20 @@ def call_tokens(spec: Spec, tool: ToolDef) -> int:
     return tokens(spec.call_sep + spec.render_call(tool.name, sample_args(tool.parameters)))
 
 
-def plan_budget(ctx: RequestContext, spec: Spec, tools: list[ToolDef],
-                think: bool) -> tuple[int, int]:
+def plan_budget(ctx: RequestContext, options: Mapping[str, Any], budget_tokens: int | None,
+                spec: Spec, tools: list[ToolDef], think: bool) -> tuple[int, int]:
     """(most calls per turn, characters for the reasoning block before them). Without a
     budget: the options' caps. Under one: the reasoning block leaves room for one call of
     the costliest tool (a character of free reasoning can be a token: a small model's
     reasoning is often a run of newlines and symbols), and the calls fit what is left."""
     calls = 1 if spec.single_call or not ctx.parallel_tool_calls else \
-        parallel_cap(ctx, MAX_PARALLEL_CALLS)
-    think_chars = reasoning_cap(ctx, THINK_MAX_CHARS) if think and spec.think else 0
+        parallel_cap(options, budget_tokens, MAX_PARALLEL_CALLS)
+    think_chars = reasoning_cap(options, budget_tokens, THINK_MAX_CHARS) \
+        if think and spec.think else 0
     per_call = max(call_tokens(spec, t) for t in tools) if tools else 0
     room = None
-    if ctx.budget_tokens is not None:
-        room = ctx.budget_tokens - tokens(spec.section_open + spec.section_close)
+    if budget_tokens is not None:
+        room = budget_tokens - tokens(spec.section_open + spec.section_close)
     if think_chars and spec.think:
         markers = tokens(spec.think[1]) + (0 if spec.think_forced else tokens(spec.think[0]))
         if room is not None:

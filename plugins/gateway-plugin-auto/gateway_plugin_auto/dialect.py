@@ -1,8 +1,8 @@
 """The auto dialect: one object serving every template it can derive a call syntax for.
 
-Its methods look up the spec derived for `ctx.template` (derived on first use, cached by a
-hash of the template's source), so the same dialect speaks Qwen3-Coder's XML parameters to
-one model and Kimi's section tokens to another.
+Its methods look up the spec derived for the served model's template (derived on first use,
+cached by a hash of the template's source), so the same dialect speaks Qwen3-Coder's XML
+parameters to one model and Kimi's section tokens to another.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from gateway.dialect import (
     OutputParser,
     PassthroughParser,
     RequestContext,
+    SchemaGrammars,
+    ServedModel,
     ToolDef,
 )
 from gateway.dialect_options import MAX_PARALLEL_CALLS, THINK_MAX_CHARS, int_option
@@ -47,10 +49,8 @@ class AutoDialect(Dialect):
         key = digest("\0".join((template.source, template.bos_token, template.eos_token)))
         return self._specs.get_or_make(key, lambda: _derive_or_reason(template))
 
-    def spec(self, ctx: RequestContext) -> Spec:
-        if ctx.template is None:
-            raise TemplateError("the auto dialect needs the model's chat template")
-        found = self.lookup(ctx.template)
+    def spec(self, template: ChatTemplate) -> Spec:
+        found = self.lookup(template)
         if isinstance(found, str):
             raise TemplateError(f"the auto dialect cannot serve tools with this chat template: "
                                 f"{found}")
@@ -68,25 +68,23 @@ class AutoDialect(Dialect):
             found.describe()
 
     # -- per request ------------------------------------------------------------------------
-    def render_prompt(self, ctx: RequestContext) -> str:
+    def render_prompt(self, ctx: RequestContext, model: ServedModel) -> str:
         if ctx.offers_tools:
-            spec = self.spec(ctx)
+            spec = self.spec(model.template)
             if not spec.renders_tools:  # DeepSeek V3.1: tools go in a system message
-                assert ctx.template is not None
                 messages = _with_system(ctx.messages, tools_prompt(spec, ctx.tools))
-                return ctx.template.render(messages, tools=[t.openai() for t in ctx.tools],
-                                           add_generation_prompt=True)
-        return super().render_prompt(ctx)
+                return model.template.render(messages, tools=[t.openai() for t in ctx.tools],
+                                             add_generation_prompt=True)
+        return super().render_prompt(ctx, model)
 
-    def tools_grammar(self, ctx: RequestContext) -> GrammarPlan:
+    def tools_grammar(self, ctx: RequestContext, model: ServedModel,
+                      grammars: SchemaGrammars) -> GrammarPlan:
         if not ctx.offers_tools:
-            return super().tools_grammar(ctx)
-        return build_plan(ctx, self.spec(ctx))
+            return super().tools_grammar(ctx, model, grammars)
+        return build_plan(ctx, model, grammars, self.spec(model.template))
 
-    def create_parser(self, ctx: RequestContext) -> OutputParser:
-        if ctx.template is None:
-            return PassthroughParser()
-        found = self.lookup(ctx.template)
+    def create_parser(self, ctx: RequestContext, model: ServedModel) -> OutputParser:
+        found = self.lookup(model.template)
         if isinstance(found, str):
             return PassthroughParser()
         return AutoParser(found, ctx.tools, calls=ctx.offers_tools)

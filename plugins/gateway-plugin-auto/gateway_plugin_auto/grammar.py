@@ -9,7 +9,14 @@ repetition stays small.
 from __future__ import annotations
 
 from gateway.callgrammar import call_list, grammar_text, lazy_plan, response_rules, text_blocks
-from gateway.dialect import GrammarPlan, RequestContext, ToolDef, response_format_plan
+from gateway.dialect import (
+    GrammarPlan,
+    RequestContext,
+    SchemaGrammars,
+    ServedModel,
+    ToolDef,
+    response_format_plan,
+)
 from gateway.grammar import literal, rename_rules
 from gateway.grammar.gbnf import char_class
 
@@ -40,7 +47,8 @@ def bounded_text(name: str, stop: str, limit: int) -> list[str]:
     return [*rules, f"{name} ::= {text}"]
 
 
-def call_rules(ctx: RequestContext, spec: Spec, tools: list[ToolDef], cap: int) -> list[str]:
+def call_rules(ctx: RequestContext, model: ServedModel, grammars: SchemaGrammars, spec: Spec,
+               tools: list[ToolDef], cap: int) -> list[str]:
     """Rules ending in `calls`: up to `cap` calls, separated as the template separates them.
     A running call number (INDEX) is written as the template writes it: index_base, +1, ..."""
     rules: list[str] = []
@@ -56,11 +64,12 @@ def call_rules(ctx: RequestContext, spec: Spec, tools: list[ToolDef], cap: int) 
                 items.append("call-id")
             elif part == ARGS:
                 if spec.args is None:
-                    body, root = rename_rules(ctx.grammar_for(tool.parameters, tool.strict),
+                    body, root = rename_rules(grammars.schema(tool.parameters, tool.strict),
                                               f"t{i}-")
                     rules.append(body.strip())
                 else:
-                    args, root = tagged_rules(ctx, spec.args, tool, f"t{i}", bounded_text)
+                    args, root = tagged_rules(ctx, model, grammars, spec.args, tool, f"t{i}",
+                                              bounded_text)
                     rules += args
                 if root:
                     items.append(root)
@@ -118,17 +127,19 @@ def preserved(spec: Spec) -> list[str]:
     return list(dict.fromkeys(t for t in found if t.strip(WS)))
 
 
-def build_plan(ctx: RequestContext, spec: Spec) -> GrammarPlan:
+def build_plan(ctx: RequestContext, model: ServedModel, grammars: SchemaGrammars, spec: Spec
+               ) -> GrammarPlan:
     """The constraint for a request under its tool_choice, parallel_tool_calls and
     response_format."""
-    found = response_rules(ctx)
+    found = response_rules(ctx, grammars)
     answer = None if found is None else [*found[0], f"answer ::= {found[1]}"]
     tools = ctx.selected_tools() if ctx.offers_tools else []
     if not tools:
-        return response_format_plan(ctx)
+        return response_format_plan(ctx, grammars)
     lazy = ctx.tool_choice == "auto" and answer is None
-    cap, think_chars = plan_budget(ctx, spec, tools, think=not lazy)
-    rules = call_rules(ctx, spec, tools, cap)
+    cap, think_chars = plan_budget(ctx, model.options, grammars.budget_tokens, spec, tools,
+                                   think=not lazy)
+    rules = call_rules(ctx, model, grammars, spec, tools, cap)
     stop = [spec.turn_end] if spec.turn_end else []
     if lazy:
         # lazy: free text until the trigger, then the section from the trigger on

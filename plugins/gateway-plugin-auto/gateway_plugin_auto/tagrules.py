@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from gateway.chat import budget_limits
-from gateway.dialect import RequestContext, ToolDef
+from gateway.dialect import RequestContext, SchemaGrammars, ServedModel, ToolDef
 from gateway.grammar import GrammarLimits, SchemaError, literal, rename_rules
 from gateway.grammar.gbnf import char_class
 
@@ -38,8 +38,9 @@ def string_stop(t: Tagged) -> str:
     raise SchemaError("string values of this template have no end marker")
 
 
-def tagged_rules(ctx: RequestContext, t: Tagged, tool: ToolDef, prefix: str,
-                 bounded: Callable[[str, str, int], list[str]]) -> tuple[list[str], str]:
+def tagged_rules(ctx: RequestContext, model: ServedModel, grammars: SchemaGrammars, t: Tagged,
+                 tool: ToolDef, prefix: str, bounded: Callable[[str, str, int], list[str]]
+                 ) -> tuple[list[str], str]:
     """Rules for one tool's arguments; returns them and the arguments' rule name."""
     params = tool.parameters if isinstance(tool.parameters, dict) else {}
     found = params.get("properties")
@@ -49,14 +50,16 @@ def tagged_rules(ctx: RequestContext, t: Tagged, tool: ToolDef, prefix: str,
     rules: list[str] = []
     items: list[tuple[str, bool]] = []
     text_rule = f"{prefix}-text"
+    cap = value_cap(model, grammars)
     for j, key in enumerate(keys):
         name = f"{prefix}-p{j}"
-        value = _value(ctx, t, props[key], tool.strict, name, text_rule, rules, key)
+        value = _value(ctx, grammars, cap, t, props[key], tool.strict, name, text_rule, rules,
+                       key)
         rules.append(f"{name} ::= " + _seq(literal(t.open + key + t.key_end), value,
                                            literal(t.close)))
         items.append((name, key in required))
     if any(text_rule in r for r in rules):  # used, not yet defined
-        rules += bounded(text_rule, string_stop(t), value_cap(ctx))
+        rules += bounded(text_rule, string_stop(t), cap)
     root = f"{prefix}-args"
     if not items:  # no parameters: the empty form, or nothing at all
         if not t.empty:
@@ -89,19 +92,19 @@ def tagged_rules(ctx: RequestContext, t: Tagged, tool: ToolDef, prefix: str,
     return rules, root
 
 
-def value_cap(ctx: RequestContext) -> int:
+def value_cap(model: ServedModel, grammars: SchemaGrammars) -> int:
     """Characters a raw string value may take beyond its minLength: value_max_chars, and under
     a token budget no more than the core allows a free JSON string, so a model looping in a
     value still closes the call before max_tokens."""
-    limit = max(0, ctx.options.get("value_max_chars", VALUE_MAX_CHARS))  # typed at start-up
-    free = budget_limits(GrammarLimits(), ctx.budget_tokens).max_free_string
+    limit = max(0, model.options.get("value_max_chars", VALUE_MAX_CHARS))  # typed at start-up
+    free = budget_limits(GrammarLimits(), grammars.budget_tokens).max_free_string
     return limit if free is None else min(limit, free)
 
 
-def _value(ctx: RequestContext, t: Tagged, schema: Any, strict: bool, name: str,
-           text_rule: str, rules: list[str], key: str) -> str:
+def _value(ctx: RequestContext, grammars: SchemaGrammars, cap: int, t: Tagged, schema: Any,
+           strict: bool, name: str, text_rule: str, rules: list[str], key: str) -> str:
     if not (is_string_param(schema) and not t.json_strings):
-        body, root = rename_rules(ctx.grammar_for(schema, strict), f"{name}-")
+        body, root = rename_rules(grammars.schema(schema, strict), f"{name}-")
         rules.append(body.strip())
         return root
     q_open, q_close = t.quote_open, t.quote_close
@@ -119,7 +122,7 @@ def _value(ctx: RequestContext, t: Tagged, schema: Any, strict: bool, name: str,
         stop = string_stop(t)
         char = char_class([(ord(stop[0]), ord(stop[0]))], negated=True)
         lo_n = lo if isinstance(lo, int) else 0
-        hi_n = hi if isinstance(hi, int) else lo_n + value_cap(ctx)
+        hi_n = hi if isinstance(hi, int) else lo_n + cap
         rules.append(f"{name}-s ::= {char}{{{lo_n},{hi_n}}}")
         return _seq(literal(q_open), f"{name}-s", literal(q_close))
     return _seq(literal(q_open), text_rule, literal(q_close))

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import gateway
-from gateway.dialect import RequestContext, ToolDef
+from gateway.dialect import ToolDef
 from gateway.grammar import GrammarLimits
 from gateway.templating import ChatTemplate
-from gateway.testing import make_context, shared_template
+from gateway.testing import DialectCase, make_case, shared_template
 from gateway_plugin_auto import DIALECT, Spec
 from gateway_plugin_auto.derive import END_TOKENS
 from gateway_plugin_auto.probe import Probe
@@ -46,5 +46,5 @@ def written(template: ChatTemplate, calls: list[tuple[str, dict[str, Any]]],
 
 
 def context(template: ChatTemplate | None, tools: list[ToolDef], tool_choice: str = "auto",
-            **kw: Any) -> RequestContext:
-    return make_context(DIALECT, tools, tool_choice, template=template, **kw)
+            **kw: Any) -> DialectCase:
+    return make_case(DIALECT, tools, tool_choice, template=template, **kw)

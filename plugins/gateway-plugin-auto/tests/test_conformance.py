@@ -7,8 +7,8 @@ import json
 from typing import Any, ClassVar
 
 from auto_helpers import context, load, spec_of, written
-from gateway.dialect import RequestContext, ToolDef, assemble
-from gateway.testing import CLOCK, WEATHER, DialectConformance, Golden, parse_all
+from gateway.dialect import ToolDef, assemble
+from gateway.testing import CLOCK, WEATHER, DialectCase, DialectConformance, Golden, parse_all
 from gateway_plugin_auto import DIALECT
 
 SETTINGS = ToolDef("set_options", "Options", {"type": "object", "properties": {
@@ -75,10 +75,8 @@ class AutoConformance(DialectConformance):
                                       "with spaces); test_grammar.py checks the grammar on "
                                       "what the model writes under it"}
 
-    def context(self, golden: Golden) -> RequestContext:
-        ctx = super().context(golden)
-        ctx.template = load(self.template_file)
-        return ctx
+    def context(self, golden: Golden) -> DialectCase:
+        return super().context(golden).replace(template=load(self.template_file))
 
 
 class TestQwen3CoderXmlParameters(AutoConformance):
@@ -190,7 +188,7 @@ def test_typed_values_follow_the_schema() -> None:
             "<parameter=on>\nTrue\n</parameter>\n<parameter=zip>\n01234\n</parameter>\n"
             "<parameter=extra>\n{\"a\": 1}\n</parameter>\n"
             "<parameter=note>\nit's [fine\n</parameter>\n</function>\n</tool_call>")
-    got = assemble(parse_all(DIALECT, ctx, [text]))
+    got = assemble(parse_all(ctx, [text]))
     args: dict[str, Any] = json.loads(got.tool_calls[0].arguments)
     assert args == {"n": 3, "on": True, "zip": "01234", "extra": {"a": 1},
                     "note": "it's [fine"}  # not in the schema, not JSON: kept as text

@@ -11,7 +11,6 @@ from auto_helpers import context, load, spec_of, written
 from gateway.detection import PLANTED_TOOLS
 from gateway.dialect import assemble
 from gateway.testing import _norm, parse_all
-from gateway_plugin_auto import DIALECT
 from test_derivation import DERIVED
 
 CALLS = [("get_weather", {"city": "Pa<ris", "days": 3}), ("get_time", {"zone": "Europe/Berlin"})]
@@ -42,10 +41,10 @@ def test_mangled_output(name: str) -> None:
                 text = text[:at] + rng.choice(["x", " ", "\n", "1", "'", "True"]) + text[at:]
         for choice in ("auto", "none"):
             ctx = context(template, list(PLANTED_TOOLS), choice)
-            whole = assemble(parse_all(DIALECT, ctx, [text]))
+            whole = assemble(parse_all(ctx, [text]))
             for call in whole.tool_calls:
                 assert isinstance(json.loads(call.arguments), dict), (text, call.arguments)
             for i in rng.sample(range(len(text) + 1), min(6, len(text) + 1)):
-                got = assemble(parse_all(DIALECT, ctx, [text[:i], text[i:]]))
+                got = assemble(parse_all(ctx, [text[:i], text[i:]]))
                 assert _norm(got) == _norm(whole), (text, i)
-            assert _norm(assemble(parse_all(DIALECT, ctx, list(text)))) == _norm(whole), text
+            assert _norm(assemble(parse_all(ctx, list(text)))) == _norm(whole), text

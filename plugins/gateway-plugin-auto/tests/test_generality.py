@@ -87,10 +87,10 @@ def test_made_up_syntax(case: str) -> None:
     assert evidence.ok and evidence.parallel, evidence.reason
     calls = [("get_weather", {"city": "Paris", "days": 3}), ("get_time", {"zone": "UTC"})]
     text = written(template, calls, "Checking.")
-    out = assemble(parse_all(DIALECT, context(template, list(PLANTED_TOOLS)), list(text)))
+    out = assemble(parse_all(context(template, list(PLANTED_TOOLS)), list(text)))
     assert out.content == "Checking."
     assert [(c.name, json.loads(c.arguments)) for c in out.tool_calls] == calls
-    plan = DIALECT.tools_grammar(context(template, list(PLANTED_TOOLS), "required"))
+    plan = context(template, list(PLANTED_TOOLS), "required").plan()
     assert plan.grammar and accepts(parse_gbnf(plan.grammar), model_text(spec, calls))
 
 
@@ -113,5 +113,5 @@ def test_what_each_made_up_syntax_is() -> None:
     assert (nested.section_open, nested.call_sep) == ("<calls><batch>", ";")
     ctx = context(ChatTemplate(NESTED, name="nested section"), list(PLANTED_TOOLS))
     text = 'Hm <calls> no.<calls>\n<batch>{"fn": "get_time", "args": {"zone": "UTC"}}</batch>'
-    out = assemble(parse_all(DIALECT, ctx, list(text)))
+    out = assemble(parse_all(ctx, list(text)))
     assert out.content == "Hm <calls> no." and len(out.tool_calls) == 1

@@ -12,7 +12,7 @@ from auto_helpers import context, load, spec_of
 from gateway.dialect import ToolDef, word_trigger
 from gateway.grammar import SchemaError, literal
 from gateway.testing import CLOCK, WEATHER, accepts, parse_gbnf
-from gateway_plugin_auto import DIALECT, Spec
+from gateway_plugin_auto import Spec
 from test_derivation import DERIVED
 
 COUNT = ToolDef("count", "", {"type": "object", "properties": {
@@ -42,7 +42,7 @@ def model_text(spec: Spec, calls: list[tuple[str, dict[str, Any]]], lazy: bool =
 
 
 def grammar(template: Any, choice: str = "auto", **kw: Any) -> Any:
-    plan = DIALECT.tools_grammar(context(template, TOOLS, choice, **kw))
+    plan = context(template, TOOLS, choice, **kw).plan()
     assert plan.grammar
     return plan, parse_gbnf(plan.grammar)
 
@@ -127,13 +127,13 @@ def test_reasoning_before_required_calls() -> None:
 
 def test_none_and_response_format() -> None:
     t = load("Qwen-Qwen3-Coder.jinja")
-    assert DIALECT.tools_grammar(context(t, TOOLS, "none")).grammar is None
+    assert context(t, TOOLS, "none").plan().grammar is None
     schema = {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}
     plan, g = grammar(t, "auto", response_schema=schema)
     assert not plan.lazy
     assert accepts(g, '{"a":1}') and accepts(g, spec_of(t).render_calls([TIME]))
     assert not accepts(g, "hi")
-    plan = DIALECT.tools_grammar(context(t, TOOLS, "none", response_schema=schema))
+    plan = context(t, TOOLS, "none", response_schema=schema).plan()
     assert plan.grammar and accepts(parse_gbnf(plan.grammar), '{"a":1}')
 
 
@@ -142,10 +142,10 @@ def test_unenforceable_string_keyword_is_refused_under_strict() -> None:
         "code": {"type": "string", "pattern": "^[0-9]{5}$"}}}, strict=True)
     t = load("Qwen-Qwen3-Coder.jinja")
     with pytest.raises(SchemaError) as err:
-        DIALECT.tools_grammar(context(t, [tool], "required"))
+        context(t, [tool], "required").plan()
     assert err.value.keyword == "pattern"
     loose = ToolDef("zip", "", tool.parameters)  # not strict: left to the call gate
-    assert DIALECT.tools_grammar(context(t, [loose], "required")).grammar
+    assert context(t, [loose], "required").plan().grammar
 
 
 def test_json_arguments_use_the_schema_converter() -> None:

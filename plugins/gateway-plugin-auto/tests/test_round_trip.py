@@ -34,13 +34,13 @@ def test_text_and_calls_stream_like_the_whole(name: str) -> None:
     if spec.think and spec.think_forced:
         text = "Thinking.\n" + spec.think[1] + "\n\n" + text
     ctx = context(template, list(PLANTED_TOOLS))
-    whole = assemble(parse_all(DIALECT, ctx, [text]))
+    whole = assemble(parse_all(ctx, [text]))
     assert [(c.name, json.loads(c.arguments)) for c in whole.tool_calls] == calls
     assert whole.content == content
     for i in range(len(text) + 1):
-        got = assemble(parse_all(DIALECT, ctx, [text[:i], text[i:]]))
+        got = assemble(parse_all(ctx, [text[:i], text[i:]]))
         assert _norm(got) == _norm(whole), f"split at {i}"
-    assert _norm(assemble(parse_all(DIALECT, ctx, list(text)))) == _norm(whole)
+    assert _norm(assemble(parse_all(ctx, list(text)))) == _norm(whole)
 
 
 @pytest.mark.parametrize("name", sorted(REFUSED))
@@ -48,8 +48,8 @@ def test_refused_templates_serve_no_tools(name: str) -> None:
     template = load(name)
     ctx = context(template, list(PLANTED_TOOLS))
     with pytest.raises(Exception, match="auto dialect cannot serve tools"):
-        DIALECT.tools_grammar(ctx)
-    out = assemble(parse_all(DIALECT, ctx, ["plain <tool_call> text"]))
+        ctx.plan()
+    out = assemble(parse_all(ctx, ["plain <tool_call> text"]))
     assert out.content == "plain <tool_call> text" and not out.tool_calls
 
 
@@ -57,13 +57,13 @@ def test_prompt_is_the_templates_own() -> None:
     template = load("Qwen-Qwen3-Coder.jinja")
     ctx = context(template, list(PLANTED_TOOLS))
     tools = [t.openai() for t in PLANTED_TOOLS]
-    assert DIALECT.render_prompt(ctx) == template.render(ctx.messages, tools=tools)
+    assert ctx.prompt() == template.render(ctx.ctx.messages, tools=tools)
 
 
 def test_tools_are_described_where_the_template_does_not_show_them() -> None:
     template = load("deepseek-ai-DeepSeek-V3.1.jinja")
-    prompt = DIALECT.render_prompt(context(template, list(PLANTED_TOOLS)))
+    prompt = context(template, list(PLANTED_TOOLS)).prompt()
     assert '"name": "get_weather"' in prompt and '"name": "get_time"' in prompt
     assert "<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>get_weather<｜tool▁sep｜>" in prompt
-    plain = DIALECT.render_prompt(context(template, list(PLANTED_TOOLS), "none"))
+    plain = context(template, list(PLANTED_TOOLS), "none").prompt()
     assert "get_weather" not in plain

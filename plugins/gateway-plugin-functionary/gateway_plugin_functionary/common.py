@@ -8,7 +8,15 @@ import string
 from typing import Any
 
 from gateway.callgrammar import tool_args_rules
-from gateway.dialect import Delta, RequestContext, ToolDef, new_call_id, parallel_cap
+from gateway.dialect import (
+    Delta,
+    RequestContext,
+    SchemaGrammars,
+    ServedModel,
+    ToolDef,
+    new_call_id,
+    parallel_cap,
+)
 from gateway.jsonstream import JsonScanner
 from gateway.textscan import MarkerSplitter
 from gateway.typescript import ts_function
@@ -24,13 +32,13 @@ def offered_tools(ctx: RequestContext) -> list[ToolDef]:
     return ctx.selected_tools() if ctx.offers_tools else []
 
 
-def max_calls(ctx: RequestContext) -> int:
+def max_calls(ctx: RequestContext, model: ServedModel, grammars: SchemaGrammars) -> int:
     """How many calls one turn may hold. Bounded even with parallel_tool_calls: a small
     model that does not know the format repeats a call until max_tokens, and the cut-off
     turn would then be returned as text instead of the calls it did make."""
     if not ctx.parallel_tool_calls:
         return 1
-    return parallel_cap(ctx, MAX_PARALLEL_CALLS)
+    return parallel_cap(model.options, grammars.budget_tokens, MAX_PARALLEL_CALLS)
 
 
 def repeat(item: str, lo: int, hi: int) -> str:
@@ -42,9 +50,10 @@ def has_python(tools: list[ToolDef]) -> bool:
     return any(t.name == PYTHON for t in tools)
 
 
-def args_rules(ctx: RequestContext, tools: list[ToolDef]) -> tuple[list[str], dict[str, str]]:
+def args_rules(grammars: SchemaGrammars, tools: list[ToolDef]
+               ) -> tuple[list[str], dict[str, str]]:
     """Each tool's argument grammar, embedded under its own prefix: (rules, name → root)."""
-    rules, roots = tool_args_rules(ctx, tools, "a")
+    rules, roots = tool_args_rules(grammars, tools, "a")
     return rules, {t.name: root for t, root in zip(tools, roots, strict=True)}
 
 
@@ -55,20 +64,20 @@ def typescript_namespace(tools: list[ToolDef]) -> str:
             f"namespace functions {{\n\n{body}\n\n}} // namespace functions")
 
 
-def render(ctx: RequestContext, messages: list[dict[str, Any]], how: str) -> str:
+def render(ctx: RequestContext, model: ServedModel, messages: list[dict[str, Any]], how: str
+           ) -> str:
     """Render through the template; if it does not list tools itself (a foreign template
     chosen with --dialect), publish them as a TypeScript namespace in the system turn."""
-    assert ctx.template is not None
     tools = offered_tools(ctx)
-    if tools and not getattr(ctx.template, "renders_tools", True):
+    if tools and not getattr(model.template, "renders_tools", True):
         text = f"{typescript_namespace(tools)}\n\n{how}"
         if messages and messages[0]["role"] == "system":
             first = {**messages[0], "content": f"{messages[0].get('content') or ''}\n\n{text}"}
             messages = [first, *messages[1:]]
         else:
             messages = [{"role": "system", "content": text}, *messages]
-    return ctx.template.render(messages, tools=[t.openai() for t in tools] or None,
-                               add_generation_prompt=True)
+    return model.template.render(messages, tools=[t.openai() for t in tools] or None,
+                                 add_generation_prompt=True)
 
 
 def valid_name_char(c: str) -> bool:

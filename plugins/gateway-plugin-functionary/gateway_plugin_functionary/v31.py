@@ -17,6 +17,8 @@ from gateway.dialect import (
     OutputParser,
     PassthroughParser,
     RequestContext,
+    SchemaGrammars,
+    ServedModel,
     new_call_id,
     word_trigger,
 )
@@ -51,28 +53,29 @@ class FunctionaryV31(Dialect):
     description = "functionary v3.1: <function=name>{json}</function>, <|python_tag|> code"
     options = (MAX_PARALLEL_CALLS,)
 
-    def render_prompt(self, ctx: RequestContext) -> str:
-        return render(ctx, python_history(ctx.messages), HOW)
+    def render_prompt(self, ctx: RequestContext, model: ServedModel) -> str:
+        return render(ctx, model, python_history(ctx.messages), HOW)
 
-    def tools_grammar(self, ctx: RequestContext) -> GrammarPlan:
+    def tools_grammar(self, ctx: RequestContext, model: ServedModel,
+                      grammars: SchemaGrammars) -> GrammarPlan:
         tools = offered_tools(ctx)
         if not tools:
-            return super().tools_grammar(ctx)
+            return super().tools_grammar(ctx, model, grammars)
         python = has_python(tools)
-        rules, roots = args_rules(ctx, tools)
+        rules, roots = args_rules(grammars, tools)
         fcalls = [f"{literal(FUNC + name + '>')} {root} {literal(END)}"
                   for name, root in roots.items()]
         rules.append("fcall ::= " + " | ".join(f"( {c} )" for c in fcalls))
         if python:
             rules.append(f"py ::= {literal(PY_TAG)} code")
             rules.append("code ::= [^\\x00]*")  # the code runs to the end of the turn
-        n = max_calls(ctx)
+        n = max_calls(ctx, model, grammars)
         calls = repeat("fcall", 1, n) + (f" | {repeat('fcall', 0, n - 1)} py" if python else "")
         # the template's end of a calling turn, as text: lets a model that does not have
         # it as a special token end the turn (it is a stop word, so never in the output)
         rules.append(f"calls ::= ( {calls} ) {literal(EOM)}?")
         plan = GrammarPlan(stop=[EOM], preserved_tokens=[PY_TAG] if python else [])
-        response = response_rules(ctx) if ctx.tool_choice == "auto" else None
+        response = response_rules(ctx, grammars) if ctx.tool_choice == "auto" else None
         if response is not None:
             body, res_root = response
             rules += body
@@ -86,7 +89,7 @@ class FunctionaryV31(Dialect):
         plan.grammar = "\n".join(rules) + "\n"
         return plan
 
-    def create_parser(self, ctx: RequestContext) -> OutputParser:
+    def create_parser(self, ctx: RequestContext, model: ServedModel) -> OutputParser:
         tools = offered_tools(ctx)
         if not tools:
             return PassthroughParser()

@@ -13,7 +13,16 @@ with a call. No grammar under tool_choice none (unless response_format asks for 
 from __future__ import annotations
 
 from gateway.callgrammar import response_rules
-from gateway.dialect import Delta, Dialect, GrammarPlan, OutputParser, RequestContext, new_call_id
+from gateway.dialect import (
+    Delta,
+    Dialect,
+    GrammarPlan,
+    OutputParser,
+    RequestContext,
+    SchemaGrammars,
+    ServedModel,
+    new_call_id,
+)
 from gateway.dialect_options import MAX_PARALLEL_CALLS
 from gateway.grammar import literal
 
@@ -47,15 +56,16 @@ class FunctionaryV32(Dialect):
     description = "functionary v3.2: >>>recipient segments, >>>all for text"
     options = (MAX_PARALLEL_CALLS,)
 
-    def render_prompt(self, ctx: RequestContext) -> str:
-        prompt = render(ctx, python_history(ctx.messages), HOW)
+    def render_prompt(self, ctx: RequestContext, model: ServedModel) -> str:
+        prompt = render(ctx, model, python_history(ctx.messages), HOW)
         if offered_tools(ctx) and not prompt.endswith(SEP):
             prompt += SEP  # a foreign template (--dialect): the turn opens with a recipient
         return prompt
 
-    def tools_grammar(self, ctx: RequestContext) -> GrammarPlan:
+    def tools_grammar(self, ctx: RequestContext, model: ServedModel,
+                      grammars: SchemaGrammars) -> GrammarPlan:
         tools = offered_tools(ctx)
-        response = response_rules(ctx) if ctx.tool_choice in ("auto", "none") else None
+        response = response_rules(ctx, grammars) if ctx.tool_choice in ("auto", "none") else None
         if not tools and response is None:
             return GrammarPlan()
         rules: list[str] = []
@@ -68,7 +78,7 @@ class FunctionaryV32(Dialect):
             need_text = True
             alts.append(f"{literal(ALL + NL)} text")
         if tools:
-            body, roots = args_rules(ctx, tools)
+            body, roots = args_rules(grammars, tools)
             rules += body
             calls = []
             for name, root in roots.items():
@@ -79,7 +89,7 @@ class FunctionaryV32(Dialect):
             if PYTHON in roots:
                 rules.append("code ::= [^{> \\t\\r\\n] text")  # `{` would read as JSON
             rules.append("call ::= " + " | ".join(calls))
-            n = max_calls(ctx)
+            n = max_calls(ctx, model, grammars)
             more = f"( {literal(SEP)} call )"
             alts = [f"{a} {repeat(more, 0, n)}" for a in alts]
             alts.append(f"call {repeat(more, 0, n - 1)}")
@@ -91,7 +101,7 @@ class FunctionaryV32(Dialect):
                      + f" ) {literal(EOT)}?")
         return GrammarPlan(grammar="\n".join(rules) + "\n")
 
-    def create_parser(self, ctx: RequestContext) -> OutputParser:
+    def create_parser(self, ctx: RequestContext, model: ServedModel) -> OutputParser:
         names = {t.name for t in ctx.tools} if offered_tools(ctx) else set()
         return V32Parser(names)
 

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from gateway.dialect import RequestContext, ToolDef, assemble
-from gateway.testing import CLOCK, WEATHER, DialectConformance, Golden, parse_all, shared_template
+from gateway.dialect import ToolDef, assemble
+from gateway.testing import (
+    CLOCK,
+    WEATHER,
+    DialectConformance,
+    Golden,
+    make_case,
+    parse_all,
+    shared_template,
+)
 from gateway_plugin_functionary import V31, V32
 
 PY = ToolDef("python", "Run Python code", {
@@ -98,17 +106,15 @@ class TestFunctionaryV32(DialectConformance):
 
 
 def _parse(dialect, text: str, **kw):
-    ctx = RequestContext(messages=[], tools=[WEATHER, CLOCK], dialect=dialect)
-    for k, v in kw.items():
-        setattr(ctx, k, v)
-    return assemble(parse_all(dialect, ctx, list(text)))
+    ctx = make_case(dialect, [WEATHER, CLOCK], messages=[], **kw)
+    return assemble(parse_all(ctx, list(text)))
 
 
 def test_arguments_stream_before_the_call_ends():
     """tool_args deltas arrive while the JSON is still being generated, not at the end."""
     for dialect, head in ((V31, f"<function={W}>"), (V32, f"{W}\n")):
-        ctx = RequestContext(messages=[], tools=[WEATHER, CLOCK], dialect=dialect)
-        parser = dialect.create_parser(ctx)
+        ctx = make_case(dialect, [WEATHER, CLOCK], messages=[])
+        parser = ctx.parser()
         out = parser.feed(head + '{"city": "Par')
         assert [d.kind for d in out][:1] == ["tool_start"] and out[0].name == W
         assert "".join(d.text for d in out if d.kind == "tool_args") == '{"city":"Par'

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from gateway.dialect import RequestContext, ToolDef
-from gateway.testing import CLOCK, WEATHER, make_context
+from gateway.dialect import Dialect, ToolDef
+from gateway.testing import CLOCK, WEATHER, DialectCase, make_case
 from gateway_plugin_functionary import V31, V32
 
 PY = ToolDef("python", "Run Python code", {
@@ -15,8 +15,8 @@ W_BAD = '<function=get_weather>{"city":"Rome","unit":"k"}</function>'
 T = "<function=get_time>{}</function>"
 
 
-def ctx(tool_choice: str = "auto", **kw) -> RequestContext:
-    return make_context(V31, [WEATHER, CLOCK], tool_choice, **kw)
+def ctx(tool_choice: str = "auto", dialect: Dialect = V31, **kw) -> DialectCase:
+    return make_case(dialect, [WEATHER, CLOCK], tool_choice, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -49,40 +49,40 @@ V31_CASES = [
 
 @pytest.mark.parametrize("choice,forced,parallel,text,ok", V31_CASES)
 def test_v31_grammar(accepts, choice, forced, parallel, text, ok):
-    plan = V31.tools_grammar(ctx(tool_choice=choice, forced_tool=forced,
-                                 parallel_tool_calls=parallel))
+    plan = ctx(tool_choice=choice, forced_tool=forced,
+               parallel_tool_calls=parallel).plan()
     assert plan.grammar and plan.lazy is (choice == "auto")
     assert "<|eom_id|>" in plan.stop
     assert accepts(plan.grammar, text) is ok
 
 
 def test_v31_lazy_trigger_is_where_the_grammar_starts(accepts):
-    plan = V31.tools_grammar(ctx())
+    plan = ctx().plan()
     assert plan.triggers == [{"type": 1, "value": "<function="}]
     assert not accepts(plan.grammar, "x" + T)  # text before the trigger is not grammar
 
 
 def test_v31_python_tag(accepts):
-    plan = V31.tools_grammar(ctx(tools=[WEATHER, PY]))
+    plan = ctx(tools=[WEATHER, PY]).plan()
     assert {"type": 1, "value": "<|python_tag|>"} in plan.triggers
     assert plan.preserved_tokens == ["<|python_tag|>"]
     assert accepts(plan.grammar, "<|python_tag|>print(1)\n")
     assert accepts(plan.grammar, W + "<|python_tag|>x = 1")
     # the code runs to the end of the turn: markup after the tag is code, as the parser reads it
     assert accepts(plan.grammar, "<|python_tag|>x = 1" + W)
-    single = V31.tools_grammar(ctx(tools=[WEATHER, PY], parallel_tool_calls=False))
+    single = ctx(tools=[WEATHER, PY], parallel_tool_calls=False).plan()
     assert not accepts(single.grammar, W + "<|python_tag|>x = 1")
 
 
 def test_v31_none_and_response_format(accepts):
-    assert V31.tools_grammar(ctx(tool_choice="none")).grammar is None
-    assert V31.tools_grammar(ctx(tools=[])).grammar is None
+    assert ctx(tool_choice="none").plan().grammar is None
+    assert ctx(tools=[]).plan().grammar is None
     schema = {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}
-    plan = V31.tools_grammar(ctx(response_schema=schema))
+    plan = ctx(response_schema=schema).plan()
     assert not plan.lazy
     assert accepts(plan.grammar, '{"a":1}') and accepts(plan.grammar, T)
     assert not accepts(plan.grammar, '{"a":"x"}')
-    none = V31.tools_grammar(ctx(tool_choice="none", response_schema=schema))
+    none = ctx(tool_choice="none", response_schema=schema).plan()
     assert accepts(none.grammar, '{"a":1}') and not accepts(none.grammar, T)
 
 
@@ -112,20 +112,20 @@ V32_CASES = [
 
 @pytest.mark.parametrize("choice,forced,parallel,text,ok", V32_CASES)
 def test_v32_grammar(accepts, choice, forced, parallel, text, ok):
-    plan = V32.tools_grammar(ctx(tool_choice=choice, forced_tool=forced,
-                                 parallel_tool_calls=parallel))
+    plan = ctx(dialect=V32, tool_choice=choice, forced_tool=forced,
+               parallel_tool_calls=parallel).plan()
     assert plan.grammar and not plan.lazy
     assert accepts(plan.grammar, text) is ok
 
 
 def test_v32_python_and_response_format(accepts):
-    plan = V32.tools_grammar(ctx(tools=[WEATHER, PY]))
+    plan = ctx(dialect=V32, tools=[WEATHER, PY]).plan()
     assert accepts(plan.grammar, "python\nprint(1)>>>" + CW)
     assert accepts(plan.grammar, 'python\n{"code":"1"}')
-    assert V32.tools_grammar(ctx(tool_choice="none")).grammar is None
+    assert ctx(dialect=V32, tool_choice="none").plan().grammar is None
     schema = {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}
-    plan = V32.tools_grammar(ctx(tool_choice="none", response_schema=schema))
+    plan = ctx(dialect=V32, tool_choice="none", response_schema=schema).plan()
     assert accepts(plan.grammar, 'all\n{"a":1}') and not accepts(plan.grammar, CT)
-    plan = V32.tools_grammar(ctx(response_schema=schema))
+    plan = ctx(dialect=V32, response_schema=schema).plan()
     assert accepts(plan.grammar, 'all\n{"a":1}') and accepts(plan.grammar, CT)
     assert not accepts(plan.grammar, "all\nfree text")

@@ -7,9 +7,9 @@ from pathlib import Path
 import gateway
 import pytest
 from gateway.detection import round_trip
-from gateway.dialect import RequestContext, ToolDef
+from gateway.dialect import ToolDef
 from gateway.templating import ChatTemplate
-from gateway.testing import CLOCK, WEATHER
+from gateway.testing import CLOCK, WEATHER, make_case
 from gateway_plugin_functionary import V31, V32, detect
 
 TEMPLATES = Path(gateway.__file__).resolve().parents[2].parent / "shared" / "templates"
@@ -32,11 +32,9 @@ HISTORY = [
 def render(dialect, path: Path | None, **kw) -> str:
     source = path.read_text() if path else (
         "{% for m in messages %}<{{m.role}}>{{m.content}}\n{% endfor %}<assistant>")
-    ctx = RequestContext(messages=[{"role": "user", "content": "hi"}], tools=[WEATHER, CLOCK],
-                         template=ChatTemplate(source, bos_token="<|begin_of_text|>"))
-    for k, v in kw.items():
-        setattr(ctx, k, v)
-    return dialect.render_prompt(ctx)
+    ctx = make_case(dialect, [WEATHER, CLOCK],
+                    template=ChatTemplate(source, bos_token="<|begin_of_text|>"), **kw)
+    return ctx.prompt()
 
 
 def test_v31_template_lists_tools_and_replays_calls():

@@ -4,7 +4,15 @@ stream."""
 
 from __future__ import annotations
 
-from gateway.dialect import Dialect, DialectClaim, GrammarPlan, OutputParser, RequestContext
+from gateway.dialect import (
+    Dialect,
+    DialectClaim,
+    GrammarPlan,
+    OutputParser,
+    RequestContext,
+    SchemaGrammars,
+    ServedModel,
+)
 from gateway.dialect_options import THINK_MAX_CHARS
 
 from .grammar import build_plan
@@ -18,10 +26,11 @@ class HarmonyDialect(Dialect):
                    "to=functions.NAME calls, one per turn")
     options = (THINK_MAX_CHARS,)
 
-    def tools_grammar(self, ctx: RequestContext) -> GrammarPlan:
-        return build_plan(ctx)
+    def tools_grammar(self, ctx: RequestContext, model: ServedModel,
+                      grammars: SchemaGrammars) -> GrammarPlan:
+        return build_plan(ctx, model, grammars)
 
-    def create_parser(self, ctx: RequestContext) -> OutputParser:
+    def create_parser(self, ctx: RequestContext, model: ServedModel) -> OutputParser:
         return HarmonyParser(calls=ctx.offers_tools)
 
 

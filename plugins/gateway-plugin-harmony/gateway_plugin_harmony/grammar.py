@@ -18,7 +18,14 @@ from gateway.callgrammar import (
     text_blocks,
     tool_args_rules,
 )
-from gateway.dialect import GrammarPlan, RequestContext, ToolDef, reasoning_cap
+from gateway.dialect import (
+    GrammarPlan,
+    RequestContext,
+    SchemaGrammars,
+    ServedModel,
+    ToolDef,
+    reasoning_cap,
+)
 from gateway.grammar import literal
 
 from .markup import CHANNEL, CONSTRAIN, END, MESSAGE, PRESERVED, START, TRIGGER
@@ -28,10 +35,10 @@ _BLOCK = 100
 _TYPE = f'(" json" | " " {literal(CONSTRAIN)} "json")?'
 
 
-def call_rules(ctx: RequestContext, tools: list[ToolDef], lazy: bool) -> list[str]:
+def call_rules(grammars: SchemaGrammars, tools: list[ToolDef], lazy: bool) -> list[str]:
     """Rules ending in `call`. Lazy: the text from the trigger word ` to=functions.` on
     (in both header orders); else the whole call header."""
-    rules, roots = tool_args_rules(ctx, tools, "t")
+    rules, roots = tool_args_rules(grammars, tools, "t")
     alts: list[str] = []
     for i, (tool, root) in enumerate(zip(tools, roots, strict=True)):
         name = literal(tool.name)
@@ -47,10 +54,10 @@ def call_rules(ctx: RequestContext, tools: list[ToolDef], lazy: bool) -> list[st
     return rules
 
 
-def analysis_rules(ctx: RequestContext) -> tuple[list[str], str]:
+def analysis_rules(model: ServedModel, grammars: SchemaGrammars) -> tuple[list[str], str]:
     """An optional bounded analysis message before the answer; ([], "") when the budget
     leaves no room for one."""
-    limit = reasoning_cap(ctx, ANALYSIS_MAX_CHARS)
+    limit = reasoning_cap(model.options, grammars.budget_tokens, ANALYSIS_MAX_CHARS)
     if limit < _BLOCK:
         return [], ""
     rules, text = text_blocks("an", '[^<] | "<" [^|<]', limit)  # never `<|`
@@ -58,32 +65,33 @@ def analysis_rules(ctx: RequestContext) -> tuple[list[str], str]:
                     f"{literal(END + START + 'assistant')}"], "analysis?"
 
 
-def answer_rules(ctx: RequestContext) -> list[str] | None:
+def answer_rules(ctx: RequestContext, grammars: SchemaGrammars) -> list[str] | None:
     """`answer` for a response_format (a final message holding the JSON), or None."""
-    found = response_rules(ctx)
+    found = response_rules(ctx, grammars)
     if found is None:
         return None
     rules, root = found
     return [*rules, f"answer ::= {literal(CHANNEL + 'final' + MESSAGE)} {root}"]
 
 
-def build_plan(ctx: RequestContext) -> GrammarPlan:
+def build_plan(ctx: RequestContext, model: ServedModel, grammars: SchemaGrammars
+               ) -> GrammarPlan:
     """The constraint for a request under its tool_choice (always at most one call)."""
-    answer = answer_rules(ctx)
+    answer = answer_rules(ctx, grammars)
     tools = ctx.selected_tools() if ctx.offers_tools else []
     if not tools and answer is None:
         return GrammarPlan()
     if ctx.tool_choice == "auto" and tools and answer is None:
         # Lazy: free analysis / final text until the model writes ` to=functions.`.
-        rules = call_rules(ctx, tools, lazy=True)
+        rules = call_rules(grammars, tools, lazy=True)
         return lazy_plan("call", rules, [TRIGGER], list(PRESERVED))
-    rules = call_rules(ctx, tools, lazy=False) if tools else []
+    rules = call_rules(grammars, tools, lazy=False) if tools else []
     body = "call" if ctx.tool_choice in ("required", "named") and tools else "answer"
     if answer is not None:
         rules += answer
         if tools and ctx.tool_choice == "auto":
             body = "(call | answer)"
-    analysis, prefix = analysis_rules(ctx)
+    analysis, prefix = analysis_rules(model, grammars)
     rules += analysis
     return GrammarPlan(grammar=grammar_text(f"{prefix} {body}".strip(), rules),
                        preserved_tokens=list(PRESERVED))

@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from gateway.detection import assistant_part, round_trip
-from gateway.dialect import RequestContext
 from gateway.plugins import create_plugins
 from gateway.templating import ChatTemplate
-from gateway.testing import CLOCK, WEATHER
+from gateway.testing import CLOCK, WEATHER, make_case
 from gateway_plugin_harmony import DIALECT
 from gateway_plugin_harmony.dialect import detect
 
@@ -48,20 +47,19 @@ def test_claims_only_harmony_templates(templates_dir: Path) -> None:
 def test_prompt_renders_tools_and_ends_with_the_assistant_start(
         load_template: Callable[[str], ChatTemplate]) -> None:
     t = load_template(GPT_OSS)
-    ctx = RequestContext(messages=HISTORY[:1], tools=[WEATHER, CLOCK], template=t,
-                         dialect=DIALECT)
-    prompt = DIALECT.render_prompt(ctx)
+    ctx = make_case(DIALECT, [WEATHER, CLOCK], messages=HISTORY[:1], template=t)
+    prompt = ctx.prompt()
     assert prompt.endswith("<|start|>assistant")
     assert "namespace functions" in prompt and "type get_weather" in prompt
-    ctx.tool_choice = "none"
-    assert "namespace functions" not in DIALECT.render_prompt(ctx)
+    ctx = ctx.replace(tool_choice="none")
+    assert "namespace functions" not in ctx.prompt()
 
 
 def test_history_with_a_call_and_its_result(load_template: Callable[[str], ChatTemplate]
                                             ) -> None:
     t = load_template(GPT_OSS)
-    ctx = RequestContext(messages=HISTORY, tools=[WEATHER], template=t, dialect=DIALECT)
-    prompt = DIALECT.render_prompt(ctx)
+    ctx = make_case(DIALECT, [WEATHER], messages=HISTORY, template=t)
+    prompt = ctx.prompt()
     assert ('<|start|>assistant to=functions.get_weather<|channel|>commentary json'
             '<|message|>{"city": "Paris"}<|call|>') in prompt
     assert "<|start|>functions.get_weather to=assistant<|channel|>commentary<|message|>" in prompt
@@ -72,8 +70,8 @@ def test_final_answer_in_history_round_trips(load_template: Callable[[str], Chat
                                              ) -> None:
     t = load_template(GPT_OSS)
     part = assistant_part(t, {"role": "assistant", "content": "It is 21C."}, [WEATHER])
-    ctx = RequestContext(messages=[], tools=[WEATHER], dialect=DIALECT)
-    parser = DIALECT.create_parser(ctx)
+    ctx = make_case(DIALECT, [WEATHER], messages=[])
+    parser = ctx.parser()
     text = "".join(d.text for d in parser.feed(part) + parser.finish())
     assert text == "It is 21C."
 

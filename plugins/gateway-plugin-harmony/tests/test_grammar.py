@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from gateway.dialect import RequestContext, ToolDef
+from gateway.dialect import ToolDef
 from gateway.grammar import GrammarLimits
-from gateway.testing import CLOCK, WEATHER, accepts, make_context, parse_gbnf
+from gateway.testing import CLOCK, WEATHER, DialectCase, accepts, make_case, parse_gbnf
 from gateway_plugin_harmony import HarmonyDialect
 
 DIALECT = HarmonyDialect()
@@ -19,8 +19,8 @@ COUNT = ToolDef("count", "", {"type": "object", "properties": {
 S = "<|start|>assistant"
 
 
-def ctx(tool_choice: str = "auto", **kw: Any) -> RequestContext:
-    return make_context(DIALECT, [WEATHER, CLOCK, COUNT], tool_choice, **kw)
+def ctx(tool_choice: str = "auto", **kw: Any) -> DialectCase:
+    return make_case(DIALECT, [WEATHER, CLOCK, COUNT], tool_choice, **kw)
 
 
 def call(name: str, args: str) -> str:
@@ -51,8 +51,8 @@ INVALID = [
 ]
 
 
-def check(c: RequestContext, good: list[str], bad: list[str]) -> None:
-    plan = DIALECT.tools_grammar(c)
+def check(c: DialectCase, good: list[str], bad: list[str]) -> None:
+    plan = c.plan()
     assert plan.grammar
     g = parse_gbnf(plan.grammar)
     for text in good:
@@ -66,7 +66,7 @@ def test_required_accepts_both_header_orders_and_an_analysis() -> None:
     check(c, [PARIS, TIME, THREE, call("get_time", "{}").replace(" json", ""),
               call2("get_time", "{}").replace(" <|constrain|>json", " json"),
               analysis("The user wants 3, x < y.") + THREE, analysis("") + TIME], INVALID)
-    plan = DIALECT.tools_grammar(c)
+    plan = c.plan()
     assert not plan.lazy and not plan.triggers
     assert {"<|channel|>", "<|message|>", "<|constrain|>", "<|start|>", "<|end|>"} <= set(
         plan.preserved_tokens)
@@ -84,7 +84,7 @@ def test_named_allows_only_that_tool() -> None:
 
 
 def test_auto_is_lazy_on_the_recipient_word() -> None:
-    plan = DIALECT.tools_grammar(ctx("auto"))
+    plan = ctx("auto").plan()
     assert plan.lazy and plan.grammar and plan.grammar.startswith("root ::= call")
     assert plan.triggers == [{"type": 1, "value": " to=functions."}]  # 1 = word in llama.cpp
     # llama.cpp feeds the grammar from the trigger word on, in either header order
@@ -97,8 +97,8 @@ def test_auto_is_lazy_on_the_recipient_word() -> None:
 
 
 def test_none_has_no_grammar() -> None:
-    assert DIALECT.tools_grammar(ctx("none")).grammar is None
-    assert DIALECT.tools_grammar(ctx("auto", tools=[])).grammar is None
+    assert ctx("none").plan().grammar is None
+    assert ctx("auto", tools=[]).plan().grammar is None
 
 
 @pytest.mark.parametrize("choice", ["none", "auto"])
@@ -108,5 +108,5 @@ def test_response_format_is_a_final_message(choice: str) -> None:
     good = [final, analysis("json") + final] + ([TIME] if choice == "auto" else [])
     bad = ['{"a":1}', "<|channel|>final<|message|>hi", '<|channel|>final<|message|>{"b":1}']
     check(ctx(choice, response_schema=schema), good, bad + ([TIME] if choice == "none" else []))
-    assert not DIALECT.tools_grammar(ctx(choice, response_schema=schema)).lazy
+    assert not ctx(choice, response_schema=schema).plan().lazy
     check(ctx(choice, json_mode=True), ['<|channel|>final<|message|>{"x":[1]}'], ["hi"])

@@ -6,7 +6,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gateway.dialect import Dialect, DialectClaim, GrammarPlan, OutputParser, RequestContext
+from gateway.dialect import (
+    Dialect,
+    DialectClaim,
+    GrammarPlan,
+    OutputParser,
+    RequestContext,
+    SchemaGrammars,
+    ServedModel,
+)
 from gateway.dialect_options import MAX_PARALLEL_CALLS, THINK_MAX_CHARS
 from gateway.templating import TemplateError
 from gateway.templating_env import normalise_message
@@ -21,22 +29,22 @@ class HermesDialect(Dialect):
     description = "<tool_call>{json}</tool_call> blocks: Hermes 2 Pro / 3, Qwen 2.5 / 3, QwQ"
     options = (MAX_PARALLEL_CALLS, THINK_MAX_CHARS)
 
-    def render_prompt(self, ctx: RequestContext) -> str:
+    def render_prompt(self, ctx: RequestContext, model: ServedModel) -> str:
         try:
-            return super().render_prompt(ctx)
+            return super().render_prompt(ctx, model)
         except TemplateError:
             # Hermes "tool_use" templates loop over `tools` unguarded and cannot render a
             # conversation without tools; those models' default template is plain ChatML.
-            assert ctx.template is not None
-            if ctx.offers_tools or "<|im_start|>" not in ctx.template.source:
+            if ctx.offers_tools or "<|im_start|>" not in model.template.source:
                 raise
             return chatml_prompt(ctx.messages)
 
-    def tools_grammar(self, ctx: RequestContext) -> GrammarPlan:
-        return build_plan(ctx)
+    def tools_grammar(self, ctx: RequestContext, model: ServedModel,
+                      grammars: SchemaGrammars) -> GrammarPlan:
+        return build_plan(ctx, model, grammars)
 
-    def create_parser(self, ctx: RequestContext) -> OutputParser:
-        return HermesParser(calls=ctx.offers_tools, think_open=think_forced_open(ctx.template))
+    def create_parser(self, ctx: RequestContext, model: ServedModel) -> OutputParser:
+        return HermesParser(calls=ctx.offers_tools, think_open=think_forced_open(model.template))
 
 
 def detect(source: str) -> DialectClaim | None:

@@ -17,8 +17,17 @@ from gateway.callgrammar import (
     text_blocks,
     tool_args_rules,
 )
-from gateway.dialect import GrammarPlan, RequestContext, ToolDef, parallel_cap, reasoning_cap
+from gateway.dialect import (
+    GrammarPlan,
+    RequestContext,
+    SchemaGrammars,
+    ServedModel,
+    ToolDef,
+    parallel_cap,
+    reasoning_cap,
+)
 from gateway.grammar import literal
+from gateway.templating import ChatTemplate
 
 from .markup import (
     THINK_CLOSE,
@@ -36,9 +45,10 @@ MAX_PARALLEL_CALLS = 8
 _BLOCK = 100
 
 
-def call_rules(ctx: RequestContext, tools: list[ToolDef], parallel: bool) -> list[str]:
+def call_rules(model: ServedModel, grammars: SchemaGrammars, tools: list[ToolDef],
+               parallel: bool) -> list[str]:
     """Rules ending in `calls`: one call block, or several separated by one newline."""
-    rules, roots = tool_args_rules(ctx, tools, "t")
+    rules, roots = tool_args_rules(grammars, tools, "t")
     alts: list[str] = []
     for i, (tool, root) in enumerate(zip(tools, roots, strict=True)):
         head = literal('{"name": ' + json.dumps(tool.name) + ', "arguments": ')
@@ -46,15 +56,17 @@ def call_rules(ctx: RequestContext, tools: list[ToolDef], parallel: bool) -> lis
         alts.append(f"call{i}")
     rules.append("call ::= " + " | ".join(alts))
     rules.append(f"block ::= {literal(TOOL_OPEN + chr(10))} call {literal(chr(10) + TOOL_CLOSE)}")
-    cap = parallel_cap(ctx, MAX_PARALLEL_CALLS) if parallel else 1
+    cap = parallel_cap(model.options, grammars.budget_tokens, MAX_PARALLEL_CALLS) \
+        if parallel else 1
     rules.append("calls ::= " + call_list("block", '"\\n"', cap))
     return rules
 
 
-def think_rules(ctx: RequestContext, opened: bool) -> tuple[list[str], str]:
+def think_rules(model: ServedModel, grammars: SchemaGrammars, opened: bool
+                ) -> tuple[list[str], str]:
     """A bounded reasoning block before the answer: `<think>` optional, or already open in
     the prompt (QwQ). Returns the rules and the expression to put first in `root`."""
-    limit = reasoning_cap(ctx, THINK_MAX_CHARS)
+    limit = reasoning_cap(model.options, grammars.budget_tokens, THINK_MAX_CHARS)
     if limit < _BLOCK and not opened:  # no room to think: the budget goes to the call
         return [], ""
     rules, text = text_blocks("think", '[^<] | "<" [^/<]', limit)  # never `</`
@@ -65,32 +77,33 @@ def think_rules(ctx: RequestContext, opened: bool) -> tuple[list[str], str]:
     return rules, "think?"
 
 
-def answer_rules(ctx: RequestContext) -> list[str] | None:
+def answer_rules(ctx: RequestContext, grammars: SchemaGrammars) -> list[str] | None:
     """`answer` for a response_format (json_schema / json_object), or None."""
-    found = response_rules(ctx)
+    found = response_rules(ctx, grammars)
     if found is None:
         return None
     rules, root = found
     return [*rules, f"answer ::= {root}"]
 
 
-def preserved(ctx: RequestContext) -> list[str]:
+def preserved(template: ChatTemplate) -> list[str]:
     tokens = [TOOL_OPEN, TOOL_CLOSE]
-    return tokens + [THINK_OPEN, THINK_CLOSE] if has_think(ctx.template) else tokens
+    return tokens + [THINK_OPEN, THINK_CLOSE] if has_think(template) else tokens
 
 
-def build_plan(ctx: RequestContext) -> GrammarPlan:
+def build_plan(ctx: RequestContext, model: ServedModel, grammars: SchemaGrammars
+               ) -> GrammarPlan:
     """The constraint for a request under its tool_choice and parallel_tool_calls."""
-    answer = answer_rules(ctx)
+    answer = answer_rules(ctx, grammars)
     tools = ctx.selected_tools() if ctx.offers_tools else []
     if not tools and answer is None:
         return GrammarPlan()
     rules: list[str] = []
     if tools:
-        rules += call_rules(ctx, tools, ctx.parallel_tool_calls)
+        rules += call_rules(model, grammars, tools, ctx.parallel_tool_calls)
     if ctx.tool_choice == "auto" and tools and answer is None:
         # Lazy: free text until the model writes <tool_call>, then the grammar from there on.
-        return lazy_plan("calls", rules, [TOOL_OPEN], preserved(ctx))
+        return lazy_plan("calls", rules, [TOOL_OPEN], preserved(model.template))
     # Non-lazy: required/named start with the call; a response_format answer is JSON only.
     body = "calls" if ctx.tool_choice in ("required", "named") else "answer"
     if answer is not None:
@@ -98,8 +111,8 @@ def build_plan(ctx: RequestContext) -> GrammarPlan:
         if tools and ctx.tool_choice == "auto":
             body = "(calls | answer)"
     prefix = ""
-    if has_think(ctx.template):
-        think, prefix = think_rules(ctx, think_forced_open(ctx.template))
+    if has_think(model.template):
+        think, prefix = think_rules(model, grammars, think_forced_open(model.template))
         rules += think
     return GrammarPlan(grammar=grammar_text(f"{prefix} {body}".strip(), rules),
-                       preserved_tokens=preserved(ctx) if tools or prefix else [])
+                       preserved_tokens=preserved(model.template) if tools or prefix else [])

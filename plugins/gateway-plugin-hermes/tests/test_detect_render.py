@@ -10,11 +10,10 @@ from typing import Any
 
 import pytest
 from gateway.detection import round_trip
-from gateway.dialect import RequestContext
 from gateway.plugins import create_plugins
 from gateway.templating import ChatTemplate
-from gateway.testing import CLOCK, WEATHER
-from gateway_plugin_hermes import DIALECT, HermesDialect
+from gateway.testing import CLOCK, WEATHER, DialectCase, make_case
+from gateway_plugin_hermes import DIALECT
 from gateway_plugin_hermes.dialect import detect
 from gateway_plugin_hermes.markup import think_forced_open
 
@@ -63,15 +62,14 @@ def test_hook_claim_wins_over_generic(load_template: Any) -> None:
 
 
 def ctx_for(t: ChatTemplate, messages: list[dict[str, Any]], choice: str = "auto"
-            ) -> RequestContext:
-    return RequestContext(messages=messages, tools=[WEATHER, CLOCK], template=t,
-                          dialect=DIALECT, tool_choice=choice)  # type: ignore[arg-type]
+            ) -> DialectCase:
+    return make_case(DIALECT, [WEATHER, CLOCK], choice, template=t, messages=messages)
 
 
 @pytest.mark.parametrize("name", HERMES_TEMPLATES)
 def test_history_with_calls_and_results_renders(name: str, load_template: Any) -> None:
     t = load_template(name)
-    prompt = HermesDialect().render_prompt(ctx_for(t, HISTORY))
+    prompt = ctx_for(t, HISTORY).prompt()
     assert '"name": "get_time"' in prompt  # the tools are offered
     assert '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n' \
            '</tool_call>' in prompt
@@ -82,7 +80,7 @@ def test_history_with_calls_and_results_renders(name: str, load_template: Any) -
 @pytest.mark.parametrize("name", HERMES_TEMPLATES)
 def test_tool_choice_none_offers_no_tools(name: str, load_template: Any) -> None:
     t = load_template(name)
-    prompt = HermesDialect().render_prompt(ctx_for(t, HISTORY, "none"))
+    prompt = ctx_for(t, HISTORY, "none").prompt()
     assert "get_time" not in prompt and "<tools>" not in prompt
     assert "Weather in Paris?" in prompt
     assert '{"temp_c": 21}' in prompt  # history still shows the call's result
@@ -91,7 +89,7 @@ def test_tool_choice_none_offers_no_tools(name: str, load_template: Any) -> None
 
 def test_hermes_tool_use_template_falls_back_to_chatml(load_template: Any) -> None:
     t = load_template("NousResearch-Hermes-3-Llama-3.1-8B-tool_use.jinja")
-    prompt = HermesDialect().render_prompt(ctx_for(t, HISTORY[:2], "none"))
+    prompt = ctx_for(t, HISTORY[:2], "none").prompt()
     assert prompt == ("<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\n"
                       "Weather in Paris?<|im_end|>\n<|im_start|>assistant\n")
 
@@ -105,10 +103,10 @@ def test_forced_open_think_is_detected(load_template: Any) -> None:
 
 def test_parser_follows_tool_choice_and_template(load_template: Any) -> None:
     t = load_template("Qwen-QwQ-32B.jinja")
-    out = DIALECT.create_parser(ctx_for(t, HISTORY[:2])).feed("why</think>hi ")
+    out = ctx_for(t, HISTORY[:2]).parser().feed("why</think>hi ")
     assert [(d.kind, d.text) for d in out] == [("reasoning", "why"), ("content", "hi")]
     text = '<tool_call>\n{"name": "get_time", "arguments": {}}\n</tool_call>'
-    parser = DIALECT.create_parser(ctx_for(load_template(HERMES_TEMPLATES[1]), [], "none"))
+    parser = ctx_for(load_template(HERMES_TEMPLATES[1]), [], "none").parser()
     deltas = parser.feed(text) + parser.finish()
     assert "".join(d.text for d in deltas) == text and {d.kind for d in deltas} == {"content"}
     assert json.loads(text.split("\n")[1])["name"] == "get_time"

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from gateway.dialect import RequestContext, ToolDef
+from gateway.dialect import ToolDef
 from gateway.grammar import GrammarLimits
-from gateway.testing import CLOCK, WEATHER, accepts, make_context, parse_gbnf
+from gateway.testing import CLOCK, WEATHER, DialectCase, accepts, make_case, parse_gbnf
 from gateway_plugin_hermes import HermesDialect
 from gateway_plugin_hermes.grammar import build_plan
 
@@ -20,8 +20,8 @@ COUNT = ToolDef("count", "", {"type": "object", "properties": {
 
 
 def ctx(tool_choice: str = "auto", parallel: bool = True, template: Any = None,
-        **kw: Any) -> RequestContext:
-    return make_context(DIALECT, [WEATHER, CLOCK, COUNT], tool_choice, template=template,
+        **kw: Any) -> DialectCase:
+    return make_case(DIALECT, [WEATHER, CLOCK, COUNT], tool_choice, template=template,
                         parallel_tool_calls=parallel, **kw)
 
 
@@ -34,8 +34,8 @@ TIME = call("get_time", "{}")
 THREE = call("count", '{"n":3}')
 
 
-def check(c: RequestContext, good: list[str], bad: list[str]) -> None:
-    plan = DIALECT.tools_grammar(c)
+def check(c: DialectCase, good: list[str], bad: list[str]) -> None:
+    plan = c.plan()
     assert plan.grammar
     g = parse_gbnf(plan.grammar)
     for text in good:
@@ -81,7 +81,7 @@ def test_named_allows_only_that_tool() -> None:
 
 
 def test_auto_is_lazy_on_the_word_trigger() -> None:
-    plan = DIALECT.tools_grammar(ctx("auto"))
+    plan = ctx("auto").plan()
     assert plan.lazy
     assert plan.triggers == [{"type": 1, "value": "<tool_call>"}]  # 1 = word in llama.cpp
     assert plan.preserved_tokens == ["<tool_call>", "</tool_call>"]
@@ -89,22 +89,22 @@ def test_auto_is_lazy_on_the_word_trigger() -> None:
 
 
 def test_required_is_not_lazy() -> None:
-    plan = DIALECT.tools_grammar(ctx("required"))
+    plan = ctx("required").plan()
     assert not plan.lazy and not plan.triggers
     assert "<tool_call>" in plan.preserved_tokens
 
 
 def test_none_has_no_grammar() -> None:
-    plan = DIALECT.tools_grammar(ctx("none"))
+    plan = ctx("none").plan()
     assert plan.grammar is None
-    assert DIALECT.tools_grammar(ctx("none", tools=[])).grammar is None
+    assert ctx("none", tools=[]).plan().grammar is None
 
 
 def test_response_format_under_none_and_auto() -> None:
     schema = {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}
     check(ctx("none", response_schema=schema), ['{"a":1}'], [TIME, "hi"])
     check(ctx("auto", response_schema=schema), ['{"a":1}', TIME], ["hi", '{"b":1}'])
-    assert not DIALECT.tools_grammar(ctx("auto", response_schema=schema)).lazy
+    assert not ctx("auto", response_schema=schema).plan().lazy
 
 
 def test_qwen3_allows_a_bounded_think_block(load_template: Any) -> None:
@@ -114,13 +114,12 @@ def test_qwen3_allows_a_bounded_think_block(load_template: Any) -> None:
     check(c, [TIME, think + TIME, "<think></think>" + PARIS],
           ["<think>\nno end " + TIME, "<think>" + "a" * 300 + "</think>" + TIME,
            "<think>a</b></think>" + TIME, think + "Sure. " + TIME])
-    plan = DIALECT.tools_grammar(c)
+    plan = c.plan()
     assert {"<think>", "</think>"} <= set(plan.preserved_tokens)
 
 
 def test_qwq_think_is_already_open(load_template: Any) -> None:
-    c = ctx("named", template=load_template("Qwen-QwQ-32B.jinja"))
-    c.forced_tool = "get_time"
+    c = ctx("named", template=load_template("Qwen-QwQ-32B.jinja"), forced_tool="get_time")
     check(c, ["Time.\n</think>\n\n" + TIME, "</think>" + TIME], [TIME, "<think>" + TIME])
 
 
@@ -131,7 +130,8 @@ def test_hermes3_has_no_think_block(load_template: Any) -> None:
 
 def test_lazy_root_starts_with_the_trigger(load_template: Any) -> None:
     # llama.cpp feeds the grammar from the trigger word on: every accepted text starts with it
-    plan = build_plan(ctx("auto", template=load_template("Qwen-QwQ-32B.jinja")))
+    c = ctx("auto", template=load_template("Qwen-QwQ-32B.jinja"))
+    plan = build_plan(c.ctx, c.model, c.grammars)
     assert plan.lazy and plan.grammar
     assert not accepts(plan.grammar, "</think>" + TIME)
     assert accepts(plan.grammar, TIME)

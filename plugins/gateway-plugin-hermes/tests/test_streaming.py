@@ -72,14 +72,14 @@ def _solid(text: str) -> int:
 
 
 def test_raw_newline_inside_a_key_still_gives_json_arguments() -> None:
-    from gateway.dialect import RequestContext, assemble
-    from gateway.testing import CLOCK, WEATHER
+    from gateway.dialect import assemble
+    from gateway.testing import CLOCK, WEATHER, make_case
     from gateway_plugin_hermes import DIALECT
 
-    ctx = RequestContext(messages=[], tools=[WEATHER, CLOCK], dialect=DIALECT)
+    ctx = make_case(DIALECT, [WEATHER, CLOCK], messages=[])
     text = '<tool_call>\n{"name": "get_weather", "arguments": {"ci\nty": "Rome"}}\n</tool_call>'
     for pieces in ([text], list(text)):
-        parser = DIALECT.create_parser(ctx)
+        parser = ctx.parser()
         deltas = [d for p in pieces for d in parser.feed(p)] + parser.finish()
         calls = assemble(deltas).tool_calls
         assert len(calls) == 1 and json.loads(calls[0].arguments) == {"ci\nty": "Rome"}

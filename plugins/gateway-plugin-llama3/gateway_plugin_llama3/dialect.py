@@ -14,6 +14,8 @@ from gateway.dialect import (
     GrammarPlan,
     OutputParser,
     RequestContext,
+    SchemaGrammars,
+    ServedModel,
     template_variables,
 )
 from gateway.dialect_options import MAX_PARALLEL_CALLS, int_option
@@ -30,24 +32,24 @@ class Llama3Dialect(Dialect):
     options = (MAX_PARALLEL_CALLS, int_option(
         "code_max_chars", 1, "characters of code a <|python_tag|> call may take"))
 
-    def render_prompt(self, ctx: RequestContext) -> str:
-        assert ctx.template is not None
+    def render_prompt(self, ctx: RequestContext, model: ServedModel) -> str:
         tools = [t.openai() for t in ctx.tools] if ctx.offers_tools else None
         extra = template_variables(ctx)
         builtins = builtin_tools(ctx.tools) if ctx.offers_tools else {}
-        if builtins and "builtin_tools" in ctx.template.variables:
+        if builtins and "builtin_tools" in model.template.variables:
             # Llama 3.1 / 3.3 list them on the system's "Tools:" line (all but the code
             # interpreter, which "Environment: ipython" enables) and render their calls as
             # <|python_tag|>NAME.call(...)
             extra["builtin_tools"] = sorted(builtins)
-        prompt = ctx.template.render(ctx.messages, tools=tools, add_generation_prompt=True,
-                                     extra_context=extra)
+        prompt = model.template.render(ctx.messages, tools=tools, add_generation_prompt=True,
+                                       extra_context=extra)
         return raw_results(prompt, ctx.messages)
 
-    def tools_grammar(self, ctx: RequestContext) -> GrammarPlan:
-        return build_plan(ctx)
+    def tools_grammar(self, ctx: RequestContext, model: ServedModel,
+                      grammars: SchemaGrammars) -> GrammarPlan:
+        return build_plan(ctx, model, grammars)
 
-    def create_parser(self, ctx: RequestContext) -> OutputParser:
+    def create_parser(self, ctx: RequestContext, model: ServedModel) -> OutputParser:
         code = next(((t.name, key) for t in ctx.tools if builtin_tools([t]).get(t.name) ==
                      "code" and (key := code_key(t))), None)
         return Llama3Parser(calls=ctx.offers_tools, tools={t.name for t in ctx.tools} or None,

@@ -16,6 +16,8 @@ import json
 from gateway.dialect import (
     GrammarPlan,
     RequestContext,
+    SchemaGrammars,
+    ServedModel,
     ToolDef,
     parallel_cap,
     response_format_plan,
@@ -30,10 +32,13 @@ CODE_MAX_CHARS = 4000  # default bound of code after <|python_tag|>
 STRING_MAX_CHARS = 1000  # bound of a built-in's string argument
 
 
-def call_rules(ctx: RequestContext, tools: list[ToolDef], parallel: bool) -> list[str]:
+def call_rules(model: ServedModel, grammars: SchemaGrammars, tools: list[ToolDef],
+               parallel: bool) -> list[str]:
     """Rules ending in `calls`."""
-    builtins = builtin_tools(tools) if ctx.template is None or PYTHON_TAG in \
-        ctx.template.source or "builtin_tools" in ctx.template.source else {}
+    source = model.template.source
+    builtins = builtin_tools(tools) if PYTHON_TAG in source or "builtin_tools" in source \
+        else {}
+    budget = grammars.budget_tokens
     rules: list[str] = []
     json_alts: list[str] = []
     tag_alts: list[str] = []
@@ -48,12 +53,12 @@ def call_rules(ctx: RequestContext, tools: list[ToolDef], parallel: bool) -> lis
             tag_alts.append(f"call{i}")
             continue
         if kind == "code":
-            limit = max(1, min(ctx.options.get("code_max_chars", CODE_MAX_CHARS),
-                               2 * (ctx.budget_tokens or CODE_MAX_CHARS)))
+            limit = max(1, min(model.options.get("code_max_chars", CODE_MAX_CHARS),
+                               2 * (budget or CODE_MAX_CHARS)))
             rules.append(f"call{i} ::= {literal(PYTHON_TAG)} code-char{{1,{limit}}}")
             tag_alts.append(f"call{i}")
             continue
-        body, root = rename_rules(ctx.grammar_for(tool.parameters, tool.strict), f"t{i}-")
+        body, root = rename_rules(grammars.schema(tool.parameters, tool.strict), f"t{i}-")
         rules.append(body.strip())
         head = literal(HEAD + json.dumps(tool.name) + ', "parameters": ')
         rules.append(f'call{i} ::= {head} {root} "}}"')
@@ -61,12 +66,12 @@ def call_rules(ctx: RequestContext, tools: list[ToolDef], parallel: bool) -> lis
     if any(builtins.get(t.name) == "search" for t in tools):
         # bounded like the schema converter's free strings (a quarter of the budget in
         # characters): a small model loops inside a free string until max_tokens
-        width = max(1, (ctx.budget_tokens or 4 * STRING_MAX_CHARS) // 4)
+        width = max(1, (budget or 4 * STRING_MAX_CHARS) // 4)
         rules.append('py-char ::= [^"\\\\\\x00-\\x1F] | "\\\\" ["\\\\nt]')
         rules.append(f"py-str ::= py-char{{0,{min(width, STRING_MAX_CHARS)}}}")
     if any(builtins.get(t.name) == "code" for t in tools):
         rules.append("code-char ::= [^<] | \"<\" [^|]")
-    more = parallel_cap(ctx, MAX_PARALLEL_CALLS) - 1 if parallel else 0
+    more = parallel_cap(model.options, budget, MAX_PARALLEL_CALLS) - 1 if parallel else 0
     alts = []
     if json_alts:
         rules.append("json-call ::= " + " | ".join(json_alts))
@@ -78,21 +83,22 @@ def call_rules(ctx: RequestContext, tools: list[ToolDef], parallel: bool) -> lis
     return rules
 
 
-def answer_rules(ctx: RequestContext) -> list[str] | None:
-    plan = response_format_plan(ctx)
+def answer_rules(ctx: RequestContext, grammars: SchemaGrammars) -> list[str] | None:
+    plan = response_format_plan(ctx, grammars)
     if plan.grammar is None:
         return None
     body, root = rename_rules(plan.grammar, "res-")
     return [body.strip(), f"answer ::= {root}"]
 
 
-def build_plan(ctx: RequestContext) -> GrammarPlan:
+def build_plan(ctx: RequestContext, model: ServedModel, grammars: SchemaGrammars
+               ) -> GrammarPlan:
     """The constraint for a request under its tool_choice and parallel_tool_calls."""
-    answer = answer_rules(ctx)
+    answer = answer_rules(ctx, grammars)
     tools = ctx.selected_tools() if ctx.offers_tools else []
     if not tools and answer is None:
         return GrammarPlan()
-    rules = call_rules(ctx, tools, ctx.parallel_tool_calls) if tools else []
+    rules = call_rules(model, grammars, tools, ctx.parallel_tool_calls) if tools else []
     uses_tag = any("tag-call ::=" in r for r in rules)
     preserved = [PYTHON_TAG, EOM, EOT] if uses_tag else []
     stop = [EOM] if uses_tag else []

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 from gateway.detection import round_trip
-from gateway.dialect import RequestContext, ToolDef
+from gateway.dialect import ToolDef
 from gateway.plugins import create_plugins
 from gateway.templating import ChatTemplate
-from gateway.testing import CLOCK, WEATHER
+from gateway.testing import CLOCK, WEATHER, make_case
 from gateway_plugin_llama3 import DIALECT
 from gateway_plugin_llama3.dialect import detect
 
@@ -61,9 +61,9 @@ def test_claims_only_templates_that_round_trip(templates_dir: Path) -> None:
 @pytest.mark.parametrize("name", [L32, L33])
 def test_openai_history_replays_with_results_in_ipython(
         name: str, load_template: Callable[[str], ChatTemplate]) -> None:
-    ctx = RequestContext(messages=OPENAI_HISTORY, tools=[WEATHER, CLOCK],
-                         template=load_template(name), dialect=DIALECT)
-    prompt = DIALECT.render_prompt(ctx)
+    ctx = make_case(DIALECT, [WEATHER, CLOCK], messages=OPENAI_HISTORY,
+                    template=load_template(name))
+    prompt = ctx.prompt()
     # one call per assistant turn (the template raises otherwise), each with its result
     assert '{"name": "get_weather", "parameters": {"city": "Paris"}}' in prompt
     assert f'{IPY}{{"temp_c": 21}}<|eot_id|>' in prompt  # the output itself, not quoted
@@ -80,20 +80,19 @@ def test_builtin_tools_reach_llama33(load_template: Callable[[str], ChatTemplate
                    {"id": "call_1", "type": "function", "function": {
                        "name": "brave_search", "arguments": '{"query": "news"}'}}]},
                {"role": "tool", "tool_call_id": "call_1", "content": "nothing new"}]
-    ctx = RequestContext(messages=history, tools=[WEATHER, SEARCH],
-                         template=load_template(L33), dialect=DIALECT)
-    prompt = DIALECT.render_prompt(ctx)
+    ctx = make_case(DIALECT, [WEATHER, SEARCH], messages=history, template=load_template(L33))
+    prompt = ctx.prompt()
     assert "Tools: brave_search\n" in prompt
     assert '<|python_tag|>brave_search.call(query="news")<|eom_id|>' in prompt
     assert f"{IPY}nothing new<|eot_id|>" in prompt
-    ctx.tool_choice = "none"
-    assert "Tools: brave_search" not in DIALECT.render_prompt(ctx)
+    ctx = ctx.replace(tool_choice="none")
+    assert "Tools: brave_search" not in ctx.prompt()
 
 
 def test_tool_choice_none_offers_no_tools(load_template: Callable[[str], ChatTemplate]) -> None:
     for name in (L32, L33):
-        ctx = RequestContext(messages=OPENAI_HISTORY, tools=[WEATHER, CLOCK],
-                             tool_choice="none", template=load_template(name), dialect=DIALECT)
-        prompt = DIALECT.render_prompt(ctx)
+        ctx = make_case(DIALECT, [WEATHER, CLOCK], "none", messages=OPENAI_HISTORY,
+                        template=load_template(name))
+        prompt = ctx.prompt()
         assert "Given the following functions" not in prompt
         assert "Environment: ipython" not in prompt and "12:00" in prompt

@@ -6,10 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from gateway.dialect import RequestContext, ToolDef
-from gateway.grammar import GrammarLimits, cached_schema_to_gbnf
+from gateway.dialect import ToolDef
 from gateway.templating import ChatTemplate
-from gateway.testing import CLOCK, WEATHER
+from gateway.testing import CLOCK, WEATHER, DialectCase, make_case
 from gateway_plugin_llama3 import DIALECT
 
 from tests.grammar.gbnf_recognizer import accepts, parse_gbnf
@@ -25,28 +24,18 @@ CODE = ToolDef("code_interpreter", "Run Python", {
     "type": "object", "properties": {"code": {"type": "string"}}, "required": ["code"]})
 
 
-def ctx(template: ChatTemplate | None, choice: str = "auto", parallel: bool = True,
-        tools: list[ToolDef] | None = None, **kw: Any) -> RequestContext:
-    c = RequestContext(messages=[{"role": "user", "content": "hi"}],
-                       tools=tools or [WEATHER, CLOCK, COUNT], dialect=DIALECT,
-                       template=template, parallel_tool_calls=parallel)
-    if choice in ("auto", "none", "required"):
-        c.tool_choice = choice  # type: ignore[assignment]
-    else:
-        c.tool_choice, c.forced_tool = "named", choice
-    c.schema_grammar = lambda schema, strict: cached_schema_to_gbnf(
-        schema, strict=strict, limits=GrammarLimits())
-    for k, v in kw.items():
-        setattr(c, k, v)
-    return c
+def ctx(template: ChatTemplate, choice: str = "auto", parallel: bool = True,
+        tools: list[ToolDef] | None = None, **kw: Any) -> DialectCase:
+    return make_case(DIALECT, tools or [WEATHER, CLOCK, COUNT], choice, template=template,
+                     parallel_tool_calls=parallel, **kw)
 
 
 def call(name: str, args: str) -> str:
     return f'{{"name": "{name}", "parameters": {args}}}'
 
 
-def check(c: RequestContext, good: list[str], bad: list[str]) -> None:
-    plan = DIALECT.tools_grammar(c)
+def check(c: DialectCase, good: list[str], bad: list[str]) -> None:
+    plan = c.plan()
     assert plan.grammar
     g = parse_gbnf(plan.grammar)
     for text in good:
@@ -82,14 +71,14 @@ def test_builtins_use_the_python_tag_on_llama33(load_template: Callable[..., Any
     no_code = ctx(load_template(L33), "required", tools=[WEATHER, SEARCH])
     check(no_code, [search], ['<|python_tag|>brave_search.call(q="x")',
                               "<|python_tag|>print(1)", search + ")"])
-    plan = DIALECT.tools_grammar(c)
+    plan = c.plan()
     assert "<|python_tag|>" in plan.preserved_tokens and plan.stop == ["<|eom_id|>"]
-    auto = DIALECT.tools_grammar(ctx(load_template(L33), "auto", tools=[WEATHER, SEARCH]))
+    auto = ctx(load_template(L33), "auto", tools=[WEATHER, SEARCH]).plan()
     assert [t["value"] for t in auto.triggers] == ['{"name": "', "<|python_tag|>"]
 
 
 def test_auto_is_lazy_on_the_call_head(load_template: Callable[..., Any]) -> None:
-    plan = DIALECT.tools_grammar(ctx(load_template(L32), "auto"))
+    plan = ctx(load_template(L32), "auto").plan()
     assert plan.lazy and plan.triggers == [{"type": 1, "value": '{"name": "'}]
     assert plan.grammar and plan.grammar.startswith("root ::= calls")
     assert not plan.preserved_tokens  # no python tag without built-in tools
@@ -97,7 +86,7 @@ def test_auto_is_lazy_on_the_call_head(load_template: Callable[..., Any]) -> Non
 
 def test_none_and_response_format(load_template: Callable[..., Any]) -> None:
     t = load_template(L32)
-    assert DIALECT.tools_grammar(ctx(t, "none")).grammar is None
+    assert ctx(t, "none").plan().grammar is None
     schema = {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}
     check(ctx(t, "none", response_schema=schema), ['{"a":1}'], [TIME])
     check(ctx(t, "auto", response_schema=schema), ['{"a":1}', TIME], ["hi"])

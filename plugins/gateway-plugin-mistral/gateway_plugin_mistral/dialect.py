@@ -6,7 +6,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from gateway.dialect import Dialect, DialectClaim, GrammarPlan, OutputParser, RequestContext
+from gateway.dialect import (
+    Dialect,
+    DialectClaim,
+    GrammarPlan,
+    OutputParser,
+    RequestContext,
+    SchemaGrammars,
+    ServedModel,
+)
 from gateway.dialect_options import MAX_PARALLEL_CALLS, THINK_MAX_CHARS
 
 from .grammar import build_plan
@@ -21,13 +29,14 @@ class MistralDialect(Dialect):
                    "(Small 3.2), NAME[ARGS]{...} with [THINK] (Ministral 3, Magistral)")
     options = (MAX_PARALLEL_CALLS, THINK_MAX_CHARS)
 
-    def render_prompt(self, ctx: RequestContext) -> str:
-        return super().render_prompt(replace(ctx, messages=remap_call_ids(ctx.messages)))
+    def render_prompt(self, ctx: RequestContext, model: ServedModel) -> str:
+        return super().render_prompt(replace(ctx, messages=remap_call_ids(ctx.messages)), model)
 
-    def tools_grammar(self, ctx: RequestContext) -> GrammarPlan:
-        return build_plan(ctx)
+    def tools_grammar(self, ctx: RequestContext, model: ServedModel,
+                      grammars: SchemaGrammars) -> GrammarPlan:
+        return build_plan(ctx, model, grammars)
 
-    def create_parser(self, ctx: RequestContext) -> OutputParser:
+    def create_parser(self, ctx: RequestContext, model: ServedModel) -> OutputParser:
         return MistralParser(calls=ctx.offers_tools)
 
 

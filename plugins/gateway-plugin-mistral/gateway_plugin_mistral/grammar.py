@@ -17,6 +17,8 @@ import json
 from gateway.dialect import (
     GrammarPlan,
     RequestContext,
+    SchemaGrammars,
+    ServedModel,
     ToolDef,
     parallel_cap,
     reasoning_cap,
@@ -24,6 +26,7 @@ from gateway.dialect import (
     word_trigger,
 )
 from gateway.grammar import literal, rename_rules
+from gateway.templating import ChatTemplate
 
 from .markup import (
     ARGS,
@@ -42,13 +45,13 @@ _BLOCK = 100
 _ID_KEY, _ID_END = literal(', "id": "'), literal('"}')
 
 
-def call_rules(ctx: RequestContext, tools: list[ToolDef], variant: Variant,
-               parallel: bool) -> list[str]:
+def call_rules(model: ServedModel, grammars: SchemaGrammars, tools: list[ToolDef],
+               variant: Variant, parallel: bool) -> list[str]:
     """Rules ending in `calls`: one call, or up to the parallel cap."""
     rules = ["call-id ::= [a-zA-Z0-9]{9}"]
     alts: list[str] = []
     for i, tool in enumerate(tools):
-        body, root = rename_rules(ctx.grammar_for(tool.parameters, tool.strict), f"t{i}-")
+        body, root = rename_rules(grammars.schema(tool.parameters, tool.strict), f"t{i}-")
         rules.append(body.strip())
         if variant == "array":
             head = literal('{"name": ' + json.dumps(tool.name) + ', "arguments": ')
@@ -60,7 +63,8 @@ def call_rules(ctx: RequestContext, tools: list[ToolDef], variant: Variant,
             rules.append(f"call{i} ::= {literal(TOOL_CALLS + tool.name + ARGS)} {root}")
         alts.append(f"call{i}")
     rules.append("call ::= " + " | ".join(alts))
-    more = parallel_cap(ctx, MAX_PARALLEL_CALLS) - 1 if parallel else 0
+    more = parallel_cap(model.options, grammars.budget_tokens, MAX_PARALLEL_CALLS) - 1 \
+        if parallel else 0
     if variant == "array":
         repeat = f' ({literal(", ")} call){{0,{more}}}' if more else ""
         rules.append(f"calls ::= {literal(TOOL_CALLS + '[')} call{repeat} {literal(']')}")
@@ -69,9 +73,9 @@ def call_rules(ctx: RequestContext, tools: list[ToolDef], variant: Variant,
     return rules
 
 
-def think_rules(ctx: RequestContext) -> tuple[list[str], str]:
+def think_rules(model: ServedModel, grammars: SchemaGrammars) -> tuple[list[str], str]:
     """An optional bounded `[THINK]...[/THINK]` block; ([], "") when the budget has no room."""
-    limit = reasoning_cap(ctx, THINK_MAX_CHARS)
+    limit = reasoning_cap(model.options, grammars.budget_tokens, THINK_MAX_CHARS)
     if limit < _BLOCK:
         return [], ""
     blocks = limit // _BLOCK  # full blocks then a short tail: one way to split any length
@@ -83,42 +87,44 @@ def think_rules(ctx: RequestContext) -> tuple[list[str], str]:
     ], "think?"
 
 
-def answer_rules(ctx: RequestContext) -> list[str] | None:
-    plan = response_format_plan(ctx)
+def answer_rules(ctx: RequestContext, grammars: SchemaGrammars) -> list[str] | None:
+    plan = response_format_plan(ctx, grammars)
     if plan.grammar is None:
         return None
     body, root = rename_rules(plan.grammar, "res-")
     return [body.strip(), f"answer ::= {root}"]
 
 
-def preserved(ctx: RequestContext, variant: Variant) -> list[str]:
+def preserved(template: ChatTemplate, variant: Variant) -> list[str]:
     tokens = [TOOL_CALLS]
     tokens += {"array": [], "call_id": [CALL_ID, ARGS], "args": [ARGS]}[variant]
-    return tokens + [THINK_OPEN, THINK_CLOSE] if has_think(ctx.template) else tokens
+    return tokens + [THINK_OPEN, THINK_CLOSE] if has_think(template) else tokens
 
 
-def build_plan(ctx: RequestContext) -> GrammarPlan:
+def build_plan(ctx: RequestContext, model: ServedModel, grammars: SchemaGrammars
+               ) -> GrammarPlan:
     """The constraint for a request under its tool_choice and parallel_tool_calls."""
-    variant = variant_of(ctx.template)
-    answer = answer_rules(ctx)
+    variant = variant_of(model.template)
+    answer = answer_rules(ctx, grammars)
     tools = ctx.selected_tools() if ctx.offers_tools else []
     if not tools and answer is None:
         return GrammarPlan()
-    rules = call_rules(ctx, tools, variant, ctx.parallel_tool_calls) if tools else []
+    rules = call_rules(model, grammars, tools, variant, ctx.parallel_tool_calls) \
+        if tools else []
     if ctx.tool_choice == "auto" and tools and answer is None:
         # Lazy: free text (and thought) until the model writes [TOOL_CALLS].
         return GrammarPlan(grammar="\n".join(["root ::= calls", *rules]) + "\n", lazy=True,
                            triggers=[word_trigger(TOOL_CALLS)],
-                           preserved_tokens=preserved(ctx, variant))
+                           preserved_tokens=preserved(model.template, variant))
     body = "calls" if ctx.tool_choice in ("required", "named") and tools else "answer"
     if answer is not None:
         rules += answer
         if tools and ctx.tool_choice == "auto":
             body = "(calls | answer)"
     prefix = ""
-    if has_think(ctx.template):
-        think, prefix = think_rules(ctx)
+    if has_think(model.template):
+        think, prefix = think_rules(model, grammars)
         rules += think
     root = f"root ::= {prefix} {body}".replace("  ", " ")
     return GrammarPlan(grammar="\n".join([root, *rules]) + "\n",
-                       preserved_tokens=preserved(ctx, variant))
+                       preserved_tokens=preserved(model.template, variant))

@@ -11,10 +11,9 @@ from typing import Any
 
 import pytest
 from gateway.detection import round_trip
-from gateway.dialect import RequestContext
 from gateway.plugins import create_plugins
 from gateway.templating import ChatTemplate
-from gateway.testing import CLOCK, WEATHER
+from gateway.testing import CLOCK, WEATHER, make_case
 from gateway_plugin_mistral import DIALECT
 from gateway_plugin_mistral.dialect import detect
 from gateway_plugin_mistral.ids import new_id, remap_call_ids, valid_id
@@ -67,9 +66,8 @@ def test_claims_only_templates_that_round_trip(templates_dir: Path) -> None:
 def test_openai_history_replays(name: str, load_template: Callable[[str], ChatTemplate]
                                 ) -> None:
     t = load_template(name)
-    ctx = RequestContext(messages=OPENAI_HISTORY, tools=[WEATHER, CLOCK], template=t,
-                         dialect=DIALECT)
-    prompt = DIALECT.render_prompt(ctx)
+    ctx = make_case(DIALECT, [WEATHER, CLOCK], messages=OPENAI_HISTORY, template=t)
+    prompt = ctx.prompt()
     assert "call_abc" not in prompt and "21C at noon." in prompt and "And in Rome?" in prompt
     # the plugin's own ids reach the prompt as they are (checked below): the template's id
     # check passes without the core's fallback fix
@@ -106,9 +104,9 @@ def test_results_without_or_with_unknown_ids_answer_open_calls() -> None:
 
 def test_tool_choice_none_offers_no_tools(load_template: Callable[[str], ChatTemplate]) -> None:
     for name in (NEMO, SMALL, MINISTRAL):
-        ctx = RequestContext(messages=OPENAI_HISTORY, tools=[WEATHER, CLOCK], tool_choice="none",
-                             template=load_template(name), dialect=DIALECT)
-        prompt = DIALECT.render_prompt(ctx)
+        ctx = make_case(DIALECT, [WEATHER, CLOCK], "none", messages=OPENAI_HISTORY,
+                        template=load_template(name))
+        prompt = ctx.prompt()
         assert "[AVAILABLE_TOOLS]" not in prompt and "get_weather" in prompt
 
 

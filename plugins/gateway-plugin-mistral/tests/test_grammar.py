@@ -7,10 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from gateway.dialect import RequestContext, ToolDef
-from gateway.grammar import GrammarLimits, cached_schema_to_gbnf
+from gateway.dialect import ToolDef
 from gateway.templating import ChatTemplate
-from gateway.testing import CLOCK, WEATHER
+from gateway.testing import CLOCK, WEATHER, DialectCase, make_case
 from gateway_plugin_mistral import DIALECT
 
 from tests.grammar.gbnf_recognizer import accepts, parse_gbnf
@@ -25,23 +24,13 @@ ID = "a1B2c3D4e"
 
 
 def ctx(template: ChatTemplate, choice: str = "auto", parallel: bool = True,
-        **kw: Any) -> RequestContext:
-    c = RequestContext(messages=[{"role": "user", "content": "hi"}],
-                       tools=[WEATHER, CLOCK, COUNT], dialect=DIALECT, template=template,
-                       parallel_tool_calls=parallel)
-    if choice in ("auto", "none", "required"):
-        c.tool_choice = choice  # type: ignore[assignment]
-    else:
-        c.tool_choice, c.forced_tool = "named", choice
-    c.schema_grammar = lambda schema, strict: cached_schema_to_gbnf(
-        schema, strict=strict, limits=GrammarLimits())
-    for k, v in kw.items():
-        setattr(c, k, v)
-    return c
+        **kw: Any) -> DialectCase:
+    return make_case(DIALECT, [WEATHER, CLOCK, COUNT], choice, template=template,
+                     parallel_tool_calls=parallel, **kw)
 
 
-def check(c: RequestContext, good: list[str], bad: list[str]) -> None:
-    plan = DIALECT.tools_grammar(c)
+def check(c: DialectCase, good: list[str], bad: list[str]) -> None:
+    plan = c.plan()
     assert plan.grammar
     g = parse_gbnf(plan.grammar)
     for text in good:
@@ -105,14 +94,14 @@ def test_ministral_think_block_is_bounded(load_template: Callable[..., Any]) -> 
           ["[THINK]" + "a" * 300 + "[/THINK]" + call, "[THINK]no end" + call,
            "[THINK]a[/b][/THINK]" + call, "Sure." + call])
     assert {"[THINK]", "[/THINK]", "[TOOL_CALLS]", "[ARGS]"} <= set(
-        DIALECT.tools_grammar(c).preserved_tokens)
+        c.plan().preserved_tokens)
     check(ctx(load_template(SMALL), "required"), [small("get_time", "{}")],
           ["[THINK]x[/THINK]" + small("get_time", "{}")])
 
 
 def test_auto_is_lazy_on_the_tool_calls_marker(load_template: Callable[..., Any]) -> None:
     for name in (NEMO, SMALL, MINISTRAL):
-        plan = DIALECT.tools_grammar(ctx(load_template(name), "auto"))
+        plan = ctx(load_template(name), "auto").plan()
         assert plan.lazy and plan.triggers == [{"type": 1, "value": "[TOOL_CALLS]"}]
         assert plan.grammar and plan.grammar.startswith("root ::= calls")
         assert "[TOOL_CALLS]" in plan.preserved_tokens
@@ -120,7 +109,7 @@ def test_auto_is_lazy_on_the_tool_calls_marker(load_template: Callable[..., Any]
 
 def test_none_and_response_format(load_template: Callable[..., Any]) -> None:
     t = load_template(SMALL)
-    assert DIALECT.tools_grammar(ctx(t, "none")).grammar is None
+    assert ctx(t, "none").plan().grammar is None
     schema = {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}
     check(ctx(t, "none", response_schema=schema), ['{"a":1}'], [small("get_time", "{}")])
     check(ctx(t, "auto", response_schema=schema), ['{"a":1}', small("get_time", "{}")], ["hi"])

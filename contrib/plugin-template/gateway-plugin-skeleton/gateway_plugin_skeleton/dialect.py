@@ -14,6 +14,8 @@ from gateway.dialect import (
     GrammarPlan,
     OutputParser,
     RequestContext,
+    SchemaGrammars,
+    ServedModel,
     ToolDef,
     parallel_cap,
     template_variables,
@@ -31,28 +33,34 @@ class SkeletonDialect(Dialect):
     name = "skeleton"
     description = "tool calls written as <call:NAME>{json}</call>"
 
+    # Each method gets the request's data (`ctx`: messages, tools, tool_choice, ...) and the
+    # served model (`model`: chat template, dialect options); the grammar also gets the
+    # schema-grammar builder (`grammars`: JSON Schema -> GBNF, the answer's token budget).
+
     # -- prompt ---------------------------------------------------------------------------
-    def render_prompt(self, ctx: RequestContext) -> str:
-        assert ctx.template is not None
+    def render_prompt(self, ctx: RequestContext, model: ServedModel) -> str:
         messages = plain_history(ctx.messages)
         if ctx.offers_tools:
             messages = with_system(messages, tools_prompt(ctx.selected_tools()))
-        return ctx.template.render(messages, add_generation_prompt=True,
-                                   extra_context=template_variables(ctx))
+        return model.template.render(messages, add_generation_prompt=True,
+                                     extra_context=template_variables(ctx))
 
     # -- grammar --------------------------------------------------------------------------
-    def tools_grammar(self, ctx: RequestContext) -> GrammarPlan:
+    def tools_grammar(self, ctx: RequestContext, model: ServedModel,
+                      grammars: SchemaGrammars) -> GrammarPlan:
         tools = ctx.selected_tools() if ctx.offers_tools else []
-        if not tools:
-            return super().tools_grammar(ctx)  # plain text, or the response_format's JSON
-        rules, roots = tool_args_rules(ctx, tools)  # each tool's arguments, from its schema
+        if not tools:  # plain text, or the response_format's JSON
+            return super().tools_grammar(ctx, model, grammars)
+        rules, roots = tool_args_rules(grammars, tools)  # each tool's arguments (its schema)
         for i, (tool, root) in enumerate(zip(tools, roots, strict=True)):
             rules.append(f"call{i} ::= {literal(OPEN + tool.name + END_NAME)} {root} "
                          f"{literal(CLOSE)}")
         rules.append("call ::= " + " | ".join(f"call{i}" for i in range(len(tools))))
-        cap = parallel_cap(ctx, MAX_PARALLEL_CALLS) if ctx.parallel_tool_calls else 1
+        # at most max_parallel_calls (an option), and what the token budget fits
+        cap = parallel_cap(model.options, grammars.budget_tokens, MAX_PARALLEL_CALLS) \
+            if ctx.parallel_tool_calls else 1
         rules.append("calls ::= " + call_list("call", literal(SEPARATOR), cap))
-        answer = response_rules(ctx)
+        answer = response_rules(ctx, grammars)
         if ctx.tool_choice == "auto" and answer is None:
             # free text until the model writes `<call:`, then a call from there on
             return lazy_plan("calls", rules, [OPEN])
@@ -61,7 +69,7 @@ class SkeletonDialect(Dialect):
         return GrammarPlan(grammar=grammar_text("calls", rules))  # required / named
 
     # -- parser ---------------------------------------------------------------------------
-    def create_parser(self, ctx: RequestContext) -> OutputParser:
+    def create_parser(self, ctx: RequestContext, model: ServedModel) -> OutputParser:
         names = {t.name for t in ctx.tools} if ctx.offers_tools else set()
         return SkeletonParser(names)
 

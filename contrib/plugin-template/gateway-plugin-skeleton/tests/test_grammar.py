@@ -3,7 +3,7 @@ GBNF recognizer that ships in gateway.testing)."""
 
 from __future__ import annotations
 
-from gateway.testing import CLOCK, WEATHER, accepts, make_context
+from gateway.testing import CLOCK, WEATHER, accepts, make_case
 from gateway_plugin_skeleton import DIALECT
 
 PARIS = '<call:get_weather>{"city":"Paris"}</call>'
@@ -11,7 +11,7 @@ TIME = "<call:get_time>{}</call>"
 
 
 def plan(tool_choice: str = "auto", **kw: object):  # noqa: ANN201 - a GrammarPlan
-    return DIALECT.tools_grammar(make_context(DIALECT, [WEATHER, CLOCK], tool_choice, **kw))
+    return make_case(DIALECT, [WEATHER, CLOCK], tool_choice, **kw).plan()
 
 
 def test_auto_is_lazy_from_the_call_marker() -> None:
