@@ -25,8 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import Unsatisfiable
 from .gbnf import literal
-from .objects import NOT_ALL
-from .resolve import ANNOTATIONS, FORBID, Schema, canon, pointer
+from .resolve import ANNOTATIONS, FORBID, NOT_ALL, Schema, canon, pointer
 from .values import json_type
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import SchemaError, Unsatisfiable
-from .resolve import FORBID, Resolver, Schema, canon, merge
+from .resolve import FORBID, NEED_ANY, Resolver, Schema, canon, merge
 from .values import json_type, value_ok
 
 _ALL = {"null", "boolean", "object", "array", "string", "integer", "number"}
@@ -146,7 +146,64 @@ def _objects_exclude(x: Schema, y: Schema, res: Resolver, depth: int, opened: bo
     x_extras = x.get("additionalProperties") not in (None, False) or bool(
         x.get("patternProperties")) or opened and x.get("additionalProperties") is None
     # x never emits a key y requires
-    return any(j in forbid or (j not in xprops and not x_extras) for j in yreq)
+    if any(j in forbid or (j not in xprops and not x_extras) for j in yreq):
+        return True
+    # x always emits one key of a group, and y accepts none of them
+    if any(all(not _accepts_key(y, k, res) for k in g) for g in x.get(NEED_ANY) or []):
+        return True
+    return _keys_apart(x, y, res)
+
+
+def _closed(s: Schema) -> bool:
+    """Only the declared properties are allowed (a finite key set)."""
+    return s.get("additionalProperties") is False and not s.get("patternProperties")
+
+
+def _name_rejected(s: Schema, k: str, res: Resolver) -> bool:
+    pn = s.get("propertyNames")
+    return pn is False or isinstance(pn, dict) and rejects({**pn, "type": "string"}, k, res)
+
+
+def _accepts_key(y: Schema, k: str, res: Resolver) -> bool:
+    """False when every object with key ``k`` is invalid against ``y`` (schema semantics)."""
+    yprops = y.get("properties") or {}
+    return not (yprops.get(k) is False or _closed(y) and k not in yprops
+                or _name_rejected(y, k, res) or _forbids(y, k))
+
+
+def _can_emit(x: Schema, k: str, res: Resolver) -> bool:
+    """False when the grammar of ``x`` never writes key ``k``."""
+    xprops = x.get("properties") or {}
+    return not (k in (x.get(FORBID) or ()) or xprops.get(k) is False
+                or _closed(x) and k not in xprops or _name_rejected(x, k, res))
+
+
+def _nonempty(s: Schema) -> bool:
+    return int(s.get("minProperties", 0)) >= 1 or bool(s.get("required"))
+
+
+def _keys_apart(x: Schema, y: Schema, res: Resolver) -> bool:
+    """x's objects (or y's) have a key and no key x writes is accepted by y: decided over
+    the finite key set of whichever of them is closed."""
+    if not (_nonempty(x) or x.get(NEED_ANY) or _nonempty(y)):
+        return False
+    keys = x.get("properties") if _closed(x) else y.get("properties") if _closed(y) else None
+    if keys is None:
+        return False
+    return not any(_can_emit(x, k, res) and _accepts_key(y, k, res) for k in keys)
+
+
+def _restrict_keys(x: Schema, y: Schema, res: Resolver) -> None:
+    """Against a closed ``y``: ``x`` writes at least one key ``y`` does not accept (an
+    object without one is valid for ``y`` too, unless its values differ: a sound cut)."""
+    if not _closed(y):
+        return
+    foreign = [k for k in x.get("properties") or {}
+               if _can_emit(x, k, res) and not _accepts_key(y, k, res)]
+    if foreign and not set(foreign) & set(x.get("required") or []):
+        groups = list(x.get(NEED_ANY) or [])
+        if foreign not in groups:
+            x[NEED_ANY] = groups + [foreign]
 
 
 def _forbids(y: Schema, k: str) -> bool:
@@ -178,7 +235,8 @@ def make_disjoint(branches: list[Schema], res: Resolver, open_objects: bool = Fa
                 extra = set(y.get("required") or []) - set(x.get("required") or [])
                 if extra:
                     x[FORBID] = sorted(set(x.get(FORBID) or []) | extra)
-                    out[i] = x
+                if not excludes(x, y, res, 0, open_objects):
+                    _restrict_keys(x, y, res)
     for i, x in enumerate(out):
         for j, y in enumerate(out):
             if i != j and not excludes(x, y, res, 0, open_objects):
@@ -210,7 +268,7 @@ def rejects(y: Any, v: Any, res: Resolver, depth: int = 0) -> bool:
     except Exception:  # a bad reference is reported by the converter itself
         return False
     n = y.get("not")
-    if isinstance(n, dict) and set(n) <= {"const", "enum", "type"} and n and \
+    if isinstance(n, dict) and set(n) <= {"const", "enum", "type", "pattern"} and n and \
             value_ok(v, n) is True:
         return True
     rest = {k: w for k, w in y.items() if k not in _COMBINATORS}

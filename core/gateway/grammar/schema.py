@@ -55,9 +55,19 @@ from . import primitives as prim
 from .errors import GrammarLimits, SchemaError, Unsatisfiable
 from .gbnf import GrammarBuilder, literal
 from .negation import EXCLUDE, excluding, fold_not, is_excluded
-from .objects import NOT_ALL
 from .oneof import make_disjoint
-from .resolve import ANNOTATIONS, FORBID, Resolver, Schema, canon, conditional, merge, pointer
+from .resolve import (
+    ANNOTATIONS,
+    FORBID,
+    NEED_ANY,
+    NOT_ALL,
+    Resolver,
+    Schema,
+    canon,
+    conditional,
+    merge,
+    pointer,
+)
 from .values import value_ok
 
 _TYPES = ("null", "boolean", "object", "array", "string", "integer", "number")
@@ -284,13 +294,14 @@ class Converter:
         if not isinstance(values, list):
             raise SchemaError("enum must be an array", keyword="enum", path=path)
         checked = {k: v for k, v in s.items() if k not in ("enum", "const", EXCLUDE, FORBID,
-                                                          NOT_ALL)}
+                                                          NOT_ALL, NEED_ANY)}
         checked["type"] = types
         keep = []
         for v in values:
             if is_excluded(v, s.get(EXCLUDE) or ()) or isinstance(v, dict) and (
                     any(k in v for k in s.get(FORBID) or ())
-                    or any(all(k in v for k in g) for g in s.get(NOT_ALL) or ())):
+                    or any(all(k in v for k in g) for g in s.get(NOT_ALL) or ())
+                    or any(not any(k in v for k in g) for g in s.get(NEED_ANY) or ())):
                 continue
             ok = value_ok(v, checked)
             if ok is None:
