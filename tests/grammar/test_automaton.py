@@ -1,0 +1,184 @@
+"""Forms made exact by automata (not-pattern, several patterns, patterns with lengths,
+excluded values, pattern keys apart from declared ones and from each other, propertyNames)
+and by key-set oneOf proofs. Differential tests: over many candidate documents in the
+grammar's normal form (compact, declared keys first and in order), the grammar accepts
+exactly the valid ones; strings sampled from the grammar are valid."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+from typing import Any
+
+import pytest
+from gateway.grammar import GrammarLimits, SchemaError, schema_to_gbnf
+from gateway.grammar.automaton import string_body
+from gateway.grammar.gbnf import GrammarBuilder
+
+from tests.grammar.gbnf_recognizer import accepts, parse_gbnf, sample
+from tests.grammar.grammar_helpers import is_valid
+
+STRINGS: dict[str, dict[str, Any]] = {
+    "not_pattern": {"type": "string", "not": {"pattern": "^a"}},
+    "not_pattern_untyped": {"not": {"pattern": "^a"}},
+    "not_patterns_with_pattern_and_length": {
+        "type": "string", "maxLength": 12, "pattern": "^[a-z0-9{}-]+$",
+        "not": {"anyOf": [{"pattern": "^[0-9]{3}$"}, {"pattern": "\\{\\{m"}]}},
+    "prefix_refused_case_insensitive": {
+        "type": "string", "minLength": 1, "maxLength": 9, "pattern": "^[A-Za-z][A-Za-z0-9_]*$",
+        "not": {"pattern": "^([Bb][Kk]|[Aa][Bb]0)"}},
+    "not_const_with_length": {"type": "string", "maxLength": 3, "not": {"const": "a"}},
+    "unanchored_pattern_with_length": {"type": "string", "pattern": "a", "maxLength": 5},
+    "repeated_group_with_length": {"type": "string", "pattern": "^(ab)+$", "maxLength": 5},
+    "two_patterns": {"allOf": [{"type": "string", "pattern": "^a"}, {"pattern": "b$"}]},
+    "if_pattern_then_const": {"type": "string", "if": {"pattern": "^a"},
+                              "then": {"const": "ab"}},
+}
+_ALPHABET = "ab0123{}m-_Bk\u00e9\"\\"
+_WORDS = ["", "a", "b", "ab", "ba", "abab", "ababa", "aab", "123", "1234", "{{m", "x{{mx", "bk",
+          "Bk1", "ab0", "Ab0x", "a" * 13, "b" * 12, "\u00e9a", "a\"b", "ab\\"]
+
+
+def _strings(rng: random.Random) -> list[str]:
+    return _WORDS + ["".join(rng.choice(_ALPHABET) for _ in range(rng.randrange(0, 14)))
+                     for _ in range(400)]
+
+
+def _check(schema: Any, docs: list[Any], grammar_text: str, *, complete: bool = True) -> None:
+    g = parse_gbnf(grammar_text)
+    for doc in docs:
+        text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+        valid, got = is_valid(schema, doc), accepts(g, text)
+        assert not got or valid, f"invalid accepted: {text}"
+        if complete:
+            assert got or not valid, f"valid rejected: {text}"
+    rng = random.Random(0)
+    for _ in range(60):
+        text = sample(g, rng)
+        assert is_valid(schema, json.loads(text)), f"grammar produced invalid {text}"
+
+
+@pytest.mark.parametrize("name", sorted(STRINGS))
+def test_strings_exact(name: str) -> None:
+    schema = STRINGS[name]
+    docs: list[Any] = _strings(random.Random(name))
+    docs += [1, None, True, [], {}]  # other types: only when the schema allows them
+    _check(schema, docs, schema_to_gbnf(schema, strict=True))
+
+
+OBJECTS: dict[str, dict[str, Any]] = {
+    "pattern_key_matching_declared": {
+        "type": "object", "properties": {"ab": {"type": "integer"}},
+        "patternProperties": {"^a": {"type": "integer", "minimum": 0}},
+        "additionalProperties": False},
+    "overlapping_patterns": {
+        "type": "object", "patternProperties": {"a": {"type": "string"}, "b": {"type": "integer"},
+                                                "^x": {"type": "boolean"}},
+        "additionalProperties": False},
+    "additional_off_the_patterns": {
+        "type": "object", "patternProperties": {"^x-": {"type": "integer"}},
+        "additionalProperties": {"type": "string"}},
+    "property_names_length_with_declared": {
+        "type": "object", "properties": {"abc": {"type": "integer"}},
+        "additionalProperties": {"type": "boolean"}, "propertyNames": {"maxLength": 3}},
+    "property_names_not_pattern": {
+        "type": "object", "propertyNames": {"not": {"pattern": "^(and|or)$"}},
+        "additionalProperties": {"type": "integer"}},
+    "property_names_with_patterns": {
+        "type": "object", "patternProperties": {"^a": {"type": "integer"}},
+        "propertyNames": {"pattern": "^[a-z]+$", "maxLength": 3},
+        "additionalProperties": {"type": "string"}},
+    "not_all_of_required": {
+        "type": "object", "properties": {"when": {"type": "integer"},
+                                         "unless": {"type": "integer"}},
+        "additionalProperties": False,
+        "not": {"allOf": [{"required": ["when"]}, {"required": ["unless"]}]}},
+    "not_typed_required": {
+        "type": ["object", "string"], "properties": {"a": {"type": "integer"}},
+        "additionalProperties": False, "not": {"type": "object", "required": ["a"]}},
+    "oneof_closed_objects_without_required": {"oneOf": [
+        {"type": "object", "properties": {"env": {"type": "string"}},
+         "additionalProperties": False},
+        {"type": "object", "properties": {"file": {"type": "string"}},
+         "additionalProperties": False}]},
+    "oneof_closed_objects_shared_key": {"oneOf": [
+        {"type": "object", "properties": {"slack": {"type": "string"}, "if": {"type": "string"}},
+         "additionalProperties": False},
+        {"type": "object", "properties": {"basecamp": {"type": "string"},
+                                          "if": {"type": "string"}},
+         "additionalProperties": False},
+        {"type": "string", "enum": ["slack", "basecamp"]}]},
+    "oneof_key_sets_by_property_names": {"oneOf": [
+        {"type": "object", "properties": {"and": {"type": "integer"}, "or": {"type": "integer"}},
+         "additionalProperties": False, "minProperties": 1, "maxProperties": 1},
+        {"type": "object", "propertyNames": {"not": {"pattern": "^(and|or)$"}},
+         "additionalProperties": {"type": "integer"}}]},
+}
+_KEYS = ["a", "ab", "b", "ba", "x", "xa", "x-1", "abc", "abcd", "and", "or", "when", "unless",
+         "env", "file", "slack", "basecamp", "if", "z", ""]
+_VALUES: list[Any] = [0, -1, 7, "x", "ab", True, None]
+
+
+def _declared_first(schema: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
+    order = [k for br in [schema, *schema.get("oneOf", [])] for k in br.get("properties", {})]
+    return {**{k: doc[k] for k in order if k in doc},
+            **{k: v for k, v in doc.items() if k not in order}}
+
+
+@pytest.mark.parametrize("name", sorted(OBJECTS))
+def test_objects_exact(name: str) -> None:
+    schema = OBJECTS[name]
+    rng = random.Random(name)
+    docs: list[Any] = [{}, "slack", "x", 3]
+    for k in _KEYS:
+        docs += [{k: v} for v in _VALUES]
+    for a, b in itertools.combinations(_KEYS, 2):
+        docs.append(_declared_first(schema, {a: rng.choice(_VALUES), b: rng.choice(_VALUES)}))
+        docs.append(_declared_first(schema, {a: 1, b: 2}))
+    _check(schema, docs, schema_to_gbnf(schema, strict=True))
+
+
+def test_not_pattern_closes_lax_soundness_hole() -> None:
+    """An object branch whose propertyNames exclude the operator names: a lax grammar used
+    to drop that and accept an operator with an invalid operand."""
+    logic = {"$defs": {"logic": {"oneOf": [
+        {"type": ["string", "boolean", "number"]},
+        {"type": "object", "minProperties": 1, "maxProperties": 1,
+         "additionalProperties": False,
+         "properties": {"and": {"type": "array", "items": {"$ref": "#/$defs/logic"}},
+                        "matches": {"type": "object", "additionalProperties": False,
+                                    "required": ["value"],
+                                    "properties": {"value": {"type": "string"}}}}},
+        {"type": "object", "propertyNames": {"not": {"pattern": "^(and|matches)$"}}}]}},
+        "$ref": "#/$defs/logic"}
+    bad = '{"and":[{"matches":{"value":1.5}}]}'
+    assert not is_valid(logic, json.loads(bad))
+    for strict in (True, False):
+        g = parse_gbnf(schema_to_gbnf(logic, strict=strict,
+                                      limits=GrammarLimits(open_objects=not strict)))
+        assert not accepts(g, bad)
+        assert accepts(g, '{"and":[{"matches":{"value":"x"}}]}')
+        assert accepts(g, '{"other":1}') is not strict  # strict objects stay closed
+
+
+def test_long_max_length_is_clamped_soundly() -> None:
+    """Beyond the automaton budget a long maxLength is lowered (a sound subset)."""
+    schema = {"type": "string", "maxLength": 5000, "not": {"pattern": "xy"}}
+    g = parse_gbnf(schema_to_gbnf(schema))
+    assert accepts(g, json.dumps("a" * 60 + "x"))
+    assert not accepts(g, json.dumps("a" * 30 + "xy"))
+    assert not accepts(g, json.dumps("a" * 65))  # beyond the clamp: not produced
+
+
+def test_automaton_refused_beyond_budget_with_path() -> None:
+    with pytest.raises(SchemaError) as err:
+        schema_to_gbnf({"type": "object", "properties": {"k": {
+            "type": "string", "pattern": "^(a|b)*a(a|b){12}$", "maxLength": 20}}})
+    assert err.value.keyword == "pattern" and err.value.path == "#/properties/k/pattern"
+
+
+def test_unsatisfiable_combination_is_none() -> None:
+    b = GrammarBuilder()
+    assert string_body(b, ["^a"], ["^a"], [], 0, None, "#") is None
+    assert string_body(b, ["^abc$"], [], [], 0, 2, "#") is None
