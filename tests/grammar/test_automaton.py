@@ -114,6 +114,10 @@ OBJECTS: dict[str, dict[str, Any]] = {
          "additionalProperties": False, "minProperties": 1, "maxProperties": 1},
         {"type": "object", "propertyNames": {"not": {"pattern": "^(and|or)$"}},
          "additionalProperties": {"type": "integer"}}]},
+    "oneof_enum_rejected_by_the_other_branch": {"oneOf": [
+        {"oneOf": [{"type": "object", "additionalProperties": {"type": "string"}},
+                   {"type": "string", "pattern": "^.*\\$\\{\\{.*\\}\\}.*$"}]},
+        {"type": "string", "enum": ["inherit"]}]},
 }
 _KEYS = ["a", "ab", "b", "ba", "x", "xa", "x-1", "abc", "abcd", "and", "or", "when", "unless",
          "env", "file", "slack", "basecamp", "if", "z", ""]
@@ -130,7 +134,7 @@ def _declared_first(schema: dict[str, Any], doc: dict[str, Any]) -> dict[str, An
 def test_objects_exact(name: str) -> None:
     schema = OBJECTS[name]
     rng = random.Random(name)
-    docs: list[Any] = [{}, "slack", "x", 3]
+    docs: list[Any] = [{}, "slack", "x", 3, "inherit", "${{ x }}", "a${{inherit}}"]
     for k in _KEYS:
         docs += [{k: v} for v in _VALUES]
     for a, b in itertools.combinations(_KEYS, 2):

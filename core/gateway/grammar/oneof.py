@@ -106,6 +106,9 @@ def excludes(x: Any, y: Any, res: Resolver, depth: int = 0, opened: bool = False
         return True
     if ("enum" in x or "const" in x) and all(rejects(y, v, res) for v in _values(x)):
         return True
+    # y admits only its values, and x (whose grammar is sound) rejects each of them
+    if ("enum" in y or "const" in y) and all(rejects(x, v, res) for v in _values(y)):
+        return True
     if _overlap(ex - {"object", "array"}, ac - {"object", "array"}):
         return False
     if "array" in ex and "array" in ac and not _arrays_exclude(x, y, res, depth, opened):
