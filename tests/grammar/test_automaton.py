@@ -31,6 +31,9 @@ STRINGS: dict[str, dict[str, Any]] = {
     "not_const_with_length": {"type": "string", "maxLength": 3, "not": {"const": "a"}},
     "unanchored_pattern_with_length": {"type": "string", "pattern": "a", "maxLength": 5},
     "repeated_group_with_length": {"type": "string", "pattern": "^(ab)+$", "maxLength": 5},
+    "oneof_patterns_apart": {"oneOf": [
+        {"type": "string", "pattern": "^a[0-9]+$"}, {"type": "string", "pattern": "^[0-9]+$"},
+        {"type": "string", "maxLength": 1, "not": {"pattern": "[0-9a]"}}]},
     "two_patterns": {"allOf": [{"type": "string", "pattern": "^a"}, {"pattern": "b$"}]},
     "if_pattern_then_const": {"type": "string", "if": {"pattern": "^a"},
                               "then": {"const": "ab"}},
@@ -118,10 +121,17 @@ OBJECTS: dict[str, dict[str, Any]] = {
         {"oneOf": [{"type": "object", "additionalProperties": {"type": "string"}},
                    {"type": "string", "pattern": "^.*\\$\\{\\{.*\\}\\}.*$"}]},
         {"type": "string", "enum": ["inherit"]}]},
+    "oneof_of_unions_by_discriminator": {"oneOf": [
+        {"oneOf": [{"type": "object", "properties": {"base": {"const": "a"}},
+                    "required": ["base"], "additionalProperties": False},
+                   {"type": "object", "properties": {"base": {"const": "b"}, "x": {}},
+                    "required": ["base"], "additionalProperties": False}]},
+        {"type": "object", "properties": {"x": {"type": "integer"}},
+         "additionalProperties": False, "required": ["x"]}]},
 }
-_KEYS = ["a", "ab", "b", "ba", "x", "xa", "x-1", "abc", "abcd", "and", "or", "when", "unless",
+_KEYS = ["base", "a", "ab", "b", "ba", "x", "xa", "x-1", "abc", "abcd", "and", "or", "when", "unless",
          "env", "file", "slack", "basecamp", "if", "z", ""]
-_VALUES: list[Any] = [0, -1, 7, "x", "ab", True, None]
+_VALUES: list[Any] = [0, -1, 7, "x", "ab", True, None, "a", "b"]
 
 
 def _declared_first(schema: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any]:
@@ -140,7 +150,15 @@ def test_objects_exact(name: str) -> None:
     for a, b in itertools.combinations(_KEYS, 2):
         docs.append(_declared_first(schema, {a: rng.choice(_VALUES), b: rng.choice(_VALUES)}))
         docs.append(_declared_first(schema, {a: 1, b: 2}))
-    _check(schema, docs, schema_to_gbnf(schema, strict=True))
+    g = parse_gbnf(schema_to_gbnf(schema, strict=True))
+    for doc in docs:  # any key order the grammar writes
+        orders = [dict(p) for p in itertools.permutations(doc.items())] if isinstance(
+            doc, dict) else [doc]
+        texts = [json.dumps(d, separators=(",", ":")) for d in orders]
+        got = [accepts(g, x) for x in texts]
+        assert not any(got) or is_valid(schema, doc), f"invalid accepted: {texts}"
+        assert any(got) or not is_valid(schema, doc), f"valid rejected: {texts}"
+    _check(schema, [], schema_to_gbnf(schema, strict=True))
 
 
 def test_not_pattern_closes_lax_soundness_hole() -> None:
@@ -186,3 +204,25 @@ def test_unsatisfiable_combination_is_none() -> None:
     b = GrammarBuilder()
     assert string_body(b, ["^a"], ["^a"], [], 0, None, "#") is None
     assert string_body(b, ["^abc$"], [], [], 0, 2, "#") is None
+
+
+def test_oneof_overlapping_patterns_still_refused() -> None:
+    with pytest.raises(SchemaError) as err:
+        schema_to_gbnf({"oneOf": [{"type": "string", "pattern": "^a"},
+                                  {"type": "string", "pattern": "b$"}]})
+    assert err.value.keyword == "oneOf"
+
+
+def test_escaped_characters_share_one_alternative() -> None:
+    """Any character as JSON text: the raw class and one backslash branch, not one
+    alternative per escapable character (each would be a stack inside llama.cpp); only
+    canonical spellings."""
+    from gateway.grammar import charset as cs
+
+    text = cs.json_chars(cs.ANY)
+    assert text is not None and text.count(" | ") <= 4 and text.count("u00") == 1
+    g = parse_gbnf(f'root ::= "\\"" ({text})* "\\""')
+    for doc in ['"a"', '"\\n"', '"\\u001f"', '"\\u0000"', '"\\""', '"\\\\"', '"\u00e9"',
+                '"\\u00e9"', '"\\u000a"', '"\\/"', '"\\u001F"']:
+        canonical = json.dumps(json.loads(doc), ensure_ascii=False)
+        assert accepts(g, doc) is (doc == canonical), doc

@@ -162,6 +162,23 @@ def string_body(b: GrammarBuilder, positive: Sequence[str], negative: Sequence[s
     return string_body(b, positive, negative, literals, lo, lo + CLAMP, path, keyword)
 
 
+def empty(positive: Sequence[str], negative: Sequence[str], lo: int, hi: int | None
+          ) -> bool | None:
+    """Whether no string matches every ``positive`` pattern and none of the ``negative``
+    ones with lo..hi characters (None: the patterns are refused or the automaton too big)."""
+    try:
+        sets: list[cs.Ranges] = []
+        builder = _Builder(sets, "#", "pattern")
+        pos = [builder.pattern(parse(p)) for p in positive]
+        neg = [builder.pattern(parse(p)) for p in negative]
+        classes, members = _classes(sets)
+        edges, _ = _minimise(*_determinise(pos, neg, members, len(classes), lo, hi),
+                             len(classes))
+    except (OverflowError, SchemaError):
+        return None
+    return not edges
+
+
 def _string_body(b: GrammarBuilder, positive: Sequence[str], negative: Sequence[str],
                  literals: Sequence[str], lo: int, hi: int | None, path: str,
                  keyword: str) -> str | None:

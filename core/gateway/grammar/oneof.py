@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .automaton import empty
 from .errors import SchemaError, Unsatisfiable
-from .resolve import FORBID, NEED_ANY, Resolver, Schema, canon, merge
+from .resolve import FORBID, NEED_ANY, NOT_PATTERNS, PATTERNS, Resolver, Schema, canon, merge
 from .values import json_type, value_ok
 
 _ALL = {"null", "boolean", "object", "array", "string", "integer", "number"}
@@ -98,6 +99,18 @@ def excludes(x: Any, y: Any, res: Resolver, depth: int = 0, opened: bool = False
         return True
     if not isinstance(x, dict) or not isinstance(y, dict):
         return y is False
+    # a union excludes (is excluded) when each of its branches does
+    for kw in ("anyOf", "oneOf"):
+        if isinstance(x.get(kw), list) and x[kw]:
+            rest = {k: v for k, v in x.items() if k != kw}
+            if all(excludes({"allOf": [rest, b]} if rest else b, y, res, depth + 1, opened)
+                   for b in x[kw]):
+                return True
+        if isinstance(y.get(kw), list) and y[kw]:
+            rest = {k: v for k, v in y.items() if k != kw}
+            if all(excludes(x, {"allOf": [rest, b]} if rest else b, res, depth + 1, opened)
+                   for b in y[kw]):
+                return True
     ex, ac = emitted_types(x, res), accepted_types(y, res)
     if not _overlap(ex, ac):
         return True
@@ -109,11 +122,41 @@ def excludes(x: Any, y: Any, res: Resolver, depth: int = 0, opened: bool = False
     # y admits only its values, and x (whose grammar is sound) rejects each of them
     if ("enum" in y or "const" in y) and all(rejects(x, v, res) for v in _values(y)):
         return True
-    if _overlap(ex - {"object", "array"}, ac - {"object", "array"}):
+    if _overlap(ex - {"object", "array", "string"}, ac - {"object", "array", "string"}):
+        return False
+    if "string" in ex and "string" in ac and not _strings_apart(x, y):
         return False
     if "array" in ex and "array" in ac and not _arrays_exclude(x, y, res, depth, opened):
         return False
     return "object" not in ex or "object" not in ac or _objects_exclude(x, y, res, depth, opened)
+
+
+_STRING_KEYS = ("pattern", PATTERNS, NOT_PATTERNS, "minLength", "maxLength")
+
+
+def _strings_apart(x: Schema, y: Schema) -> bool:
+    """No string satisfies both (patterns, excluded patterns and lengths of each, decided on
+    their product automaton)."""
+    if any(k in s for s in (x, y) for k in ("anyOf", "oneOf", "allOf", "$ref", "format",
+                                            "enum", "const")):
+        return False
+    if not any(k in s for s in (x, y) for k in (*_STRING_KEYS, "not")):
+        return False
+    pos = [p for s in (x, y) for p in ([s["pattern"]] if "pattern" in s else [])
+           + list(s.get(PATTERNS) or [])]
+    neg = [p for s in (x, y) for p in s.get(NOT_PATTERNS) or []]
+    for s in (x, y):
+        if "not" in s:
+            n = s["not"]
+            forms = n.get("anyOf") if isinstance(n, dict) and set(n) == {"anyOf"} else [n]
+            if not all(isinstance(f, dict) and set(f) == {"pattern"} for f in forms or [0]):
+                return False
+            neg += [f["pattern"] for f in forms]
+    if not all(isinstance(p, str) for p in pos + neg):
+        return False
+    lo = max(int(s.get("minLength", 0)) for s in (x, y))
+    his = [int(s["maxLength"]) for s in (x, y) if "maxLength" in s]
+    return empty(pos, neg, lo, min(his) if his else None) is True
 
 
 def _arrays_exclude(x: Schema, y: Schema, res: Resolver, depth: int, opened: bool) -> bool:
