@@ -129,8 +129,8 @@ OBJECTS: dict[str, dict[str, Any]] = {
         {"type": "object", "properties": {"x": {"type": "integer"}},
          "additionalProperties": False, "required": ["x"]}]},
 }
-_KEYS = ["base", "a", "ab", "b", "ba", "x", "xa", "x-1", "abc", "abcd", "and", "or", "when", "unless",
-         "env", "file", "slack", "basecamp", "if", "z", ""]
+_KEYS = ["base", "a", "ab", "b", "ba", "x", "xa", "x-1", "abc", "abcd", "and", "or", "when",
+         "unless", "env", "file", "slack", "basecamp", "if", "z", ""]
 _VALUES: list[Any] = [0, -1, 7, "x", "ab", True, None, "a", "b"]
 
 
