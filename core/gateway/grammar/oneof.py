@@ -149,7 +149,8 @@ def _strings_apart(x: Schema, y: Schema) -> bool:
         if "not" in s:
             n = s["not"]
             forms = n.get("anyOf") if isinstance(n, dict) and set(n) == {"anyOf"} else [n]
-            if not all(isinstance(f, dict) and set(f) == {"pattern"} for f in forms or [0]):
+            if not isinstance(forms, list) or not forms or not all(
+                    isinstance(f, dict) and set(f) == {"pattern"} for f in forms):
                 return False
             neg += [f["pattern"] for f in forms]
     if not all(isinstance(p, str) for p in pos + neg):
