@@ -4,8 +4,11 @@ propertyNames — each exact, or refused with keyword and path.
 
 Exact means: an extra key never equals a declared (or forbidden/dependency) key, a key
 written for one pattern matches no other pattern with a different schema, a generic extra
-key matches no pattern, and every key satisfies propertyNames. Where a grammar cannot keep
-two key sets apart the keyword is refused (strict) or that kind of extra key is not
+key matches no pattern, and every key satisfies propertyNames. Where the literal-prefix
+proof does not suffice, automata (automaton.py) split the keys by the set of patterns they
+match (up to MAX_PATTERN_SETS patterns), each set with the conjunction of its schemas, and
+keep every extra key off the declared names. Where a grammar cannot keep two key sets
+apart the keyword is refused (strict) or that kind of extra key is not
 emitted at all (a sound subset).
 """
 
