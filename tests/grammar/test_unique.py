@@ -9,7 +9,7 @@ import random
 from typing import Any
 
 import pytest
-from gateway.grammar import SchemaError, schema_to_gbnf
+from gateway.grammar import GrammarLimits, SchemaError, schema_to_gbnf
 
 from tests.grammar.gbnf_recognizer import accepts, parse_gbnf, sample
 from tests.grammar.grammar_helpers import is_valid
@@ -70,3 +70,12 @@ def test_free_items_refused(items: dict[str, Any]) -> None:
         schema_to_gbnf({"type": "object", "properties": {"t": {
             "type": "array", "items": items, "uniqueItems": True}}})
     assert err.value.keyword == "uniqueItems" and err.value.path == "#/properties/t/uniqueItems"
+
+
+def test_free_items_at_most_one_when_asked() -> None:
+    schema = {"type": "array", "items": {"type": "string"}, "uniqueItems": True}
+    g = parse_gbnf(schema_to_gbnf(schema, limits=GrammarLimits(unique_one=True)))
+    assert accepts(g, "[]") and accepts(g, '["a"]')
+    assert not accepts(g, '["a","b"]') and not accepts(g, '["a","a"]')
+    with pytest.raises(SchemaError):  # two distinct items required: still refused
+        schema_to_gbnf({**schema, "minItems": 2}, limits=GrammarLimits(unique_one=True))

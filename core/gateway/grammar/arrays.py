@@ -33,6 +33,10 @@ def array(conv: Converter, s: Schema, path: str) -> str | None:
         prefix, items = items, s.get("additionalItems", True)
     if "additionalItems" in s and "prefixItems" in s:
         items = s.get("items", True)
+    if s.get("uniqueItems") is True and (hi is None or hi > 1) and b.limits.unique_one and (
+            not prefix and lo <= 1 and isinstance(items, dict)
+            and finite_values(conv, items, path) is None):
+        hi = 1  # free items: at most one, trivially distinct (a sound bound, when asked)
     if s.get("uniqueItems") is True and (hi is None or hi > 1):
         if prefix:
             conv.refuse("uniqueItems", path, "uniqueItems with prefixItems cannot be enforced")
