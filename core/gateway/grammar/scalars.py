@@ -123,8 +123,12 @@ def string(conv: Converter, s: Schema, path: str, literals: tuple[str, ...] = ()
     if positive or negative or literals:
         content = _patterned(conv, positive, negative, literals, lo, hi, path)
         return None if content is None else conv.b.add("str-re", f"{q} {content} {q}")
-    if hi is None and conv.b.limits.max_free_string is not None:
-        hi = max(lo, conv.b.limits.max_free_string)
+    free = conv.b.limits.max_free_string
+    if free is not None and (hi is None or hi > free):
+        # the budget bounds a free string, and a declared maxLength beyond it too (no
+        # answer within the budget writes more; a sound subset, and one short repetition
+        # where a long maxLength would need blocks that llama.cpp reads two ways at once)
+        hi = max(lo, free)
     if lo == 0 and hi is None:
         return prim.string(conv.b)
     return conv.b.add("str", f"{q} {conv.b.repeat(prim.char(conv.b), lo, hi)} {q}")

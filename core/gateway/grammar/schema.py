@@ -10,7 +10,8 @@ no exponent on bounded numbers, recursion through a $ref unrolled at most
 ``limits.max_recursion`` deep, unconstrained values (``{}``/``true``) nested <= 6 deep with
 <= 8 members and strings of <= 64 characters, bounded formats (formats.py); an untyped
 schema with object keywords produces only objects. Free strings and arrays have no cap
-unless maxLength/maxItems or the request's budget (``limits.max_free_*``) gives one.
+unless maxLength/maxItems or the request's budget (``limits.max_free_*``) gives one; the
+budget also lowers a longer maxLength of a plain string (a sound subset).
 
 Undeclared object keys (keys.py): with ``limits.open_objects`` (the chat path sets it for a
 non-strict response_format) an object without additionalProperties takes up to 8 of them,
