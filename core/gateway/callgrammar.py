@@ -51,7 +51,8 @@ def text_blocks(name: str, char: str, limit: int, exact: bool = False, block: in
     (one character, the GBNF `char`) and `{name}-blk`, and the expression for the text:
     one bounded repetition up to DIRECT_MAX characters, beyond it full blocks then a shorter
     tail (one way to split any length, and llama.cpp expands the repetition little). The
-    bound is rounded up to a whole block, or with `exact` never exceeded. A small model loops inside free text until max_tokens."""
+    bound is rounded up to a whole block, or with `exact` never exceeded. A small model
+    loops inside free text until max_tokens."""
     if exact:
         blocks, tail = max(0, limit - block + 1) // block, min(limit, block - 1)
     else:
