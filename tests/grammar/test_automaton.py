@@ -226,3 +226,16 @@ def test_escaped_characters_share_one_alternative() -> None:
                 '"\\u00e9"', '"\\u000a"', '"\\/"', '"\\u001F"']:
         canonical = json.dumps(json.loads(doc), ensure_ascii=False)
         assert accepts(g, doc) is (doc == canonical), doc
+
+
+def test_inexpressible_key_pattern() -> None:
+    """Refused at its own path (strict); non-strict writes neither its keys nor keys off the
+    patterns (they could match it), only the other patterns' keys."""
+    schema = {"type": "object", "properties": {"ab": {}},
+              "patternProperties": {"^a(?=b)": {"type": "integer"}, "^x": {"type": "string"}}}
+    with pytest.raises(SchemaError) as err:
+        schema_to_gbnf(schema)
+    assert err.value.path == "#/patternProperties/^a(?=b)"
+    g = parse_gbnf(schema_to_gbnf(schema, strict=False, limits=GrammarLimits(open_objects=True)))
+    assert accepts(g, '{"xy":"s"}') and not accepts(g, '{"abc":"s"}')
+    assert not accepts(g, '{"zz":1}')

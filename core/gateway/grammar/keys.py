@@ -21,7 +21,7 @@ from . import primitives as prim
 from .automaton import string_body
 from .errors import SchemaError, Unsatisfiable
 from .negation import EXCLUDE
-from .regex import pattern_body
+from .regex import parse, pattern_body
 from .resolve import ANNOTATIONS, Schema, canon, pointer
 from .values import value_ok
 
@@ -267,7 +267,17 @@ def _pattern_keys(conv: Converter, pats: dict[str, Any], pn: Any, excluded: list
                     " is enforced only for patterns and lengths")
         return []
     pos, neg, lo, hi = parts
-    items = list(pats.items())
+    items = []
+    dropped = False
+    for p, ps in pats.items():  # a pattern no grammar can express: refused at its own path
+        try:
+            parse(p, pointer(path, "patternProperties", p))
+        except SchemaError:
+            if conv.strict:
+                raise
+            dropped = True  # non-strict: its keys, and keys off the patterns, not written
+            continue
+        items.append((p, ps))
     groups: list[tuple[list[str], list[str], Any]] = []
     for mask in range(1, 2 ** len(items)):
         inside = [items[i] for i in range(len(items)) if mask >> i & 1]
@@ -275,14 +285,19 @@ def _pattern_keys(conv: Converter, pats: dict[str, Any], pn: Any, excluded: list
         schemas = [ps for _, ps in inside]
         both = schemas[0] if len(schemas) == 1 else {"allOf": schemas}
         groups.append(([p for p, _ in inside], outside, both))
-    if not (addl is False or addl is None and not (
+    if not dropped and not (addl is False or addl is None and not (
             not conv.strict and conv.b.limits.open_objects)):
         extra = addl if addl is not None else True
         groups.append(([], list(pats), extra))
     alts = []
     for inside_p, outside_p, value_schema in groups:
-        key = string_body(conv.b, inside_p + pos, outside_p + neg, excluded, lo, hi, where,
-                          "patternProperties")
+        try:
+            key = string_body(conv.b, inside_p + pos, outside_p + neg, excluded, lo, hi, where,
+                              "patternProperties")
+        except SchemaError:
+            if conv.strict:
+                raise
+            continue  # non-strict: these keys are not written (a sound subset)
         if key is None:
             continue
         if value_schema is True and addl is None:
