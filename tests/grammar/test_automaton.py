@@ -34,12 +34,17 @@ STRINGS: dict[str, dict[str, Any]] = {
     "oneof_patterns_apart": {"oneOf": [
         {"type": "string", "pattern": "^a[0-9]+$"}, {"type": "string", "pattern": "^[0-9]+$"},
         {"type": "string", "maxLength": 1, "not": {"pattern": "[0-9a]"}}]},
+    "date_format_with_pattern": {"type": "string", "format": "date", "pattern": "^20"},
+    "uuid_format_not_const": {"type": "string", "format": "uuid",
+                              "not": {"pattern": "^0{8}"}},
     "two_patterns": {"allOf": [{"type": "string", "pattern": "^a"}, {"pattern": "b$"}]},
     "if_pattern_then_const": {"type": "string", "if": {"pattern": "^a"},
                               "then": {"const": "ab"}},
 }
 _ALPHABET = "ab0123{}m-_Bk\u00e9\"\\"
-_WORDS = ["", "a", "b", "ab", "ba", "abab", "ababa", "aab", "123", "1234", "{{m", "x{{mx", "bk",
+_WORDS = ["2024-02-29", "2023-02-29", "2000-02-29", "1999-12-31", "2024-04-31", "20",
+          "00000000-1234-1234-1234-123456789abc", "10000000-1234-1234-1234-123456789abc",
+          "", "a", "b", "ab", "ba", "abab", "ababa", "aab", "123", "1234", "{{m", "x{{mx", "bk",
           "Bk1", "ab0", "Ab0x", "a" * 13, "b" * 12, "\u00e9a", "a\"b", "ab\\"]
 
 
@@ -239,3 +244,25 @@ def test_inexpressible_key_pattern() -> None:
     g = parse_gbnf(schema_to_gbnf(schema, strict=False, limits=GrammarLimits(open_objects=True)))
     assert accepts(g, '{"xy":"s"}') and not accepts(g, '{"abc":"s"}')
     assert not accepts(g, '{"zz":1}')
+
+
+@pytest.mark.parametrize("fmt", ["date", "uuid", "uri"])
+def test_format_regexes_match_the_format_grammars(fmt: str) -> None:
+    """A format joins the automata as a regex: the same language as its own grammar."""
+    import re
+
+    from gateway.grammar.formats import FORMAT_REGEX, format_body
+
+    b = GrammarBuilder()
+    spec = format_body(b, fmt)
+    assert spec is not None
+    g = parse_gbnf(b.render(f'"\\"" {spec[0]} "\\""'))
+    rng = random.Random(fmt)
+    cands = ["2024-02-29", "2023-02-29", "1900-02-29", "2000-02-29", "0000-01-01", "0004-02-29",
+             "2024-13-01", "2024-04-31", "12345678-1234-1234-1234-123456789abc",
+             "12345678-1234-1234-1234-123456789abg", "http://x", "a:b", "https://a.b/c?d#e",
+             "x:", "1a:b", "a:%2", "a:%20", "a:b#c#d", "ab+c.d-e:/x"]
+    cands += [f"{rng.randrange(0, 2500):04d}-{rng.randrange(0, 14):02d}-{rng.randrange(0, 33):02d}"
+              for _ in range(200)]
+    for c in cands:
+        assert accepts(g, json.dumps(c)) == bool(re.search(FORMAT_REGEX[fmt], c)), c

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from . import primitives as prim
 from .automaton import string_body
 from .errors import SchemaError
-from .formats import INT_FORMATS, NUMBER_FORMATS, STANDARD, format_body
+from .formats import FORMAT_REGEX, INT_FORMATS, NUMBER_FORMATS, STANDARD, format_body
 from .gbnf import literal, rule_name
 from .numbers import decimal_range, int_range
 from .regex import pattern_body
@@ -99,6 +99,10 @@ def string(conv: Converter, s: Schema, path: str, literals: tuple[str, ...] = ()
     if isinstance(fmt, str) and fmt not in STANDARD:
         fmt = None  # a custom format is an annotation for JSON Schema validators
     also, negative = list(s.get(PATTERNS) or []), list(s.get(NOT_PATTERNS) or [])
+    if isinstance(fmt, str) and fmt in FORMAT_REGEX and (
+            pattern is not None or also or negative or literals):
+        # the format as one more pattern: the automaton intersects them exactly
+        also, fmt = also + [FORMAT_REGEX[fmt]], None
     if fmt is not None:
         spec = format_body(conv.b, fmt) if isinstance(fmt, str) else None
         if spec is None:
