@@ -36,8 +36,9 @@ order beyond), minProperties/maxProperties, integer and decimal bounds, integer 
 with a small bounded range, number multipleOf 1, full ECMA regex syntax except
 lookaround/backreferences, strings with several patterns, excluded patterns or values, length
 bounds and the formats date/uuid/uri (as regexes) (automaton.py: the product automaton,
-minimised, one rule per state; a maxLength too long for it is lowered, a sound subset), allOf merging (with $ref; not,
-oneOf, patternProperties, propertyNames, patterns and integer multipleOf merge too),
+minimised, one rule per state; a maxLength too long for it is lowered, a sound subset),
+allOf merging (with $ref; not, oneOf, patternProperties, propertyNames, patterns and
+integer multipleOf merge too),
 patternProperties and additionalProperties apart by key automata, unevaluatedProperties of
 a merged object, OpenAPI nullable and int32/int64. A format outside JSON Schema's and
 OpenAPI's lists is an annotation (validators do not assert it).
