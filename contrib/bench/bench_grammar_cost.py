@@ -129,7 +129,15 @@ PATTERNED = {"type": "object", "properties": {
              "not": {"pattern": "^(admin|root)"}, "maxLength": 30},
     "note": {"type": "string", "pattern": "^[^<>]*$"}},
     "required": ["email", "slug", "note"], "additionalProperties": False}
+CLASSES = {"type": "object", "properties": {
+    "email": {"type": "string", "pattern": "^[^@]+@[^@]+$"},
+    "note": {"type": "string", "pattern": "^[^<>]*$"}},
+    "required": ["email", "note"], "additionalProperties": False}
 STATIC_EXTRA: list[tuple[str, list[str], dict[str, Any]]] = [
+    ("response_format, pattern classes", [], {"messages": [
+        {"role": "user", "content": "Sign me up."}],
+        "response_format": {"type": "json_schema", "json_schema": {
+            "name": "signup", "schema": CLASSES, "strict": True}}}),
     ("response_format, patterned", [], {"messages": [
         {"role": "user", "content": "Sign me up."}],
         "response_format": {"type": "json_schema", "json_schema": {
