@@ -121,11 +121,108 @@ async def run(n_predict: int, runs: int) -> list[tuple[str, float, float]]:
     return rows
 
 
+# Schemas whose strings are patterns (classes of "anything but", excluded patterns): their
+# per-character alternatives are what llama.cpp keeps one stack for each.
+PATTERNED = {"type": "object", "properties": {
+    "email": {"type": "string", "pattern": "^[^@]+@[^@]+$", "maxLength": 40},
+    "slug": {"type": "string", "pattern": "^[a-z][a-z0-9-]*$",
+             "not": {"pattern": "^(admin|root)"}, "maxLength": 30},
+    "note": {"type": "string", "pattern": "^[^<>]*$"}},
+    "required": ["email", "slug", "note"], "additionalProperties": False}
+CLASSES = {"type": "object", "properties": {
+    "email": {"type": "string", "pattern": "^[^@]+@[^@]+$"},
+    "note": {"type": "string", "pattern": "^[^<>]*$"}},
+    "required": ["email", "note"], "additionalProperties": False}
+STATIC_EXTRA: list[tuple[str, list[str], dict[str, Any]]] = [
+    ("response_format, pattern classes", [], {"messages": [
+        {"role": "user", "content": "Sign me up."}],
+        "response_format": {"type": "json_schema", "json_schema": {
+            "name": "signup", "schema": CLASSES, "strict": True}}}),
+    ("response_format, patterned", [], {"messages": [
+        {"role": "user", "content": "Sign me up."}],
+        "response_format": {"type": "json_schema", "json_schema": {
+            "name": "signup", "schema": PATTERNED, "strict": True}}}),
+    ("hermes, thinking", ["--chat-template-file", "Qwen-Qwen3-0.6B.jinja", "--plugin", "hermes"],
+     {"messages": ASK, "tools": [WEATHER], "tool_choice": "required"}),
+]
+
+
+def stacks(grammar_text: str, samples: int = 20, seed: int = 0) -> tuple[float, int]:
+    """llama.cpp's grammar engine simulated (stacks of element positions, rule references
+    expanded until a terminal, repetitions expanded as llama.cpp does): the mean and the
+    largest number of stacks alive per character, over strings sampled from the grammar.
+    Every stack is matched against the candidate tokens, so this is the engine's work."""
+    import random
+
+    from gateway.gbnf_recognizer import parse_gbnf, sample
+
+    g = parse_gbnf(grammar_text)
+    Stack = tuple[tuple[int, int], ...]
+
+    def advance(st: Stack, out: set[Stack], depth: int = 0) -> None:
+        if not st or depth > 200:
+            out.add(st)
+            return
+        p, d = st[-1]
+        body = g.prods[p][1]
+        sym = body[d]
+        if not isinstance(sym, str):
+            out.add(st)
+            return
+        rest = st[:-1] + (((p, d + 1),) if d + 1 < len(body) else ())
+        for q in g.by_lhs[sym]:
+            advance(rest + (((q, 0),) if g.prods[q][1] else ()), out, depth + 1)
+
+    def matches(term: Any, cp: int) -> bool:
+        ranges, neg = term
+        return any(lo <= cp <= hi for lo, hi in ranges) is not neg
+
+    rng = random.Random(seed)
+    counts: list[int] = []
+    for _ in range(samples):
+        text = sample(g, rng)
+        live: set[Stack] = set()
+        for q in g.by_lhs["root"]:
+            advance(((q, 0),) if g.prods[q][1] else (), live)
+        for ch in text:
+            counts.append(len(live))
+            nxt: set[Stack] = set()
+            for st in live:
+                if not st:
+                    continue
+                p, d = st[-1]
+                body = g.prods[p][1]
+                if matches(body[d], ord(ch)):
+                    advance(st[:-1] + (((p, d + 1),) if d + 1 < len(body) else ()), nxt)
+            live = nxt
+    return sum(counts) / max(len(counts), 1), max(counts, default=0)
+
+
+def static_table() -> None:
+    rows = []
+    for label, options, body in CASES + STATIC_EXTRA:
+        try:
+            grammar = render(options, body)["grammar"]
+        except (subprocess.CalledProcessError, KeyError):
+            continue
+        mean, top = stacks(grammar)
+        rows.append((label, len(grammar), mean, top))
+    w = max(len(r[0]) for r in rows)
+    print(f"{'llama.cpp grammar stacks per character (simulated)':<{w}}  bytes  mean  max")
+    for label, size, mean, top in rows:
+        print(f"{label:<{w}}  {size:>5}  {mean:4.1f}  {top:>3}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n-predict", type=int, default=96)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--static", action="store_true",
+                    help="only the simulated stack counts (no model)")
     a = ap.parse_args()
+    static_table()
+    if a.static:
+        return
     rows = asyncio.run(run(a.n_predict, a.runs))
     w = max(len(r[0]) for r in rows)
     print(f"\n{'grammar cost in llama.cpp':<{w}}  {'free tok/s':>10}  {'grammar tok/s':>13}  ratio")

@@ -49,18 +49,30 @@ def call_list(item: str, sep: str, cap: int) -> str:
 def text_blocks(name: str, char: str, limit: int, exact: bool = False, block: int = 100
                 ) -> tuple[list[str], str]:
     """Free text (a reasoning block, a raw value) of bounded length: rules `{name}-char`
-    (one character, the GBNF `char`) and `{name}-blk`, and the expression for the text.
-    Full blocks then a shorter tail: one way to split any length, so no ambiguity, and
-    llama.cpp expands the repetition little. The bound is rounded up to a whole block, or
-    with `exact` never exceeded. A small model loops inside free text until max_tokens."""
+    (one character, the GBNF `char`) and `{name}-blk`, and the expression for the text:
+    one bounded repetition up to DIRECT_MAX characters, beyond it full blocks then a shorter
+    tail (one way to split any length, and llama.cpp expands the repetition little). The
+    bound is rounded up to a whole block, or with `exact` never exceeded. A small model
+    loops inside free text until max_tokens."""
     if exact:
         blocks, tail = max(0, limit - block + 1) // block, min(limit, block - 1)
     else:
         blocks, tail = limit // block, block - 1
+    rules = [f"{name}-char ::= {char}", f"{name}-blk ::= {name}-char{{{block}}}"]
+    total = blocks * block + tail
+    if total <= DIRECT_MAX:
+        # one nested chain: llama.cpp reads it with one parse (blocks then a tail keep two
+        # apart, block or tail, until a block is full), and the same lengths 0..total
+        return rules, f"{name}-char{{0,{total}}}"
     expr = f"{name}-char{{0,{tail}}}"
     if blocks:
         expr = f"{name}-blk{{0,{blocks}}} {expr}"
-    return [f"{name}-char ::= {char}", f"{name}-blk ::= {name}-char{{{block}}}"], expr
+    return rules, expr
+
+
+# up to this many characters free text is one bounded repetition (llama.cpp expands
+# x{0,n} into n small nested rules and refuses repetitions near 2000)
+DIRECT_MAX = 1000
 
 
 def grammar_text(root: str, rules: list[str]) -> str:

@@ -231,13 +231,12 @@ def test_open_extras_are_bounded() -> None:
 
 
 @pytest.mark.parametrize("schema,keyword,path", [
-    ({"type": "string", "not": {"pattern": "^a"}}, "not", "#/not"),
-    ({"type": "object", "properties": {"x-a": {}}, "patternProperties": {"^x-": {}}},
-     "patternProperties", "#/patternProperties/^x-"),
-    ({"type": "object", "patternProperties": {"^a": {"type": "string"}, "b$": {}}},
-     "patternProperties", "#/patternProperties/^a"),
+    ({"type": "string", "not": {"minLength": 2}}, "not", "#/not"),
+    ({"type": "object", "patternProperties": {c: {"maxProperties": i} for i, c in
+                                              enumerate("abcde")}},
+     "patternProperties", "#/patternProperties/a"),
     ({"type": "object", "properties": {"ab": {}}, "additionalProperties": True,
-      "propertyNames": {"maxLength": 3}}, "propertyNames", "#/propertyNames"),
+      "propertyNames": {"format": "date"}}, "propertyNames", "#/propertyNames"),
 ])
 def test_refused_with_keyword_and_path(schema: dict[str, Any], keyword: str, path: str) -> None:
     with pytest.raises(SchemaError) as err:

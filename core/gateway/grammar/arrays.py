@@ -8,13 +8,15 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import SchemaError
 from .gbnf import literal
-from .resolve import Schema, pointer
+from .resolve import ANNOTATIONS, Schema, pointer
 from .values import value_ok
 
 if TYPE_CHECKING:
     from .schema import Converter
 
-MAX_UNIQUE_VALUES = 8
+MAX_UNIQUE_VALUES = 8  # up to this many values: any order
+MAX_ORDERED_VALUES = 1000  # up to this many: in the order they are listed
+MAX_ORDERED_STATES = 4000
 
 
 def array(conv: Converter, s: Schema, path: str) -> str | None:
@@ -31,6 +33,10 @@ def array(conv: Converter, s: Schema, path: str) -> str | None:
         prefix, items = items, s.get("additionalItems", True)
     if "additionalItems" in s and "prefixItems" in s:
         items = s.get("items", True)
+    if s.get("uniqueItems") is True and (hi is None or hi > 1) and b.limits.unique_one and (
+            not prefix and lo <= 1 and isinstance(items, dict)
+            and finite_values(conv, items, path) is None):
+        hi = 1  # free items: at most one, trivially distinct (a sound bound, when asked)
     if s.get("uniqueItems") is True and (hi is None or hi > 1):
         if prefix:
             conv.refuse("uniqueItems", path, "uniqueItems with prefixItems cannot be enforced")
@@ -83,30 +89,67 @@ def tuple_array(conv: Converter, prefix: list[Any], items: Any, lo: int, hi: int
     return b.add("tuple", f'"[" {expr} "]"')
 
 
-def unique_array(conv: Converter, items: Any, lo: int, hi: int | None, path: str) -> str | None:
-    """Arrays of distinct values when items is a small enum/const/boolean: one state per
-    set of values used so far (so no value repeats)."""
-    b = conv.b
-    target, _ = conv.res.deref(items, path) if isinstance(items, dict) else (items, path)
-    values: list[Any] | None = None
-    if isinstance(target, dict):
-        if "const" in target:
-            values = [target["const"]]
-        elif isinstance(target.get("enum"), list):
-            values = [v for v in target["enum"] if value_ok(v, target) is not False]
-        elif target.get("type") == "boolean":
-            values = [True, False]
-    if values is None or len(values) > MAX_UNIQUE_VALUES:
-        conv.refuse("uniqueItems", path, "uniqueItems is enforced only for items that are a"
-                    f" const, boolean or enum of at most {MAX_UNIQUE_VALUES} values")
+def finite_values(conv: Converter, s: Any, path: str, depth: int = 0) -> list[Any] | None:
+    """Every value ``s`` admits, when that is a short list (const, enum, boolean, null, a
+    small integer range, anyOf/oneOf of those); None otherwise."""
+    if depth > 4 or not isinstance(s, dict):
         return None
-    texts = list(dict.fromkeys(json.dumps(v, separators=(",", ":"), ensure_ascii=False)
-                               for v in values))
+    s, _ = conv.res.deref(s, path)
+    if not isinstance(s, dict):
+        return None
+    if "const" in s or "enum" in s:
+        vals = [s["const"]] if "const" in s else s["enum"]
+        if not isinstance(vals, list):
+            return None
+        return [v for v in vals if value_ok(v, {k: w for k, w in s.items()
+                                                if k not in ("enum", "const")}) is not False]
+    for kw in ("anyOf", "oneOf"):
+        if isinstance(s.get(kw), list) and set(s) - ANNOTATIONS <= {kw}:
+            out: list[Any] = []
+            for br in s[kw]:
+                vals = finite_values(conv, br, path, depth + 1)
+                if vals is None:
+                    return None
+                out += vals
+            if kw == "oneOf":  # a value two branches admit is not valid
+                texts = [_text(v) for v in out]
+                out = [v for v, x in zip(out, texts, strict=True) if texts.count(x) == 1]
+            return out
+    types = s.get("type")
+    rest = set(s) - ANNOTATIONS - {"type"}
+    if types == "boolean" and not rest:
+        return [True, False]
+    if types == "null" and not rest:
+        return [None]
+    if types == "integer" and rest <= {"minimum", "maximum"} and isinstance(
+            s.get("minimum"), int) and isinstance(s.get("maximum"), int) and (
+            s["maximum"] - s["minimum"] < MAX_ORDERED_VALUES):
+        return list(range(s["minimum"], s["maximum"] + 1))
+    return None
+
+
+def _text(v: Any) -> str:
+    return json.dumps(v, separators=(",", ":"), ensure_ascii=False)
+
+
+def unique_array(conv: Converter, items: Any, lo: int, hi: int | None, path: str) -> str | None:
+    """Arrays of distinct values when the items admit a short list of values: any order for
+    a few values (one state per set of values used), in the listed order for more."""
+    values = finite_values(conv, items, path) if isinstance(items, dict) else None
+    if values is None or len(values) > MAX_ORDERED_VALUES:
+        conv.refuse("uniqueItems", path, "uniqueItems is enforced only for items with a finite"
+                    f" set of at most {MAX_ORDERED_VALUES} values (const, enum, boolean, a small"
+                    " integer range): distinct free strings or numbers are beyond a grammar")
+        return None
+    texts = list(dict.fromkeys(_text(v) for v in values))
     n = len(texts)
     top = n if hi is None else min(hi, n)
     if lo > top:
         raise SchemaError("uniqueItems with these items cannot reach minItems",
                           keyword="minItems", path=pointer(path, "minItems"))
+    if n > MAX_UNIQUE_VALUES:
+        return _ordered(conv, texts, lo, top, path)
+    b = conv.b
     memo: dict[int, str] = {}
 
     def state(used: int) -> str:
@@ -124,3 +167,41 @@ def unique_array(conv: Converter, items: Any, lo: int, hi: int | None, path: str
         return memo[used]
 
     return b.add("arr-uniq", f'"[" {state(0)} "]"')
+
+
+def _ordered(conv: Converter, texts: list[str], lo: int, top: int, path: str) -> str | None:
+    """Distinct values in the listed order: from value i on, each is taken or skipped;
+    the count of items written is tracked up to what the separator, minItems and maxItems
+    need."""
+    n = len(texts)
+    real_cap = top < n
+    cap = top if real_cap else max(lo, 1)
+    if n * (cap + 1) > MAX_ORDERED_STATES:
+        conv.refuse("uniqueItems", path, "uniqueItems over this many values and items needs"
+                    " too large a grammar")
+        return None
+    b = conv.b
+    memo: dict[tuple[int, int], str | None] = {}
+
+    def state(i: int, count: int) -> str | None:
+        count = count if real_cap else min(count, cap)
+        if (i, count) in memo:
+            return memo[(i, count)]
+        alts = []
+        if i < n:
+            if count < top:
+                nxt = state(i + 1, count + 1)
+                if nxt is not None:
+                    alts.append(f'{chr(34) + "," + chr(34) + " " if count else ""}'
+                                f"{literal(texts[i])} {nxt}")
+            skip = state(i + 1, count)
+            if skip is not None and skip != '""':
+                alts.append(skip)
+        if count >= lo:
+            alts.append('""')
+        res = b.add("uniq", " | ".join(dict.fromkeys(alts))) if alts else None
+        memo[(i, count)] = res
+        return res
+
+    body = state(0, 0)
+    return None if body is None else b.add("arr-uniq", f'"[" {body} "]"')

@@ -81,7 +81,29 @@ def json_chars(s: Ranges) -> str | None:
         else:
             alts.append(char_class(raw))
     escaped = members(intersect(s, MUST_ESCAPE))
-    alts += [literal(json_escape(c)) for c in escaped]
+    if escaped:
+        alts.append(_escapes(escaped))
     if not alts:
         return None
     return " | ".join(alts)
+
+
+def _escapes(cps: list[int]) -> str:
+    """The canonical escapes of ``cps`` (all < 0x20, quote or backslash) as one alternative
+    behind one backslash: a class of short-escape letters, and the others (u00XX) grouped
+    by the high hex digit: one element, so llama.cpp keeps one stack, not one per
+    character."""
+    letters = [ord(_SHORT[c][1]) for c in cps if c in _SHORT]
+    parts = []
+    if letters:
+        parts.append(char_class(normalize([(c, c) for c in letters])))
+    longs = [c for c in cps if c not in _SHORT]
+    if longs:
+        groups = []
+        for high in sorted({c >> 4 for c in longs}):
+            lows = [ord(f"{c & 15:x}") for c in longs if c >> 4 == high]
+            groups.append(f'"{high}" {char_class(normalize([(x, x) for x in lows]))}')
+        parts.append('"u00" ' + (groups[0] if len(groups) == 1 else
+                                 "(" + " | ".join(groups) + ")"))
+    return literal("\\") + " " + (parts[0] if len(parts) == 1 else
+                                   "(" + " | ".join(parts) + ")")

@@ -50,6 +50,10 @@ class GrammarLimits:
     # are allowed (a bounded number of them) unless additionalProperties is false. Off for
     # tool arguments, on for response_format (set per request by the chat path).
     open_objects: bool = False
+    # uniqueItems over items with infinitely many values (free strings, numbers) cannot be
+    # enforced by a grammar: refused (strict) unless this asks for arrays of at most one
+    # such item instead (sound: one item is always distinct; lists are cut to one).
+    unique_one: bool = False
 
 
 class Unsatisfiable(SchemaError):

@@ -112,3 +112,16 @@ STANDARD = frozenset({
     "uri-template", "json-pointer", "relative-json-pointer", "regex", "byte", "binary",
     "password", "int32", "int64", "float", "double",
 })
+
+
+# The same languages as ECMA regexes, for the automata (automaton.py) that intersect a
+# format with a pattern, excluded patterns or lengths.
+_URI_CHAR = "(?:[a-zA-Z0-9._~!$&'()*+,;=:@/?-]|%[0-9a-fA-F]{2})"
+FORMAT_REGEX: dict[str, str] = {
+    "uri": f"^[a-zA-Z][a-zA-Z0-9+.-]{{0,15}}:{_URI_CHAR}{{1,200}}(?:#{_URI_CHAR}{{0,50}})?$",
+    "uuid": "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$",
+    "date": ("^(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])-(?:(?:01|03|05|07|08|10"
+             "|12)-(?:0[1-9]|[12][0-9]|3[01])|(?:04|06|09|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0"
+             "[1-9]|1[0-9]|2[0-8]))$|^(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]"
+             "|[2468][048]|[13579][26])00)-02-29$"),
+}

@@ -4,8 +4,11 @@ propertyNames — each exact, or refused with keyword and path.
 
 Exact means: an extra key never equals a declared (or forbidden/dependency) key, a key
 written for one pattern matches no other pattern with a different schema, a generic extra
-key matches no pattern, and every key satisfies propertyNames. Where a grammar cannot keep
-two key sets apart the keyword is refused (strict) or that kind of extra key is not
+key matches no pattern, and every key satisfies propertyNames. Where the literal-prefix
+proof does not suffice, automata (automaton.py) split the keys by the set of patterns they
+match (up to MAX_PATTERN_SETS patterns), each set with the conjunction of its schemas, and
+keep every extra key off the declared names. Where a grammar cannot keep two key sets
+apart the keyword is refused (strict) or that kind of extra key is not
 emitted at all (a sound subset).
 """
 
@@ -15,9 +18,11 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from . import primitives as prim
+from .automaton import string_body
 from .errors import SchemaError, Unsatisfiable
-from .regex import pattern_body
-from .resolve import Schema, canon, pointer
+from .negation import EXCLUDE
+from .regex import parse, pattern_body
+from .resolve import ANNOTATIONS, Schema, canon, pointer
 from .values import value_ok
 
 if TYPE_CHECKING:
@@ -117,6 +122,9 @@ def extras(conv: Converter, s: Schema, excluded: list[str], path: str) -> str | 
         addl = s["unevaluatedProperties"]  # merged allOf: nothing else evaluates these keys
     opened = addl is None and not conv.strict and conv.b.limits.open_objects
     alts: list[str] = []
+    if pats and _needs_automaton(conv, pats, pn, excluded, addl, opened):
+        alts = _pattern_keys(conv, pats, pn, excluded, addl, path)
+        return conv.alternatives(alts, "extra-kv") if alts else None
     for i, (p, ps) in enumerate(pats.items()):
         where = pointer(path, "patternProperties", p)
         if _matches(p, "") is None:
@@ -182,7 +190,10 @@ def _generic(conv: Converter, addl: Any, opened: bool, pats: dict[str, Any], pn:
     else:
         names = {**pn, "type": "string"} if isinstance(pn, dict) else pn
         clash = [n for n in excluded if value_ok(n, names) is not False]
-        if clash:
+        if clash and isinstance(names, dict):  # extra keys are none of the declared ones
+            names = {**names, EXCLUDE: list(dict.fromkeys(list(names.get(EXCLUDE, []))
+                                                          + clash))}
+        elif clash:
             conv.refuse("propertyNames", path, f"declared property {clash[0]!r} satisfies"
                         " propertyNames: extra keys cannot be kept apart from it")
             return None
@@ -200,3 +211,100 @@ def extra_cap(conv: Converter, s: Schema) -> int | None:
         return OPEN_EXTRAS if free is None else min(OPEN_EXTRAS, max(free // 2, 1))
     return free
 
+
+
+MAX_PATTERN_SETS = 4  # patternProperties whose overlaps are split exactly (2^n - 1 key sets)
+
+
+def _needs_automaton(conv: Converter, pats: dict[str, Any], pn: Any, excluded: list[str],
+                     addl: Any, opened: bool) -> bool:
+    """Whether the per-pattern grammars would be refused: a declared name matches a
+    pattern, patterns with different schemas overlap, propertyNames applies, or keys off
+    the patterns are allowed."""
+    if len(pats) > MAX_PATTERN_SETS or any(_matches(p, "") is None for p in pats):
+        return False
+    items = list(pats.items())
+    overlap = any(canon(ps) != canon(qs) and not disjoint(p, q)
+                  for i, (p, ps) in enumerate(items) for q, qs in items[i + 1:])
+    clash = any(_matches(p, n) for p in pats for n in excluded)
+    generic = not (addl is False or addl is None and not opened)
+    return overlap or clash or pn is not None or generic
+
+
+def _name_parts(pn: Any) -> tuple[list[str], list[str], int, int | None] | None:
+    """propertyNames as (patterns, excluded patterns, min length, max length), when it is
+    only those."""
+    if pn is None:
+        return [], [], 0, None
+    if not isinstance(pn, dict):
+        return None
+    pos = [pn["pattern"]] if isinstance(pn.get("pattern"), str) else []
+    neg: list[str] = []
+    n = pn.get("not")
+    if n is not None:
+        forms = n.get("anyOf") if isinstance(n, dict) and set(n) == {"anyOf"} else [n]
+        for f in forms or []:
+            if not (isinstance(f, dict) and set(f) == {"pattern"}):
+                return None
+            neg.append(f["pattern"])
+    if any(k not in ("pattern", "not", "minLength", "maxLength", "type") and k not in ANNOTATIONS
+           for k in pn) or pn.get("type", "string") != "string":
+        return None
+    hi = pn.get("maxLength")
+    return pos, neg, int(pn.get("minLength", 0)), None if hi is None else int(hi)
+
+
+def _pattern_keys(conv: Converter, pats: dict[str, Any], pn: Any, excluded: list[str],
+                  addl: Any, path: str) -> list[str]:
+    """Extra members split by which patterns their key matches (each non-empty set of
+    patterns gets the key language 'all of these, none of the others' and the conjunction
+    of their schemas), keys off every pattern for additionalProperties; every key satisfies
+    propertyNames and differs from the declared names. Exact, built from automata."""
+    parts = _name_parts(pn)
+    where = pointer(path, "patternProperties")
+    if parts is None:
+        conv.refuse("propertyNames", path, "propertyNames together with patternProperties"
+                    " is enforced only for patterns and lengths")
+        return []
+    pos, neg, lo, hi = parts
+    items = []
+    dropped = False
+    for p, ps in pats.items():  # a pattern no grammar can express: refused at its own path
+        try:
+            parse(p, pointer(path, "patternProperties", p))
+        except SchemaError:
+            if conv.strict:
+                raise
+            dropped = True  # non-strict: its keys, and keys off the patterns, not written
+            continue
+        items.append((p, ps))
+    groups: list[tuple[list[str], list[str], Any]] = []
+    for mask in range(1, 2 ** len(items)):
+        inside = [items[i] for i in range(len(items)) if mask >> i & 1]
+        outside = [items[i][0] for i in range(len(items)) if not mask >> i & 1]
+        schemas = [ps for _, ps in inside]
+        both = schemas[0] if len(schemas) == 1 else {"allOf": schemas}
+        groups.append(([p for p, _ in inside], outside, both))
+    if not dropped and not (addl is False or addl is None and not (
+            not conv.strict and conv.b.limits.open_objects)):
+        extra = addl if addl is not None else True
+        groups.append(([], list(pats), extra))
+    alts = []
+    for inside_p, outside_p, value_schema in groups:
+        try:
+            key = string_body(conv.b, inside_p + pos, outside_p + neg, excluded, lo, hi, where,
+                              "patternProperties")
+        except SchemaError:
+            if conv.strict:
+                raise
+            continue  # non-strict: these keys are not written (a sound subset)
+        if key is None:
+            continue
+        if value_schema is True and addl is None:
+            budget = conv.b.limits.max_free_items is not None
+            value: str | None = prim.any_value(conv.b, 1 if budget else prim.ANY_DEPTH)
+        else:
+            value = conv.attempt(lambda: conv.gen(value_schema, where))  # noqa: B023
+        if value is not None:
+            alts.append(conv.b.add("pat-kv", f'"\\"" {key} "\\"" ":" {value}'))
+    return alts

@@ -10,7 +10,11 @@ A ``not`` subschema is rewritten into what the rest of the converter enforces ex
 - ``not: {required: [k1, k2, …]}`` → not all of them at once (NOT_ALL, expanded over key
   presence like dependentRequired), only objects;
 - ``not: {properties: {k: S}, required: [k]}`` → k, when present, satisfies ``not S``;
+- ``not: {pattern: P}`` (optionally with ``type: string``) → strings matching no P
+  (automaton.py: the complement of P's automaton, with the string's other constraints);
 - ``not: {anyOf: [A, B, …]}``   → ``not A`` and ``not B`` …;
+- ``not: {allOf: [A, B, …]}``   → ``not`` of the one schema A, B, … merge into;
+- ``not: {not: {required: R}}`` → R required (of objects);
 - ``not: true``/``{}`` → nothing is valid, ``not: false`` → no constraint.
 
 Anything else is refused with the keyword and path (strict) or dropped (non-strict, as for
@@ -23,10 +27,20 @@ import json
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from .errors import Unsatisfiable
+from .errors import SchemaError, Unsatisfiable
 from .gbnf import literal
-from .objects import NOT_ALL
-from .resolve import ANNOTATIONS, FORBID, Schema, canon, pointer
+from .resolve import (
+    ANNOTATIONS,
+    FORBID,
+    NOT_ALL,
+    NOT_PATTERNS,
+    PATTERNS,
+    VALIDATION,
+    Schema,
+    canon,
+    merge,
+    pointer,
+)
 from .values import json_type
 
 if TYPE_CHECKING:
@@ -36,7 +50,8 @@ EXCLUDE = "\x00exclude"  # internal: values the grammar must not produce
 
 
 def _only(n: Schema, *keys: str) -> bool:
-    return all(k in keys or k in ANNOTATIONS for k in n)
+    """``n`` constrains with ``keys`` alone (anything else is an annotation)."""
+    return all(k in keys or k in ANNOTATIONS or k not in VALIDATION for k in n)
 
 
 def fold_not(conv: Converter, s: Schema, types: list[str], path: str) -> tuple[Schema, list[str]]:
@@ -62,6 +77,19 @@ def _fold(conv: Converter, s: Schema, types: list[str], n: Any, path: str,
         for i, br in enumerate(n["anyOf"]):
             s, types = _fold(conv, s, types, br, pointer(path, "anyOf", i), depth + 1)
         return s, types
+    if _only(n, "allOf") and isinstance(n["allOf"], list) and n["allOf"]:
+        # not (A and B): fold the one schema they merge into
+        try:
+            merged = merge(conv.res.flatten(n, path), True)
+        except (SchemaError, Unsatisfiable):
+            merged = None
+        if merged is not None and "allOf" not in merged:
+            return _fold(conv, s, types, merged, path, depth + 1)
+    if _only(n, "not") and isinstance(n["not"], dict) and _only(n["not"], "required") \
+            and isinstance(n["not"].get("required"), list):
+        # not (not {required: R}) is {required: R}: objects carry R, other types are free
+        req = list(dict.fromkeys(list(s.get("required") or []) + n["not"]["required"]))
+        return {**s, "required": req}, types
     if _only(n, "type"):
         gone = set(n["type"] if isinstance(n["type"], list) else [n["type"]])
         if "integer" in gone and "number" in types and "number" not in gone:
@@ -79,6 +107,27 @@ def _fold(conv: Converter, s: Schema, types: list[str], n: Any, path: str,
             values = [v for v in values if json_type(v) in ts
                       or json_type(v) == "integer" and "number" in ts]
         return {**s, EXCLUDE: list(s.get(EXCLUDE, [])) + values}, types
+    if _only(n, "pattern", "type") and isinstance(n.get("pattern"), str) and n.get(
+            "type", "string") == "string":
+        # {pattern: P} holds for every non-string: its negation leaves strings only
+        left = types if "type" in n else [t for t in types if t == "string"]
+        if not left:
+            raise Unsatisfiable("'not' of a pattern leaves strings only, and this schema"
+                                " admits no string", keyword="not", path=path)
+        return {**s, NOT_PATTERNS: list(s.get(NOT_PATTERNS, [])) + [n["pattern"]]}, left
+    if _only(n, "required", "type") and isinstance(n.get("required"), list) and n[
+            "required"] and n.get("type") == "object":
+        # not (object with all of them): any other type, or an object without one of them
+        if "object" not in types:
+            return s, types
+        try:
+            out, _ = _not_required(s, ["object"], list(dict.fromkeys(n["required"])), path)
+        except Unsatisfiable:
+            left = [t for t in types if t != "object"]
+            if not left:
+                raise
+            return s, left
+        return out, types
     if _only(n, "required") and isinstance(n["required"], list) and n["required"]:
         return _not_required(s, types, list(dict.fromkeys(n["required"])), path)
     if _only(n, "properties", "required", "type") and isinstance(n.get("properties"), dict) \
@@ -157,10 +206,14 @@ def excluding(conv: Converter, t: str, s: Schema, path: str) -> str | None:
     if t in ("integer", "number"):
         return _numbers_apart(conv, t, plain, sorted(Decimal(str(v)) for v in values), path)
     if t == "string" and not any(k in s for k in ("pattern", "format", "minLength",
-                                                   "maxLength")):
+                                                   "maxLength", NOT_PATTERNS, PATTERNS)):
         from .objects import key_excluding  # objects imports this module's users
 
         return conv.b.add("str-not", key_excluding(conv.b, [v for v in values]))
+    if t == "string":
+        from .scalars import string  # scalars is a sibling maker
+
+        return string(conv, plain, path, tuple(values))
     conv.refuse_at("not", pointer(path, "not"), f"excluding {t} values cannot be enforced by a"
                 " grammar here")
     return _MAKERS[t](conv, plain, path)

@@ -18,9 +18,7 @@ from . import charset as cs
 from . import keys
 from .errors import SchemaError, Unsatisfiable
 from .gbnf import GrammarBuilder, literal
-from .resolve import FORBID, Schema, pointer
-
-NOT_ALL = "\x00notall"  # internal (negation.py): groups of keys never all present
+from .resolve import FORBID, NEED_ANY, NOT_ALL, Schema, pointer
 
 if TYPE_CHECKING:
     from .schema import Converter
@@ -212,10 +210,11 @@ def object_schema(conv: Converter, s: Schema, path: str) -> str | None:
                                   path=pointer(path, "required"))
             props[k] = True if addl is None else addl
     not_all: list[list[str]] = list(s.get(NOT_ALL) or [])
+    need_any: list[list[str]] = list(s.get(NEED_ANY) or [])
     forbidden |= keys.check_names(conv, s, list(props), required, path)
     props = keys.merge_patterns(s, {k: v for k, v in props.items() if k not in forbidden})
     excluded = sorted(set(props) | forbidden | set(deps) | {d for v in deps.values() for d in v}
-                      | {k for g in not_all for k in g})
+                      | {k for g in not_all + need_any for k in g})
     extra = keys.extras(conv, s, excluded, path)
     cap = keys.extra_cap(conv, s)
     kvs: dict[str, str] = {}
@@ -231,7 +230,7 @@ def object_schema(conv: Converter, s: Schema, path: str) -> str | None:
     lo, hi = int(s.get("minProperties", 0)), s.get("maxProperties")
     hi = None if hi is None else int(hi)
     alts = []
-    for present in presence(conv, props, required, deps, path, not_all):
+    for present in presence(conv, props, required, deps, path, not_all, need_any):
         members = [Member(k, kvs[k], k in present or k in required)
                    for k in props if present.get(k, True)]
         body = object_body(conv.b, members, extra, lo, hi, path, cap)
@@ -246,14 +245,20 @@ def object_schema(conv: Converter, s: Schema, path: str) -> str | None:
     return conv.alternatives(alts, "obj")
 
 def presence(conv: Converter, props: dict[str, Any], required: list[str],
-             deps: dict[str, list[str]], path: str, not_all: list[list[str]] | None = None
-             ) -> list[dict[str, bool]]:
-    """Presence assignments of the dependentRequired keys (and of the keys of NOT_ALL
-    groups) that satisfy every dependency and leave out at least one key of each group."""
+             deps: dict[str, list[str]], path: str, not_all: list[list[str]] | None = None,
+             need_any: list[list[str]] | None = None) -> list[dict[str, bool]]:
+    """Presence assignments of the dependentRequired keys (and of the keys of NOT_ALL and
+    NEED_ANY groups) that satisfy every dependency, leave out at least one key of each
+    NOT_ALL group and hold at least one key of each NEED_ANY group."""
     # a group with a key the object never has is always satisfied
     groups = [g for g in not_all or [] if all(k in props for k in g)]
+    # a NEED_ANY group only counts its keys the object can have (none: no object)
+    needs = [[k for k in g if k in props] for g in need_any or []]
+    if any(not g for g in needs):
+        return []
+    needs = [g for g in needs if not any(k in required for k in g)]
     keys = [k for k in props if k in deps or any(k in v for v in deps.values())
-            or any(k in g for g in groups)]
+            or any(k in g for g in groups + needs)]
     if not keys:
         return [{}]
     if 2 ** len(keys) > MAX_PRESENCE_COMBOS * 4:
@@ -267,7 +272,8 @@ def presence(conv: Converter, props: dict[str, Any], required: list[str],
             continue
         if all(not present.get(t, t in required) or all(present.get(d, d in required)
                if d in props else False for d in ds) for t, ds in deps.items()) and not any(
-               all(present[k] for k in g) for g in groups):
+               all(present[k] for k in g) for g in groups) and all(
+               any(present[k] for k in g) for g in needs):
             out.append(present)
     if len(out) > MAX_PRESENCE_COMBOS:
         conv.refuse("dependentRequired" if deps else "not", path,

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .automaton import empty
 from .errors import SchemaError, Unsatisfiable
-from .resolve import FORBID, Resolver, Schema, canon, merge
+from .resolve import FORBID, NEED_ANY, NOT_PATTERNS, PATTERNS, Resolver, Schema, canon, merge
 from .values import json_type, value_ok
 
 _ALL = {"null", "boolean", "object", "array", "string", "integer", "number"}
@@ -98,6 +99,18 @@ def excludes(x: Any, y: Any, res: Resolver, depth: int = 0, opened: bool = False
         return True
     if not isinstance(x, dict) or not isinstance(y, dict):
         return y is False
+    # a union excludes (is excluded) when each of its branches does
+    for kw in ("anyOf", "oneOf"):
+        if isinstance(x.get(kw), list) and x[kw]:
+            rest = {k: v for k, v in x.items() if k != kw}
+            if all(excludes({"allOf": [rest, b]} if rest else b, y, res, depth + 1, opened)
+                   for b in x[kw]):
+                return True
+        if isinstance(y.get(kw), list) and y[kw]:
+            rest = {k: v for k, v in y.items() if k != kw}
+            if all(excludes(x, {"allOf": [rest, b]} if rest else b, res, depth + 1, opened)
+                   for b in y[kw]):
+                return True
     ex, ac = emitted_types(x, res), accepted_types(y, res)
     if not _overlap(ex, ac):
         return True
@@ -106,11 +119,45 @@ def excludes(x: Any, y: Any, res: Resolver, depth: int = 0, opened: bool = False
         return True
     if ("enum" in x or "const" in x) and all(rejects(y, v, res) for v in _values(x)):
         return True
-    if _overlap(ex - {"object", "array"}, ac - {"object", "array"}):
+    # y admits only its values, and x (whose grammar is sound) rejects each of them
+    if ("enum" in y or "const" in y) and all(rejects(x, v, res) for v in _values(y)):
+        return True
+    if _overlap(ex - {"object", "array", "string"}, ac - {"object", "array", "string"}):
+        return False
+    if "string" in ex and "string" in ac and not _strings_apart(x, y):
         return False
     if "array" in ex and "array" in ac and not _arrays_exclude(x, y, res, depth, opened):
         return False
     return "object" not in ex or "object" not in ac or _objects_exclude(x, y, res, depth, opened)
+
+
+_STRING_KEYS = ("pattern", PATTERNS, NOT_PATTERNS, "minLength", "maxLength")
+
+
+def _strings_apart(x: Schema, y: Schema) -> bool:
+    """No string satisfies both (patterns, excluded patterns and lengths of each, decided on
+    their product automaton)."""
+    if any(k in s for s in (x, y) for k in ("anyOf", "oneOf", "allOf", "$ref", "format",
+                                            "enum", "const")):
+        return False
+    if not any(k in s for s in (x, y) for k in (*_STRING_KEYS, "not")):
+        return False
+    pos = [p for s in (x, y) for p in ([s["pattern"]] if "pattern" in s else [])
+           + list(s.get(PATTERNS) or [])]
+    neg = [p for s in (x, y) for p in s.get(NOT_PATTERNS) or []]
+    for s in (x, y):
+        if "not" in s:
+            n = s["not"]
+            forms = n.get("anyOf") if isinstance(n, dict) and set(n) == {"anyOf"} else [n]
+            if not isinstance(forms, list) or not forms or not all(
+                    isinstance(f, dict) and set(f) == {"pattern"} for f in forms):
+                return False
+            neg += [f["pattern"] for f in forms]
+    if not all(isinstance(p, str) for p in pos + neg):
+        return False
+    lo = max(int(s.get("minLength", 0)) for s in (x, y))
+    his = [int(s["maxLength"]) for s in (x, y) if "maxLength" in s]
+    return empty(pos, neg, lo, min(his) if his else None) is True
 
 
 def _arrays_exclude(x: Schema, y: Schema, res: Resolver, depth: int, opened: bool) -> bool:
@@ -146,7 +193,64 @@ def _objects_exclude(x: Schema, y: Schema, res: Resolver, depth: int, opened: bo
     x_extras = x.get("additionalProperties") not in (None, False) or bool(
         x.get("patternProperties")) or opened and x.get("additionalProperties") is None
     # x never emits a key y requires
-    return any(j in forbid or (j not in xprops and not x_extras) for j in yreq)
+    if any(j in forbid or (j not in xprops and not x_extras) for j in yreq):
+        return True
+    # x always emits one key of a group, and y accepts none of them
+    if any(all(not _accepts_key(y, k, res) for k in g) for g in x.get(NEED_ANY) or []):
+        return True
+    return _keys_apart(x, y, res)
+
+
+def _closed(s: Schema) -> bool:
+    """Only the declared properties are allowed (a finite key set)."""
+    return s.get("additionalProperties") is False and not s.get("patternProperties")
+
+
+def _name_rejected(s: Schema, k: str, res: Resolver) -> bool:
+    pn = s.get("propertyNames")
+    return pn is False or isinstance(pn, dict) and rejects({**pn, "type": "string"}, k, res)
+
+
+def _accepts_key(y: Schema, k: str, res: Resolver) -> bool:
+    """False when every object with key ``k`` is invalid against ``y`` (schema semantics)."""
+    yprops = y.get("properties") or {}
+    return not (yprops.get(k) is False or _closed(y) and k not in yprops
+                or _name_rejected(y, k, res) or _forbids(y, k))
+
+
+def _can_emit(x: Schema, k: str, res: Resolver) -> bool:
+    """False when the grammar of ``x`` never writes key ``k``."""
+    xprops = x.get("properties") or {}
+    return not (k in (x.get(FORBID) or ()) or xprops.get(k) is False
+                or _closed(x) and k not in xprops or _name_rejected(x, k, res))
+
+
+def _nonempty(s: Schema) -> bool:
+    return int(s.get("minProperties", 0)) >= 1 or bool(s.get("required"))
+
+
+def _keys_apart(x: Schema, y: Schema, res: Resolver) -> bool:
+    """x's objects (or y's) have a key and no key x writes is accepted by y: decided over
+    the finite key set of whichever of them is closed."""
+    if not (_nonempty(x) or x.get(NEED_ANY) or _nonempty(y)):
+        return False
+    keys = x.get("properties") if _closed(x) else y.get("properties") if _closed(y) else None
+    if keys is None:
+        return False
+    return not any(_can_emit(x, k, res) and _accepts_key(y, k, res) for k in keys)
+
+
+def _restrict_keys(x: Schema, y: Schema, res: Resolver) -> None:
+    """Against a closed ``y``: ``x`` writes at least one key ``y`` does not accept (an
+    object without one is valid for ``y`` too, unless its values differ: a sound cut)."""
+    if not _closed(y):
+        return
+    foreign = [k for k in x.get("properties") or {}
+               if _can_emit(x, k, res) and not _accepts_key(y, k, res)]
+    if foreign and not set(foreign) & set(x.get("required") or []):
+        groups = list(x.get(NEED_ANY) or [])
+        if foreign not in groups:
+            x[NEED_ANY] = groups + [foreign]
 
 
 def _forbids(y: Schema, k: str) -> bool:
@@ -178,7 +282,8 @@ def make_disjoint(branches: list[Schema], res: Resolver, open_objects: bool = Fa
                 extra = set(y.get("required") or []) - set(x.get("required") or [])
                 if extra:
                     x[FORBID] = sorted(set(x.get(FORBID) or []) | extra)
-                    out[i] = x
+                if not excludes(x, y, res, 0, open_objects):
+                    _restrict_keys(x, y, res)
     for i, x in enumerate(out):
         for j, y in enumerate(out):
             if i != j and not excludes(x, y, res, 0, open_objects):
@@ -210,7 +315,7 @@ def rejects(y: Any, v: Any, res: Resolver, depth: int = 0) -> bool:
     except Exception:  # a bad reference is reported by the converter itself
         return False
     n = y.get("not")
-    if isinstance(n, dict) and set(n) <= {"const", "enum", "type"} and n and \
+    if isinstance(n, dict) and set(n) <= {"const", "enum", "type", "pattern"} and n and \
             value_ok(v, n) is True:
         return True
     rest = {k: w for k, w in y.items() if k not in _COMBINATORS}

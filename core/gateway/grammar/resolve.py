@@ -13,6 +13,10 @@ from .values import json_type
 
 Schema = dict[str, Any]
 FORBID = "\x00forbid"  # internal: keys the grammar must not emit (schema semantics unchanged)
+NEED_ANY = "\x00needany"  # internal (oneof.py): groups of keys of which one must be present
+NOT_ALL = "\x00notall"  # internal (negation.py): groups of keys never all present
+NOT_PATTERNS = "\x00notpatterns"  # internal (negation.py): patterns a string must not match
+PATTERNS = "\x00patterns"  # internal: patterns a string must match besides "pattern"
 
 ANNOTATIONS = frozenset(
     {"title", "description", "default", "examples", "$schema", "$id", "$comment", "deprecated",
@@ -28,7 +32,8 @@ VALIDATION = frozenset({
     "propertyNames", "items", "prefixItems", "additionalItems", "contains", "allOf", "anyOf",
     "oneOf", "not", "if", "then", "else", "dependentSchemas", "dependencies",
     "unevaluatedItems", "unevaluatedProperties", "format", "$ref", "$dynamicRef",
-    "$recursiveRef", "nullable", FORBID, "\x00exclude", "\x00notall",
+    "$recursiveRef", "nullable", FORBID, "\x00exclude", NOT_ALL, NEED_ANY, NOT_PATTERNS,
+    PATTERNS,
 })
 MAX_COMBOS = 128  # alternatives an allOf of several anyOf/oneOf (or if/then) may expand to
 _MIN_KEYS = ("minimum", "minLength", "minItems", "minProperties", "minContains")
@@ -176,6 +181,10 @@ def merge(parts: list[tuple[Any, str]], strict: bool) -> Schema:
                     props.setdefault(name, []).append(sub)
             elif k in ("required", FORBID):
                 out[k] = list(dict.fromkeys(out.get(k, []) + list(v)))
+            elif k in (NOT_ALL, NEED_ANY, NOT_PATTERNS, PATTERNS):  # every member applies
+                out[k] = out.get(k, []) + [g for g in v if g not in out.get(k, [])]
+            elif k == "pattern" and k in out and out[k] != v:  # both must match
+                out[PATTERNS] = list(dict.fromkeys(out.get(PATTERNS, []) + [v]))
             elif k == "dependentRequired":
                 dep = dict(out.get(k, {}))
                 for name, req in v.items():

@@ -6,12 +6,13 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING, Any
 
 from . import primitives as prim
+from .automaton import string_body
 from .errors import SchemaError
-from .formats import INT_FORMATS, NUMBER_FORMATS, STANDARD, format_body
+from .formats import FORMAT_REGEX, INT_FORMATS, NUMBER_FORMATS, STANDARD, format_body
 from .gbnf import literal, rule_name
 from .numbers import decimal_range, int_range
 from .regex import pattern_body
-from .resolve import Schema, pointer
+from .resolve import NOT_PATTERNS, PATTERNS, Schema, pointer
 
 if TYPE_CHECKING:
     from .schema import Converter
@@ -86,7 +87,8 @@ def number(conv: Converter, s: Schema, path: str) -> str | None:
     body = decimal_range(lo, lx, hi, hx)
     return None if body is None else conv.b.add("num", body)
 
-def string(conv: Converter, s: Schema, path: str) -> str | None:
+def string(conv: Converter, s: Schema, path: str, literals: tuple[str, ...] = ()) -> str | None:
+    """Strings of ``s``; ``literals``: values it must not be (from ``not``)."""
     lo = int(s.get("minLength", 0))
     hi = s.get("maxLength")
     hi = None if hi is None else int(hi)
@@ -96,34 +98,73 @@ def string(conv: Converter, s: Schema, path: str) -> str | None:
     q = '"\\""'
     if isinstance(fmt, str) and fmt not in STANDARD:
         fmt = None  # a custom format is an annotation for JSON Schema validators
+    also, negative = list(s.get(PATTERNS) or []), list(s.get(NOT_PATTERNS) or [])
+    if isinstance(fmt, str) and fmt in FORMAT_REGEX and (
+            pattern is not None or also or negative or literals):
+        # the format as one more pattern: the automaton intersects them exactly
+        also, fmt = also + [FORMAT_REGEX[fmt]], None
     if fmt is not None:
         spec = format_body(conv.b, fmt) if isinstance(fmt, str) else None
         if spec is None:
             conv.refuse("format", path, f"format {fmt!r} is not supported")
         elif spec[0]:
             body, flo, fhi = spec
-            if pattern is not None:
+            if pattern is not None or also:
                 conv.refuse("pattern", path, "pattern together with format cannot be"
                             " enforced exactly")
+            if negative or literals:
+                conv.refuse("not", path, "'not' together with format cannot be enforced"
+                            " exactly")
             if flo < lo or hi is not None and (fhi is None or fhi > hi):
                 conv.refuse("maxLength" if hi is not None else "minLength", path,
                             f"length bounds together with format {fmt!r} cannot be"
                             " enforced exactly")
             return conv.b.add(f"str-{rule_name(fmt)}", f"{q} {body} {q}")
-    if pattern is not None:
-        if not isinstance(pattern, str):
-            raise SchemaError("pattern must be a string", keyword="pattern",
-                              path=pointer(path, "pattern"))
-        where = pointer(path, "pattern")
-        try:
-            body = pattern_body(conv.b, pattern, path=where, min_len=lo, max_len=hi)
-        except SchemaError:
-            if conv.strict or (lo == 0 and hi is None):
-                raise
-            body = pattern_body(conv.b, pattern, path=where)  # non-strict: drop lengths
-        return conv.b.add("str-re", f"{q} {body} {q}")
-    if hi is None and conv.b.limits.max_free_string is not None:
-        hi = max(lo, conv.b.limits.max_free_string)
+    positive = ([] if pattern is None else [pattern]) + also
+    if not all(isinstance(p, str) for p in positive + negative):
+        raise SchemaError("pattern must be a string", keyword="pattern",
+                          path=pointer(path, "pattern"))
+    if positive or negative or literals:
+        content = _patterned(conv, positive, negative, literals, lo, hi, path)
+        return None if content is None else conv.b.add("str-re", f"{q} {content} {q}")
+    free = conv.b.limits.max_free_string
+    if free is not None and (hi is None or hi > free):
+        # the budget bounds a free string, and a declared maxLength beyond it too (no
+        # answer within the budget writes more; a sound subset, and one short repetition
+        # where a long maxLength would need blocks that llama.cpp reads two ways at once)
+        hi = max(lo, free)
     if lo == 0 and hi is None:
         return prim.string(conv.b)
     return conv.b.add("str", f"{q} {conv.b.repeat(prim.char(conv.b), lo, hi)} {q}")
+
+
+def _patterned(conv: Converter, positive: list[str], negative: list[str],
+               literals: tuple[str, ...], lo: int, hi: int | None, path: str) -> str | None:
+    """String content for patterns (and lengths, excluded patterns and values): one
+    pattern's own grammar when that is exact, else the product automaton."""
+    where = pointer(path, "pattern") if positive else pointer(path, "not")
+    if len(positive) == 1 and not negative and not literals:
+        try:
+            return pattern_body(conv.b, positive[0], path=where, min_len=lo, max_len=hi)
+        except SchemaError:
+            if lo == 0 and hi is None:
+                raise  # the pattern itself is refused (lookaround, …)
+    try:
+        return string_body(conv.b, positive, negative, literals, lo, hi, where,
+                           "pattern" if positive else "not")
+    except SchemaError:
+        if conv.strict or (lo == 0 and hi is None and not literals):
+            raise
+    # non-strict: lengths and excluded values dropped, then excluded patterns, then all
+    # patterns but the first (what is left is still enforced exactly)
+    try:
+        return string_body(conv.b, positive, negative, (), 0, None, where)
+    except SchemaError:
+        if not positive:
+            return cs_any(conv)
+        return pattern_body(conv.b, positive[0], path=where)
+
+
+def cs_any(conv: Converter) -> str:
+    """The content of any JSON string."""
+    return f"{prim.char(conv.b)}*"

@@ -10,28 +10,38 @@ no exponent on bounded numbers, recursion through a $ref unrolled at most
 ``limits.max_recursion`` deep, unconstrained values (``{}``/``true``) nested <= 6 deep with
 <= 8 members and strings of <= 64 characters, bounded formats (formats.py); an untyped
 schema with object keywords produces only objects. Free strings and arrays have no cap
-unless maxLength/maxItems or the request's budget (``limits.max_free_*``) gives one.
+unless maxLength/maxItems or the request's budget (``limits.max_free_*``) gives one; the
+budget also lowers a longer maxLength of a plain string (a sound subset).
 
 Undeclared object keys (keys.py): with ``limits.open_objects`` (the chat path sets it for a
 non-strict response_format) an object without additionalProperties takes up to 8 of them,
 as JSON Schema allows; otherwise (strict, tool arguments) it stays closed. Explicit
 additionalProperties, patternProperties and propertyNames keys never collide with declared
-ones or with each other (else refused); only the first extra key counts towards
+ones or with each other (key automata split overlapping patterns and keep extra keys off the
+declared names and the patterns; else refused); only the first extra key counts towards
 minProperties (a grammar cannot keep several apart).
 
 Exact beyond llama.cpp's own converter: oneOf whose branches are disjoint by type (through
-anyOf/allOf/$ref), by a const/enum discriminator (also one the other branch excludes with
-``not``), by enum values the other branch rejects, by array items, or by required keys (each
-branch is kept from emitting keys the other branches require); ``not`` in the forms
-negation.py folds (types, const/enum, required keys, one property, anyOf of those);
-if/then/else as (if and then) or (not if and else); dependentRequired (expanded over
-presence), uniqueItems over a small enum/const/boolean, minProperties/maxProperties,
-integer and decimal bounds, integer multipleOf with a small bounded range, number multipleOf
-1, full ECMA regex syntax except lookaround/backreferences, pattern with min/maxLength when
-the pattern has one variable run, allOf merging (with $ref; not, oneOf, patternProperties,
-propertyNames and integer multipleOf merge too), unevaluatedProperties of a merged object,
-OpenAPI nullable and int32/int64. A format outside JSON Schema's and OpenAPI's lists is an
-annotation (validators do not assert it).
+anyOf/allOf/$ref; a union branch branch by branch), by a const/enum discriminator (also one
+the other branch excludes with ``not``), by enum values the other branch rejects (either
+way round), by array items, by required keys (each branch is kept from emitting keys the
+other branches require), by key sets (a closed object's keys all rejected by the other
+branch's properties or propertyNames; a branch without a required key writes at least one
+key a closed other branch does not accept), or by string patterns and lengths whose product
+automaton is empty; ``not`` in the forms negation.py folds (types, const/enum, required
+keys, one property, patterns, allOf/anyOf of those); if/then/else as (if and then) or
+(not if and else); dependentRequired (expanded over presence), uniqueItems over a finite
+item set (enum/const/boolean/null/small integer range: any order up to 8 values, the listed
+order beyond), minProperties/maxProperties, integer and decimal bounds, integer multipleOf
+with a small bounded range, number multipleOf 1, full ECMA regex syntax except
+lookaround/backreferences, strings with several patterns, excluded patterns or values, length
+bounds and the formats date/uuid/uri (as regexes) (automaton.py: the product automaton,
+minimised, one rule per state; a maxLength too long for it is lowered, a sound subset),
+allOf merging (with $ref; not, oneOf, patternProperties, propertyNames, patterns and
+integer multipleOf merge too),
+patternProperties and additionalProperties apart by key automata, unevaluatedProperties of
+a merged object, OpenAPI nullable and int32/int64. A format outside JSON Schema's and
+OpenAPI's lists is an annotation (validators do not assert it).
 
 With ``strict=False`` what cannot be enforced is dropped instead of refused (the grammar
 then admits instances that violate it): other forms of not, dependentSchemas,
@@ -55,9 +65,19 @@ from . import primitives as prim
 from .errors import GrammarLimits, SchemaError, Unsatisfiable
 from .gbnf import GrammarBuilder, literal
 from .negation import EXCLUDE, excluding, fold_not, is_excluded
-from .objects import NOT_ALL
 from .oneof import make_disjoint
-from .resolve import ANNOTATIONS, FORBID, Resolver, Schema, canon, conditional, merge, pointer
+from .resolve import (
+    ANNOTATIONS,
+    FORBID,
+    NEED_ANY,
+    NOT_ALL,
+    Resolver,
+    Schema,
+    canon,
+    conditional,
+    merge,
+    pointer,
+)
 from .values import value_ok
 
 _TYPES = ("null", "boolean", "object", "array", "string", "integer", "number")
@@ -284,13 +304,14 @@ class Converter:
         if not isinstance(values, list):
             raise SchemaError("enum must be an array", keyword="enum", path=path)
         checked = {k: v for k, v in s.items() if k not in ("enum", "const", EXCLUDE, FORBID,
-                                                          NOT_ALL)}
+                                                          NOT_ALL, NEED_ANY)}
         checked["type"] = types
         keep = []
         for v in values:
             if is_excluded(v, s.get(EXCLUDE) or ()) or isinstance(v, dict) and (
                     any(k in v for k in s.get(FORBID) or ())
-                    or any(all(k in v for k in g) for g in s.get(NOT_ALL) or ())):
+                    or any(all(k in v for k in g) for g in s.get(NOT_ALL) or ())
+                    or any(not any(k in v for k in g) for g in s.get(NEED_ANY) or ())):
                 continue
             ok = value_ok(v, checked)
             if ok is None:

@@ -22,14 +22,16 @@ def json_type(v: Any) -> str:
 
 def value_ok(v: Any, s: dict[str, Any]) -> bool | None:
     """Whether ``v`` satisfies ``s``; None when ``s`` has keywords this cannot check."""
-    if any(k in s for k in ("properties", "additionalProperties", "items", "prefixItems")):
-        return None
     t = json_type(v)
     types = s.get("type")
     if types is not None:
         ts = types if isinstance(types, list) else [types]
         if t not in ts and not (t == "integer" and "number" in ts):
             return False
+    # keywords this does not check, for the values they apply to
+    if t == "object" and any(k in s for k in ("properties", "additionalProperties")) or (
+            t == "array" and any(k in s for k in ("items", "prefixItems"))):
+        return None
     if t in ("integer", "number"):
         if not s.get("minimum", v) <= v <= s.get("maximum", v):
             return False
