@@ -11,8 +11,10 @@ connection to llama.cpp and stops its generation.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable
+import types
+from collections.abc import AsyncIterator, Awaitable, Generator
 from typing import Any, TypeVar
 
 from starlette.requests import Request
@@ -57,10 +59,11 @@ class Lease:
 
 class LeasedStream(StreamingResponse):
     """A streaming response that gives its slot back and closes its body generator (and
-    with it the llama.cpp stream) when the response ends, whatever the reason."""
+    with it the llama.cpp stream) when the response ends, whatever the reason. Chunks the
+    generator has ready at once go out in one write (see `coalesced`)."""
 
     def __init__(self, content: AsyncIterator[bytes], lease: Lease, **kw: Any) -> None:
-        super().__init__(content, **kw)
+        super().__init__(coalesced(content), **kw)
         self.lease = lease
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -74,6 +77,80 @@ class LeasedStream(StreamingResponse):
                     await aclose()
                 except Exception:  # a failing close must not hide how the response ended
                     log.exception("closing a stream failed")
+
+
+MAX_COALESCED = 64 * 1024  # bytes joined into one write at most (then the loop gets a turn)
+
+
+async def coalesced(source: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """`source`'s chunks, those it produces without waiting joined into one.
+
+    Each chunk written is a trip through the ASGI server and a send() to the socket. When
+    llama.cpp's events arrive faster than the gateway relays them (a fast backend, many
+    streams), several are already buffered: they go out together. A chunk is never held back
+    waiting for the next one: as soon as `source` would wait, what it had is sent, so time to
+    first token and the pace of a slow stream are unchanged.
+
+    Each `__anext__` step is driven by hand: a step that finishes without suspending gives a
+    ready chunk; one that suspends is flushed behind, then awaited to its end (`_finish`).
+    """
+    pending: list[bytes] = []
+    size = 0
+    step: Any = None  # the source's step in progress, while it is suspended
+    try:
+        while True:
+            step = source.__anext__()
+            try:
+                waiting = step.send(None)
+            except StopIteration as done:  # a chunk ready without waiting
+                step = None
+                pending.append(done.value)
+                size += len(done.value)
+                if size >= MAX_COALESCED:
+                    yield b"".join(pending)
+                    pending, size = [], 0
+                    await asyncio.sleep(0)
+                continue
+            except BaseException:  # the end (StopAsyncIteration) or an error: step is over
+                step = None
+                raise
+            if pending:  # the source must wait: what it had goes out first
+                yield pending[0] if len(pending) == 1 else b"".join(pending)
+                pending, size = [], 0
+            try:
+                chunk = await _finish(step, waiting)
+            finally:
+                step = None
+            pending.append(chunk)
+            size += len(chunk)
+    except StopAsyncIteration:
+        if pending:
+            yield b"".join(pending)
+    finally:
+        if step is not None:  # closed while the source was suspended: cancel it there
+            with contextlib.suppress(BaseException):
+                await _finish(step, None, asyncio.CancelledError())
+        await source.aclose()  # type: ignore[attr-defined]
+
+
+@types.coroutine
+def _finish(step: Any, waiting: Any, exc: BaseException | None = None
+            ) -> Generator[Any, Any, Any]:
+    """The rest of a coroutine step that already yielded `waiting`, run as `yield from`
+    would: what the event loop sends or throws in (a cancellation) goes on to it. With
+    `exc`, that is thrown into it first."""
+    try:
+        if exc is not None:
+            waiting = step.throw(exc)
+        while True:
+            try:
+                sent = yield waiting
+            except BaseException as thrown:
+                waiting = step.throw(thrown)
+            else:
+                waiting = step.send(sent)
+    except StopIteration as done:
+        return done.value
 
 
 class ClientGone(Exception):

@@ -15,6 +15,7 @@ that defeats both costs one worker thread, never the server.
 from __future__ import annotations
 
 import ctypes
+import math
 import re
 import threading
 import time
@@ -71,6 +72,8 @@ def check_size(chars: int) -> None:
 _set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc
 _set_async_exc.argtypes = (ctypes.c_ulong, ctypes.py_object)
 _REFIRE = 0.5
+_TICK = 0.25  # while renders come, the watchdog looks this often even with none running
+_IDLE = 30.0  # seconds without a render after which it sleeps until the next one
 
 
 class _Watchdog:
@@ -82,15 +85,22 @@ class _Watchdog:
         self._renders: dict[int, float] = {}  # thread id → deadline
         self._fired: set[int] = set()
         self._thread: threading.Thread | None = None
+        self._wakes_at = math.inf  # when the watchdog thread looks next
+        self._last_enter = 0.0
 
     def enter(self, seconds: float) -> None:
         with self._lock:
-            self._renders[threading.get_ident()] = time.monotonic() + seconds
+            now = time.monotonic()
+            deadline = self._renders[threading.get_ident()] = now + seconds
+            self._last_enter = now
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="template-watchdog",
                                                 daemon=True)
                 self._thread.start()
-            self._wake.notify()
+            elif deadline < self._wakes_at:
+                # Only then: waking a thread on every render costs each request two context
+                # switches. Busy, the watchdog looks at least every _TICK seconds anyway.
+                self._wake.notify()
 
     def leave(self) -> None:
         while True:  # a timeout delivered right here must not leave the render registered
@@ -114,8 +124,13 @@ class _Watchdog:
                         self._fired.add(tid)
                         _set_async_exc(tid, ctypes.py_object(RenderTimeout))
                         self._renders[tid] = now + _REFIRE  # in case something swallowed it
-                deadlines = self._renders.values()
-                self._wake.wait(min(deadlines) - now if deadlines else None)
+                if self._renders:
+                    self._wakes_at = min(self._renders.values())
+                elif now - self._last_enter < _IDLE:
+                    self._wakes_at = now + _TICK
+                else:  # idle for a while: sleep until a render comes (it wakes us)
+                    self._wakes_at = math.inf
+                self._wake.wait(None if self._wakes_at == math.inf else self._wakes_at - now)
 
 
 _WATCHDOG = _Watchdog()
