@@ -35,6 +35,7 @@ from gateway.dialect import (
     ServedModel,
     assemble,
     new_call_id,
+    request_plan,
 )
 from gateway.errors import GatewayError, bad_request
 from gateway.grammar import GrammarLimits, SchemaError
@@ -126,10 +127,7 @@ class ChatService:
         except TemplateError as exc:
             raise bad_request(f"the chat template refused this conversation: {exc}",
                               "messages", code="template_error") from exc
-        if plan.grammar:  # e.g. the generic dialect's quotes of the user's request
-            extra = model.dialect.conversation_rules(ctx, model)
-            if extra:
-                plan = replace(plan, grammar=plan.grammar + extra)
+        plan = request_plan(plan, ctx, model)  # e.g. the generic dialect's quotes
         if plan.lazy and not plan.triggers:
             # llama.cpp would generate without any constraint: never let that through.
             raise GatewayError(f"dialect {self.dialect.name!r} built a lazy grammar without "

@@ -269,6 +269,13 @@ class Dialect:
         return PassthroughParser()
 
 
+def request_plan(plan: GrammarPlan, ctx: RequestContext, model: ServedModel) -> GrammarPlan:
+    """A (cacheable) plan completed with the rules that depend on this conversation
+    (Dialect.conversation_rules): the constraint the request is sent with."""
+    extra = model.dialect.conversation_rules(ctx, model) if plan.grammar else ""
+    return replace(plan, grammar=plan.grammar + extra) if extra and plan.grammar else plan
+
+
 def template_variables(ctx: RequestContext) -> dict[str, Any]:
     """Request fields some chat templates read (None values mean "not given")."""
     return {"reasoning_effort": ctx.reasoning_effort}

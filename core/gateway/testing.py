@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -42,6 +42,7 @@ from gateway.dialect import (
     ServedModel,
     ToolDef,
     assemble,
+    request_plan,
 )
 from gateway.gbnf_recognizer import accepts, parse_gbnf
 from gateway.grammar import GrammarLimits, cached_schema_to_gbnf
@@ -106,8 +107,7 @@ class DialectCase:
         """The request's constraint as the core sends it: the (cacheable) plan, plus the rules
         that depend on this conversation."""
         plan = self.dialect.tools_grammar(self.ctx, self.model, self.grammars)
-        extra = self.dialect.conversation_rules(self.ctx, self.model) if plan.grammar else ""
-        return replace(plan, grammar=plan.grammar + extra) if extra and plan.grammar else plan
+        return request_plan(plan, self.ctx, self.model)
 
     def parser(self) -> OutputParser:
         return self.dialect.create_parser(self.ctx, self.model)
