@@ -16,7 +16,7 @@ CHATML = ("{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\
           "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")
 
 MODES = ("normal", "hang", "status500", "status400", "garbage", "not_object", "cut",
-         "cut_before_first", "error_event", "bad_content", "long_line")
+         "cut_before_first", "error_event", "bad_content", "long_line", "drop_reused")
 
 
 @dataclass
@@ -30,6 +30,7 @@ class StubLlama:
     peak_active: int = 0
     served: int = 0
     gone: int = 0  # answers abandoned because the client closed the connection
+    dropped: int = 0  # requests on a reused connection closed unanswered ("drop_reused")
     last_payload: dict[str, Any] = field(default_factory=dict)
     peers: set[Any] = field(default_factory=set)  # client (host, port)s: one per connection
     port: int = 0
@@ -76,8 +77,13 @@ class StubLlama:
 
     async def _completion(self, request: web.Request) -> web.StreamResponse:
         self.last_payload = await request.json()
-        self.peers.add(request.transport.get_extra_info("peername") if request.transport
-                       else None)
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        if self.mode == "drop_reused" and peer in self.peers and request.transport:
+            # a server closing an idle keep-alive connection just as a request arrives on it
+            self.dropped += 1
+            request.transport.close()
+            return web.Response()
+        self.peers.add(peer)
         self.active += 1
         self.peak_active = max(self.peak_active, self.active)
         try:

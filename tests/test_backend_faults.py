@@ -130,3 +130,29 @@ async def test_backend_killed_while_idle_then_back() -> None:
         await stub.start()  # restarted on the same port
         await asyncio.sleep(0)
         await served_again(app)
+
+
+async def test_streams_to_llama_cpp_reuse_one_connection() -> None:
+    """Streamed generations read to their end leave their connection open for the next
+    request: one TCP connection for sequential requests, not one each."""
+    async with gateway_on_stub() as (app, _, stub):
+        for stream in (True, False, True):
+            reply = await call(app, "/v1/chat/completions", chat(stream=stream))
+            assert reply.status == 200, reply.body
+        assert stub.served == 3
+        assert len(stub.peers) == 1
+
+
+async def test_pooled_connection_closed_by_llama_cpp_is_retried_on_a_new_one() -> None:
+    """llama.cpp closes an idle keep-alive connection just as the gateway reuses it: the
+    request goes again on a fresh connection and the client never sees it."""
+    async with gateway_on_stub() as (app, _, stub):
+        stub.mode = "drop_reused"
+        for stream in (False, True, True):
+            reply = await call(app, "/v1/chat/completions", chat(stream=stream))
+            assert reply.status == 200, reply.body
+            text = reply.json()["choices"][0]["message"]["content"] if not stream else "".join(
+                e["choices"][0]["delta"].get("content") or "" for e in reply.events()[:-1])
+            assert text == "Hello, world!"
+        assert stub.dropped == 2  # each reuse was closed, and each request still answered
+        assert app.state.slots.in_use == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncGenerator
 from typing import Any, Protocol
 
@@ -13,6 +14,8 @@ import msgspec
 
 from gateway.errors import GatewayError
 
+log = logging.getLogger("gateway.backend")
+_JSON = {"Content-Type": "application/json"}
 _decode = msgspec.json.Decoder().decode
 # Only what the gateway reads: llama.cpp's final event otherwise echoes the prompt, the
 # grammar and all settings, which can be megabytes (and went over aiohttp's line limit).
@@ -65,12 +68,22 @@ class LlamaCppBackend:
         if self._session is not None and not self._session.closed:
             await self._session.close()
 
+    async def _send(self, path: str, payload: dict[str, Any]) -> aiohttp.ClientResponse:
+        """POST on a pooled keep-alive connection. llama.cpp closes an idle one after a few
+        seconds; when it did so just as this request went out (nothing was read, so nothing
+        was generated), the request goes once more on a fresh connection."""
+        data = msgspec.json.encode(payload)
+        try:
+            return await self._http().post(self.base_url + path, data=data, headers=_JSON)
+        except aiohttp.ClientConnectorError:
+            raise  # no connection at all: the server is down, not a stale socket
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+            log.debug("a pooled connection to %s was closed; sending again", self.base_url)
+            return await self._http().post(self.base_url + path, data=data, headers=_JSON)
+
     async def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         try:
-            async with self._http().post(
-                self.base_url + path, data=msgspec.json.encode(payload),
-                headers={"Content-Type": "application/json"},
-            ) as resp:
+            async with await self._send(path, payload) as resp:
                 body = await resp.read()
                 if resp.status != 200:
                     raise _upstream_error(resp.status, body)
@@ -93,14 +106,10 @@ class LlamaCppBackend:
     async def stream(self, payload: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
         """Yields llama.cpp's SSE events as dicts; the last one has `stop: true`."""
         try:
-            async with self._http().post(
-                self.base_url + "/completion",
-                data=msgspec.json.encode({"response_fields": RESPONSE_FIELDS, **payload,
-                                          "stream": True}),
-                # llama.cpp may close the socket once a stream ends; a pooled copy of it would
-                # make the next request fail ("Can not write request body"), so never reuse it
-                headers={"Content-Type": "application/json", "Connection": "close"},
-            ) as resp:
+            # Kept alive for the next request once read to its end; a stream left early (the
+            # client went away) closes its connection instead, which stops llama.cpp.
+            async with await self._send("/completion", {"response_fields": RESPONSE_FIELDS,
+                                                        **payload, "stream": True}) as resp:
                 if resp.status != 200:
                     raise _upstream_error(resp.status, await resp.read())
                 async for raw in resp.content:
