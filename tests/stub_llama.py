@@ -31,6 +31,7 @@ class StubLlama:
     served: int = 0
     gone: int = 0  # answers abandoned because the client closed the connection
     dropped: int = 0  # requests on a reused connection closed unanswered ("drop_reused")
+    total_slots: int | None = None  # reported in /props when set (llama.cpp always does)
     last_payload: dict[str, Any] = field(default_factory=dict)
     peers: set[Any] = field(default_factory=set)  # client (host, port)s: one per connection
     port: int = 0
@@ -61,10 +62,13 @@ class StubLlama:
         return web.json_response({"status": "ok"})
 
     async def _props(self, request: web.Request) -> web.Response:
-        return web.json_response({"chat_template": self.chat_template,
-                                  "bos_token": "<|im_start|>", "eos_token": "<|im_end|>",
-                                  "model_path": "/models/stub.gguf",
-                                  "default_generation_settings": {"n_ctx": 4096}})
+        props = {"chat_template": self.chat_template,
+                 "bos_token": "<|im_start|>", "eos_token": "<|im_end|>",
+                 "model_path": "/models/stub.gguf",
+                 "default_generation_settings": {"n_ctx": 4096}}
+        if self.total_slots is not None:
+            props["total_slots"] = self.total_slots
+        return web.json_response(props)
 
     def _final(self, text: str, n: int) -> dict[str, Any]:
         limit = n >= self.last_payload.get("n_predict", -1) > 0

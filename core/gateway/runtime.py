@@ -139,6 +139,8 @@ class Runtime:
             while not await self.backend.healthy():
                 await asyncio.sleep(0.2)
             props = await self.backend.props()
+            if props.get("total_slots"):
+                self.backend.limit_connections(int(props["total_slots"]))
             meta = metadata_from_props(props)
             settings = props.get("default_generation_settings") or {}
             self.slot_context = int(settings.get("n_ctx") or 0)
@@ -153,6 +155,7 @@ class Runtime:
             self.status = "loading model"
             await self.server.wait_ready()
             self.backend = LlamaCppBackend(self.server.url, timeout=cfg.settings.request_timeout)
+            self.backend.limit_connections(cfg.parallel)
             model_name = cfg.alias or Path(cfg.model).stem
         if self.metrics is not None:
             self.backend = self.metrics.wrap_backend(self.backend)
