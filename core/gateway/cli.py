@@ -71,6 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--workers", type=int, default=1,
                    help="gateway processes sharing the port and one backend")
     s.add_argument("--bind-fd", type=int, help=argparse.SUPPRESS)  # a worker's inherited socket
+    # a worker: how many gateway processes share the backend's slots (see workers.py)
+    s.add_argument("--backend-sharers", type=int, default=1, help=argparse.SUPPRESS)
     s.add_argument("--log-level", default="INFO")
 
     sub.add_parser("plugins", help="list installed plugins as JSON")
@@ -181,7 +183,8 @@ def serve(a: argparse.Namespace, argv: list[str]) -> int:
                           replicas=a.replicas, routing=a.routing,
                           embedding_model=a.embedding_model,
                           chat_template_file=a.chat_template_file, plugins=a.plugin,
-                          dialect=a.dialect, alias=a.alias, settings=_settings(a))
+                          dialect=a.dialect, alias=a.alias, settings=_settings(a),
+                          backend_sharers=a.backend_sharers)
         runtime = Runtime(cfg)
     except (PluginError, DialectOptionError) as exc:
         print(f"gateway: {exc}", file=sys.stderr)

@@ -52,6 +52,7 @@ class ServeConfig:
     routing: str = "affinity"  # or "round-robin", over several backends
     embedding_model: str | None = None  # a GGUF for /v1/embeddings, on a child of its own
     settings: Settings = field(default_factory=Settings)
+    backend_sharers: int = 1  # gateway processes (--workers) sharing the one backend
 
 
 def choose_dialect(plugins: Plugins, template: ChatTemplate, meta: dict[str, Any],
@@ -85,6 +86,16 @@ def choose(plugins: Plugins, template: ChatTemplate, meta: dict[str, Any],
                   f"{found.reason})"
             return Detection(plugins.dialects[first], why, found.evidence)
     return detect(plugins.dialects, claims, template)
+
+
+def connection_share(slots: int, sharers: int) -> int:
+    """Kept-alive connections one gateway process may hold to a llama.cpp with `slots`
+    slots, when `sharers` processes (--workers) share it: their sum stays within llama.cpp's
+    n_parallel + 2 HTTP threads (see LlamaCppBackend.limit_connections). 0: none (slots
+    unknown, or more processes than threads could serve: a connection per generation)."""
+    if slots < 1 or sharers > slots + 1:
+        return 0
+    return max(1, slots // sharers)
 
 
 class Runtime:
@@ -139,8 +150,9 @@ class Runtime:
             while not await self.backend.healthy():
                 await asyncio.sleep(0.2)
             props = await self.backend.props()
-            if props.get("total_slots"):
-                self.backend.limit_connections(int(props["total_slots"]))
+            share = connection_share(int(props.get("total_slots") or 0), cfg.backend_sharers)
+            if share:
+                self.backend.limit_connections(share)
             meta = metadata_from_props(props)
             settings = props.get("default_generation_settings") or {}
             self.slot_context = int(settings.get("n_ctx") or 0)
