@@ -168,8 +168,9 @@ async def run_stub(port: int) -> None:
     async def props(request: web.Request) -> web.Response:
         tmpl = ("{% for m in messages %}<|{{m.role}}|>{{m.content}}<|end|>{% endfor %}"
                 "{% if add_generation_prompt %}<|assistant|>{% endif %}")
+        # as a llama.cpp started with -np 32 (the gateway keeps that many connections alive)
         return web.json_response({"chat_template": tmpl, "bos_token": "", "eos_token": "<|end|>",
-                                  "model_path": "stub.gguf"})
+                                  "model_path": "stub.gguf", "total_slots": 32})
 
     async def health(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
