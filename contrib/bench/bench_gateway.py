@@ -61,7 +61,8 @@ async def first_byte(http: aiohttp.ClientSession, url: str, body: dict[str, Any]
 async def side_by_side(direct: tuple[str, dict[str, Any]], gw: tuple[str, dict[str, Any]],
                        n: int, fn: Any = timed_post) -> tuple[list[float], list[float]]:
     d, g = [], []
-    async with aiohttp.ClientSession() as http:
+    # under llama.cpp's 5 s keep-alive: a slow run must not reuse a socket it has closed
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(keepalive_timeout=4)) as http:
         await fn(http, *direct)
         await fn(http, *gw)  # warm both paths
         for _ in range(n):
