@@ -188,6 +188,62 @@ async def run_stub(port: int) -> None:
     await asyncio.Event().wait()
 
 
+def run_floor(port: int, stub_url: str) -> None:
+    """The floor of the design card's stack: hypercorn (same settings as `gateway serve`, uvloop,
+    one worker) relaying each request body unchanged to the stub over one aiohttp session, and
+    the answer back, streamed or not. No routing, rendering, grammar or parsing: what is left
+    is the cost of the server and the client libraries the gateway is built on."""
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+
+    http: list[aiohttp.ClientSession] = []
+
+    async def relay(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        if scope["method"] == "GET":  # /health
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"ok"})
+            return
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body, more = body + message.get("body", b""), message.get("more_body", False)
+        if not http:
+            http.append(aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(keepalive_timeout=4)))
+        async with http[0].post(stub_url + "/completion", data=body,
+                                headers={"Content-Type": "application/json"}) as r:
+            await send({"type": "http.response.start", "status": r.status,
+                        "headers": [(b"content-type", r.content_type.encode())]})
+            async for chunk in r.content.iter_any():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    hc = Config()
+    hc.bind = [f"127.0.0.1:{port}"]
+    hc.accesslog = None
+    loop_factory = None
+    try:
+        import uvloop
+        loop_factory = uvloop.new_event_loop
+    except ImportError:
+        pass
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        runner.run(serve(relay, hc))  # type: ignore[arg-type]
+
+
+def start_floor(stub_url: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, __file__, "--floor", str(port), stub_url])
+    url = f"http://127.0.0.1:{port}"
+    _wait_http(url + "/health", proc, 30)
+    return proc, url + "/completion"
+
+
 def start_stub() -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     proc = subprocess.Popen([sys.executable, __file__, "--stub", str(port)])
@@ -231,6 +287,24 @@ async def sent_by_gateway(stub_url: str, via: tuple[str, dict[str, Any]]) -> dic
             return body
 
 
+async def floor_figures(stub_url: str, direct_tools: tuple[str, dict[str, Any]],
+                        direct_stream: tuple[str, dict[str, Any]], n: int, conc: int) -> None:
+    """The same requests through the bare hypercorn + aiohttp relay (run_floor): how much of
+    the gateway's added cost its server and client libraries take before any gateway code."""
+    proc, floor = await asyncio.to_thread(start_floor, stub_url)
+    try:
+        d, g = await side_by_side(direct_tools, (floor, direct_tools[1]), n * 5)
+        report("floor (hypercorn+aiohttp relay), conc 1", d, g)
+        total = max(8 * conc, 20 * n)
+        for tag, (url, body) in (("", direct_tools), ("streaming, ", direct_stream)):
+            rd = await throughput(url, body, conc, total)
+            rg = await throughput(floor, body, conc, total)
+            report_rate(f"floor (relay), {tag}conc {conc}", rd, rg)
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
 async def stub_backend(n: int, workers: list[int], conc: int = 32) -> None:
     stub, url = start_stub()
     tools = [{"type": "function", "function": {"name": f"tool_{i}", "parameters": {
@@ -251,6 +325,7 @@ async def stub_backend(n: int, workers: list[int], conc: int = 32) -> None:
                 direct_tools = (url + "/completion", await sent_by_gateway(url, via_tools))
                 direct_stream = (url + "/completion", await sent_by_gateway(url, via_stream))
                 if w == workers[0]:
+                    await floor_figures(url, direct_tools, direct_stream, n, conc)
                     d, g = await side_by_side(direct, via, n * 5)
                     report(f"stub, conc 1, {tag}", d, g)
                     d, g = await side_by_side(direct_tools, via_tools, n * 5)
@@ -297,7 +372,11 @@ def main() -> None:
                     "default 1 and 2)")
     ap.add_argument("--no-model", action="store_true", help="only the stub-backend figures")
     ap.add_argument("--stub", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    ap.add_argument("--floor", nargs=2, metavar=("PORT", "STUB_URL"), help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.floor:
+        run_floor(int(a.floor[0]), a.floor[1])
+        return
     if a.stub:
         asyncio.run(run_stub(a.stub))
         return
