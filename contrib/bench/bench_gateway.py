@@ -15,10 +15,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -365,6 +367,41 @@ async def startup() -> None:
                   f"{via - direct:+.2f} s"))
 
 
+def llama_children(pid: int) -> list[int]:
+    """--threads of every llama.cpp process under `pid` (0: llama.cpp's own default)."""
+    out: list[int] = []
+    kids = [c for t in Path(f"/proc/{pid}/task").iterdir()
+            for c in (t / "children").read_text().split()]
+    for child in kids:
+        try:
+            argv = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(b"embedded_child" in a or b"llama-server" in a for a in argv):
+            i = argv.index(b"--threads") if b"--threads" in argv else -1
+            out.append(int(argv[i + 1]) if i >= 0 else 0)
+    return out
+
+
+async def threads_split() -> None:
+    """Several llama.cpp children on one machine (replicas, an embeddings server) split the
+    cores: their threads must never sum above them (spinning threads would oversubscribe)."""
+    model = demo_model_path()
+    assert model, "demo model not installed"
+    cores = os.cpu_count() or 1
+    for args in (("--replicas", "2"), ("--replicas", "2", "--embedding-model", model)):
+        gw = await asyncio.to_thread(start_gateway, "--model", model, *args)
+        try:
+            threads = llama_children(gw.proc.pid)
+        finally:
+            gw.stop()
+        label = " ".join(a if not a.endswith(".gguf") else "demo" for a in args)
+        print(f"llama.cpp threads with {label}: {threads} on {cores} cores")
+        TABLE.append((f"llama.cpp threads, {label}", f"{cores} cores",
+                      "+".join(map(str, threads)), "never above the cores"
+                      if sum(threads) <= cores else "OVERSUBSCRIBED"))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=30, help="requests per side per measurement")
@@ -384,6 +421,7 @@ def main() -> None:
     asyncio.run(stub_backend(a.n, a.workers or [1, 2]))
     if not a.no_model:
         asyncio.run(startup())
+        asyncio.run(threads_split())
         asyncio.run(real_backend(a.n))
     print_table()
 
