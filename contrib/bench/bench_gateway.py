@@ -110,10 +110,11 @@ def print_table() -> None:
         print(f"{name:<{w}}  {d:>14}  {g:>14}  {r}")
 
 
-async def real_backend(n: int) -> None:
+async def real_backend(n: int, threads: int = 0) -> None:
     model = demo_model_path()
     assert model, "demo model not installed"
-    server = SpawnedServer(LaunchSpec(model=model, ctx_size=4096, parallel=8))
+    server = SpawnedServer(LaunchSpec(model=model, ctx_size=4096, parallel=8,
+                                      threads=threads))
     server.start()
     await server.wait_ready(progress=False)
     gw = start_gateway("--endpoint", server.url)
@@ -348,20 +349,25 @@ async def stub_backend(n: int, workers: list[int], conc: int = 32) -> None:
         stub.wait()
 
 
-async def startup() -> None:
+async def startup(threads: int = 0) -> None:
     """Spawn to ready: llama.cpp alone with the demo model, then `gateway serve` with it."""
     model = demo_model_path()
     assert model, "demo model not installed"
-    server = SpawnedServer(LaunchSpec(model=model, ctx_size=8192, parallel=2))
-    t = time.perf_counter()
-    server.start()
-    await server.wait_ready(progress=False)
-    direct = time.perf_counter() - t
-    server.stop()
-    t = time.perf_counter()
-    gw = await asyncio.to_thread(start_gateway)
-    via = time.perf_counter() - t
-    gw.stop()
+    extra = ["--threads", str(threads)] if threads else []
+    directs, vias = [], []
+    for _ in range(3):  # alternated, medians: one start-up is noisy
+        server = SpawnedServer(LaunchSpec(model=model, ctx_size=8192, parallel=2,
+                                          threads=threads))
+        t = time.perf_counter()
+        server.start()
+        await server.wait_ready(progress=False)
+        directs.append(time.perf_counter() - t)
+        server.stop()
+        t = time.perf_counter()
+        gw = await asyncio.to_thread(start_gateway, *extra)
+        vias.append(time.perf_counter() - t)
+        gw.stop()
+    direct, via = statistics.median(directs), statistics.median(vias)
     print(f"start-up to ready: llama.cpp {direct:.2f} s | gateway serve {via:.2f} s")
     TABLE.append(("start-up to ready (demo model)", f"{direct:.2f} s", f"{via:.2f} s",
                   f"{via - direct:+.2f} s"))
@@ -407,6 +413,8 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=30, help="requests per side per measurement")
     ap.add_argument("--workers", type=int, action="append", help="gateway workers (repeatable; "
                     "default 1 and 2)")
+    ap.add_argument("--threads", type=int, default=0, help="llama.cpp threads for the model "
+                    "figures (0: its default; 1 keeps a shared machine's noise out)")
     ap.add_argument("--no-model", action="store_true", help="only the stub-backend figures")
     ap.add_argument("--stub", type=int, metavar="PORT", help=argparse.SUPPRESS)
     ap.add_argument("--floor", nargs=2, metavar=("PORT", "STUB_URL"), help=argparse.SUPPRESS)
@@ -420,9 +428,9 @@ def main() -> None:
     print(json.dumps({"bench": "gateway vs direct llama.cpp", "n": a.n}))
     asyncio.run(stub_backend(a.n, a.workers or [1, 2]))
     if not a.no_model:
-        asyncio.run(startup())
+        asyncio.run(startup(a.threads))
         asyncio.run(threads_split())
-        asyncio.run(real_backend(a.n))
+        asyncio.run(real_backend(a.n, a.threads))
     print_table()
 
 
