@@ -16,7 +16,7 @@ CHATML = ("{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\
           "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")
 
 MODES = ("normal", "hang", "status500", "status400", "garbage", "not_object", "cut",
-         "cut_before_first", "error_event", "bad_content", "long_line")
+         "cut_before_first", "error_event", "bad_content", "long_line", "drop_reused")
 
 
 @dataclass
@@ -30,6 +30,8 @@ class StubLlama:
     peak_active: int = 0
     served: int = 0
     gone: int = 0  # answers abandoned because the client closed the connection
+    dropped: int = 0  # requests on a reused connection closed unanswered ("drop_reused")
+    total_slots: int | None = None  # reported in /props when set (llama.cpp always does)
     last_payload: dict[str, Any] = field(default_factory=dict)
     peers: set[Any] = field(default_factory=set)  # client (host, port)s: one per connection
     port: int = 0
@@ -60,10 +62,13 @@ class StubLlama:
         return web.json_response({"status": "ok"})
 
     async def _props(self, request: web.Request) -> web.Response:
-        return web.json_response({"chat_template": self.chat_template,
-                                  "bos_token": "<|im_start|>", "eos_token": "<|im_end|>",
-                                  "model_path": "/models/stub.gguf",
-                                  "default_generation_settings": {"n_ctx": 4096}})
+        props = {"chat_template": self.chat_template,
+                 "bos_token": "<|im_start|>", "eos_token": "<|im_end|>",
+                 "model_path": "/models/stub.gguf",
+                 "default_generation_settings": {"n_ctx": 4096}}
+        if self.total_slots is not None:
+            props["total_slots"] = self.total_slots
+        return web.json_response(props)
 
     def _final(self, text: str, n: int) -> dict[str, Any]:
         limit = n >= self.last_payload.get("n_predict", -1) > 0
@@ -76,8 +81,13 @@ class StubLlama:
 
     async def _completion(self, request: web.Request) -> web.StreamResponse:
         self.last_payload = await request.json()
-        self.peers.add(request.transport.get_extra_info("peername") if request.transport
-                       else None)
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        if self.mode == "drop_reused" and peer in self.peers and request.transport:
+            # a server closing an idle keep-alive connection just as a request arrives on it
+            self.dropped += 1
+            request.transport.close()
+            return web.Response()
+        self.peers.add(peer)
         self.active += 1
         self.peak_active = max(self.peak_active, self.active)
         try:

@@ -9,6 +9,7 @@ import asyncio
 import pytest
 
 from tests.inprocess import Reply, call, chat, gateway_on_stub
+from tests.stub_llama import StubLlama
 
 TOOLS = [{"type": "function", "function": {"name": "f", "parameters": {
     "type": "object", "properties": {"a": {"type": "string"}}}}}]
@@ -130,3 +131,62 @@ async def test_backend_killed_while_idle_then_back() -> None:
         await stub.start()  # restarted on the same port
         await asyncio.sleep(0)
         await served_again(app)
+
+
+async def test_streams_to_llama_cpp_reuse_one_connection() -> None:
+    """Streamed generations read to their end leave their connection open for the next
+    request: one TCP connection for sequential requests, not one each."""
+    stub = await StubLlama(total_slots=2).start()
+    try:
+        async with gateway_on_stub(stub) as (app, _, _):
+            for stream in (True, False, True):
+                reply = await call(app, "/v1/chat/completions", chat(stream=stream))
+                assert reply.status == 200, reply.body
+            assert stub.served == 3
+            assert len(stub.peers) == 1
+    finally:
+        await stub.stop()
+
+
+async def test_no_more_connections_than_llama_cpp_has_slots() -> None:
+    """llama.cpp serves HTTP on n_parallel + 2 threads and an idle kept-alive connection
+    holds one: generations never open more connections than slots (the rest wait their
+    turn in the gateway), so none is left unserved."""
+    stub = await StubLlama(total_slots=2, delay=0.02).start()
+    try:
+        async with gateway_on_stub(stub) as (app, _, _):
+            replies = await asyncio.gather(*(
+                call(app, "/v1/chat/completions", chat(stream=i % 2 == 0)) for i in range(8)))
+            assert all(r.status == 200 for r in replies), [r.body for r in replies]
+            assert stub.served == 8 and stub.peak_active == 2
+            assert len(stub.peers) == 2
+    finally:
+        await stub.stop()
+
+
+async def test_slots_unknown_means_a_connection_per_generation() -> None:
+    """A server that does not report its slots: each generation on a connection of its own,
+    closed after it (nothing is kept that could hold one of its threads)."""
+    async with gateway_on_stub() as (app, _, stub):
+        for _ in range(3):
+            assert (await call(app, "/v1/chat/completions", chat(stream=True))).status == 200
+        assert len(stub.peers) == 3
+
+
+async def test_pooled_connection_closed_by_llama_cpp_is_retried_on_a_new_one() -> None:
+    """llama.cpp closes an idle keep-alive connection just as the gateway reuses it: the
+    request goes again on a fresh connection and the client never sees it."""
+    stub = await StubLlama(total_slots=2, mode="drop_reused").start()
+    try:
+        async with gateway_on_stub(stub) as (app, _, _):
+            for stream in (False, True, True):
+                reply = await call(app, "/v1/chat/completions", chat(stream=stream))
+                assert reply.status == 200, reply.body
+                text = reply.json()["choices"][0]["message"]["content"] if not stream else \
+                    "".join(e["choices"][0]["delta"].get("content") or ""
+                            for e in reply.events()[:-1])
+                assert text == "Hello, world!"
+            assert stub.dropped == 2  # each reuse was closed, and each request still answered
+            assert app.state.slots.in_use == 0
+    finally:
+        await stub.stop()

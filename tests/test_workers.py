@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from gateway.backend.supervisor import free_port
 from gateway.pytest_plugin import _wait_http
+from gateway.runtime import connection_share
 from gateway.workers import worker_argv
 
 TEMPLATE = ("{% for m in messages %}<|{{m.role}}|>{{m.content}}<|end|>{% endfor %}"
@@ -74,9 +75,22 @@ def _children(pid: int) -> list[int]:
 def test_worker_argv_drops_backend_and_listen_options() -> None:
     argv = ["--model", "m.gguf", "--port=9000", "--host", "0.0.0.0", "--workers", "3",
             "--plugin", "hermes", "-t", "2", "--max-concurrent", "8"]
-    assert worker_argv(argv, ["http://b:1"], 7) == [
+    assert worker_argv(argv, ["http://b:1"], 7, 3) == [
         "--plugin", "hermes", "--max-concurrent", "8", "--endpoint", "http://b:1",
-        "--bind-fd", "7"]
+        "--bind-fd", "7", "--backend-sharers", "3"]
+
+
+def test_workers_share_llama_cpps_connections() -> None:
+    """N workers on one llama.cpp (n_parallel + 2 HTTP threads) keep at most that many
+    connections alive between them, or none at all when they could not fit."""
+    assert connection_share(8, 1) == 8
+    assert connection_share(8, 2) == 4 and connection_share(8, 3) == 2
+    assert connection_share(2, 2) == 1 and connection_share(2, 3) == 1  # 3 of 4 threads
+    assert connection_share(2, 4) == 0  # more workers than threads: one per generation
+    assert connection_share(0, 1) == 0  # slots unknown
+    for slots in range(1, 20):
+        for sharers in range(1, 30):
+            assert connection_share(slots, sharers) * sharers <= slots + 2
 
 
 def test_workers_share_the_port_and_stop_together(stub_backend: str) -> None:

@@ -15,10 +15,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -61,7 +63,8 @@ async def first_byte(http: aiohttp.ClientSession, url: str, body: dict[str, Any]
 async def side_by_side(direct: tuple[str, dict[str, Any]], gw: tuple[str, dict[str, Any]],
                        n: int, fn: Any = timed_post) -> tuple[list[float], list[float]]:
     d, g = [], []
-    async with aiohttp.ClientSession() as http:
+    # under llama.cpp's 5 s keep-alive: a slow run must not reuse a socket it has closed
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(keepalive_timeout=4)) as http:
         await fn(http, *direct)
         await fn(http, *gw)  # warm both paths
         for _ in range(n):
@@ -107,10 +110,11 @@ def print_table() -> None:
         print(f"{name:<{w}}  {d:>14}  {g:>14}  {r}")
 
 
-async def real_backend(n: int) -> None:
+async def real_backend(n: int, threads: int = 0) -> None:
     model = demo_model_path()
     assert model, "demo model not installed"
-    server = SpawnedServer(LaunchSpec(model=model, ctx_size=4096, parallel=8))
+    server = SpawnedServer(LaunchSpec(model=model, ctx_size=4096, parallel=8,
+                                      threads=threads))
     server.start()
     await server.wait_ready(progress=False)
     gw = start_gateway("--endpoint", server.url)
@@ -168,8 +172,9 @@ async def run_stub(port: int) -> None:
     async def props(request: web.Request) -> web.Response:
         tmpl = ("{% for m in messages %}<|{{m.role}}|>{{m.content}}<|end|>{% endfor %}"
                 "{% if add_generation_prompt %}<|assistant|>{% endif %}")
+        # as a llama.cpp started with -np 32 (the gateway keeps that many connections alive)
         return web.json_response({"chat_template": tmpl, "bos_token": "", "eos_token": "<|end|>",
-                                  "model_path": "stub.gguf"})
+                                  "model_path": "stub.gguf", "total_slots": 32})
 
     async def health(request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
@@ -184,6 +189,62 @@ async def run_stub(port: int) -> None:
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     await asyncio.Event().wait()
+
+
+def run_floor(port: int, stub_url: str) -> None:
+    """The floor of the design card's stack: hypercorn (same settings as `gateway serve`, uvloop,
+    one worker) relaying each request body unchanged to the stub over one aiohttp session, and
+    the answer back, streamed or not. No routing, rendering, grammar or parsing: what is left
+    is the cost of the server and the client libraries the gateway is built on."""
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+
+    http: list[aiohttp.ClientSession] = []
+
+    async def relay(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        if scope["method"] == "GET":  # /health
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": b"ok"})
+            return
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body, more = body + message.get("body", b""), message.get("more_body", False)
+        if not http:
+            http.append(aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(keepalive_timeout=4)))
+        async with http[0].post(stub_url + "/completion", data=body,
+                                headers={"Content-Type": "application/json"}) as r:
+            await send({"type": "http.response.start", "status": r.status,
+                        "headers": [(b"content-type", r.content_type.encode())]})
+            async for chunk in r.content.iter_any():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+
+    hc = Config()
+    hc.bind = [f"127.0.0.1:{port}"]
+    hc.accesslog = None
+    loop_factory = None
+    try:
+        import uvloop
+        loop_factory = uvloop.new_event_loop
+    except ImportError:
+        pass
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        runner.run(serve(relay, hc))  # type: ignore[arg-type]
+
+
+def start_floor(stub_url: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, __file__, "--floor", str(port), stub_url])
+    url = f"http://127.0.0.1:{port}"
+    _wait_http(url + "/health", proc, 30)
+    return proc, url + "/completion"
 
 
 def start_stub() -> tuple[subprocess.Popen[bytes], str]:
@@ -229,6 +290,24 @@ async def sent_by_gateway(stub_url: str, via: tuple[str, dict[str, Any]]) -> dic
             return body
 
 
+async def floor_figures(stub_url: str, direct_tools: tuple[str, dict[str, Any]],
+                        direct_stream: tuple[str, dict[str, Any]], n: int, conc: int) -> None:
+    """The same requests through the bare hypercorn + aiohttp relay (run_floor): how much of
+    the gateway's added cost its server and client libraries take before any gateway code."""
+    proc, floor = await asyncio.to_thread(start_floor, stub_url)
+    try:
+        d, g = await side_by_side(direct_tools, (floor, direct_tools[1]), n * 5)
+        report("floor (hypercorn+aiohttp relay), conc 1", d, g)
+        total = max(8 * conc, 20 * n)
+        for tag, (url, body) in (("", direct_tools), ("streaming, ", direct_stream)):
+            rd = await throughput(url, body, conc, total)
+            rg = await throughput(floor, body, conc, total)
+            report_rate(f"floor (relay), {tag}conc {conc}", rd, rg)
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
 async def stub_backend(n: int, workers: list[int], conc: int = 32) -> None:
     stub, url = start_stub()
     tools = [{"type": "function", "function": {"name": f"tool_{i}", "parameters": {
@@ -249,6 +328,7 @@ async def stub_backend(n: int, workers: list[int], conc: int = 32) -> None:
                 direct_tools = (url + "/completion", await sent_by_gateway(url, via_tools))
                 direct_stream = (url + "/completion", await sent_by_gateway(url, via_stream))
                 if w == workers[0]:
+                    await floor_figures(url, direct_tools, direct_stream, n, conc)
                     d, g = await side_by_side(direct, via, n * 5)
                     report(f"stub, conc 1, {tag}", d, g)
                     d, g = await side_by_side(direct_tools, via_tools, n * 5)
@@ -269,23 +349,63 @@ async def stub_backend(n: int, workers: list[int], conc: int = 32) -> None:
         stub.wait()
 
 
-async def startup() -> None:
+async def startup(threads: int = 0) -> None:
     """Spawn to ready: llama.cpp alone with the demo model, then `gateway serve` with it."""
     model = demo_model_path()
     assert model, "demo model not installed"
-    server = SpawnedServer(LaunchSpec(model=model, ctx_size=8192, parallel=2))
-    t = time.perf_counter()
-    server.start()
-    await server.wait_ready(progress=False)
-    direct = time.perf_counter() - t
-    server.stop()
-    t = time.perf_counter()
-    gw = await asyncio.to_thread(start_gateway)
-    via = time.perf_counter() - t
-    gw.stop()
+    extra = ["--threads", str(threads)] if threads else []
+    directs, vias = [], []
+    for _ in range(3):  # alternated, medians: one start-up is noisy
+        server = SpawnedServer(LaunchSpec(model=model, ctx_size=8192, parallel=2,
+                                          threads=threads))
+        t = time.perf_counter()
+        server.start()
+        await server.wait_ready(progress=False)
+        directs.append(time.perf_counter() - t)
+        server.stop()
+        t = time.perf_counter()
+        gw = await asyncio.to_thread(start_gateway, *extra)
+        vias.append(time.perf_counter() - t)
+        gw.stop()
+    direct, via = statistics.median(directs), statistics.median(vias)
     print(f"start-up to ready: llama.cpp {direct:.2f} s | gateway serve {via:.2f} s")
     TABLE.append(("start-up to ready (demo model)", f"{direct:.2f} s", f"{via:.2f} s",
                   f"{via - direct:+.2f} s"))
+
+
+def llama_children(pid: int) -> list[int]:
+    """--threads of every llama.cpp process under `pid` (0: llama.cpp's own default)."""
+    out: list[int] = []
+    kids = [c for t in Path(f"/proc/{pid}/task").iterdir()
+            for c in (t / "children").read_text().split()]
+    for child in kids:
+        try:
+            argv = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(b"embedded_child" in a or b"llama-server" in a for a in argv):
+            i = argv.index(b"--threads") if b"--threads" in argv else -1
+            out.append(int(argv[i + 1]) if i >= 0 else 0)
+    return out
+
+
+async def threads_split() -> None:
+    """Several llama.cpp children on one machine (replicas, an embeddings server) split the
+    cores: their threads must never sum above them (spinning threads would oversubscribe)."""
+    model = demo_model_path()
+    assert model, "demo model not installed"
+    cores = os.cpu_count() or 1
+    for args in (("--replicas", "2"), ("--replicas", "2", "--embedding-model", model)):
+        gw = await asyncio.to_thread(start_gateway, "--model", model, *args)
+        try:
+            threads = llama_children(gw.proc.pid)
+        finally:
+            gw.stop()
+        label = " ".join(a if not a.endswith(".gguf") else "demo" for a in args)
+        print(f"llama.cpp threads with {label}: {threads} on {cores} cores")
+        TABLE.append((f"llama.cpp threads, {label}", f"{cores} cores",
+                      "+".join(map(str, threads)), "never above the cores"
+                      if sum(threads) <= cores else "OVERSUBSCRIBED"))
 
 
 def main() -> None:
@@ -293,17 +413,24 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=30, help="requests per side per measurement")
     ap.add_argument("--workers", type=int, action="append", help="gateway workers (repeatable; "
                     "default 1 and 2)")
+    ap.add_argument("--threads", type=int, default=0, help="llama.cpp threads for the model "
+                    "figures (0: its default; 1 keeps a shared machine's noise out)")
     ap.add_argument("--no-model", action="store_true", help="only the stub-backend figures")
     ap.add_argument("--stub", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    ap.add_argument("--floor", nargs=2, metavar=("PORT", "STUB_URL"), help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.floor:
+        run_floor(int(a.floor[0]), a.floor[1])
+        return
     if a.stub:
         asyncio.run(run_stub(a.stub))
         return
     print(json.dumps({"bench": "gateway vs direct llama.cpp", "n": a.n}))
     asyncio.run(stub_backend(a.n, a.workers or [1, 2]))
     if not a.no_model:
-        asyncio.run(startup())
-        asyncio.run(real_backend(a.n))
+        asyncio.run(startup(a.threads))
+        asyncio.run(threads_split())
+        asyncio.run(real_backend(a.n, a.threads))
     print_table()
 
 

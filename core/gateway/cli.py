@@ -71,6 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--workers", type=int, default=1,
                    help="gateway processes sharing the port and one backend")
     s.add_argument("--bind-fd", type=int, help=argparse.SUPPRESS)  # a worker's inherited socket
+    # a worker: how many gateway processes share the backend's slots (see workers.py)
+    s.add_argument("--backend-sharers", type=int, default=1, help=argparse.SUPPRESS)
     s.add_argument("--log-level", default="INFO")
 
     sub.add_parser("plugins", help="list installed plugins as JSON")
@@ -133,12 +135,7 @@ def _settings(a: argparse.Namespace) -> Settings:
 
 
 def serve(a: argparse.Namespace, argv: list[str]) -> int:
-    from hypercorn.asyncio import serve as hypercorn_serve
-    from hypercorn.config import Config
-
-    from gateway.app import create_app
-    from gateway.banner import announce_when_ready
-    from gateway.runtime import Runtime, ServeConfig, demo_model_path
+    from gateway.backend.supervisor import LaunchSpec, SpawnedServer, demo_model_path
 
     if a.workers < 1:
         print("gateway: --workers must be at least 1", file=sys.stderr)
@@ -175,15 +172,31 @@ def serve(a: argparse.Namespace, argv: list[str]) -> int:
                              endpoints=a.endpoint, launch={
                                  "ctx_size": a.ctx_size, "parallel": a.parallel,
                                  "threads": a.threads, "server_bin": a.server_bin})
+    early = None
+    if model and not a.endpoint and a.replicas == 1 and not a.embedding_model:
+        # spawned first: llama.cpp loads the model while the gateway imports and starts
+        early = SpawnedServer(LaunchSpec(model=model, ctx_size=a.ctx_size, parallel=a.parallel,
+                                         threads=a.threads, server_bin=a.server_bin))
+        early.start()
+    from hypercorn.asyncio import serve as hypercorn_serve
+    from hypercorn.config import Config
+
+    from gateway.app import create_app
+    from gateway.banner import announce_when_ready
+    from gateway.runtime import Runtime, ServeConfig
+
     try:
         cfg = ServeConfig(model=model, endpoints=a.endpoint, server_bin=a.server_bin,
                           ctx_size=a.ctx_size, parallel=a.parallel, threads=a.threads,
                           replicas=a.replicas, routing=a.routing,
                           embedding_model=a.embedding_model,
                           chat_template_file=a.chat_template_file, plugins=a.plugin,
-                          dialect=a.dialect, alias=a.alias, settings=_settings(a))
-        runtime = Runtime(cfg)
+                          dialect=a.dialect, alias=a.alias, settings=_settings(a),
+                          backend_sharers=a.backend_sharers)
+        runtime = Runtime(cfg, server=early)
     except (PluginError, DialectOptionError) as exc:
+        if early is not None:
+            early.stop()
         print(f"gateway: {exc}", file=sys.stderr)
         return 2
     app = create_app(runtime)

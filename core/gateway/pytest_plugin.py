@@ -34,7 +34,7 @@ def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 120.0) 
                     return
         except OSError:
             pass
-        time.sleep(0.1)
+        time.sleep(0.02)
     raise RuntimeError(f"{url} not ready after {timeout} s")
 
 

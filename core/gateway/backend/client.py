@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncGenerator
 from typing import Any, Protocol
 
@@ -13,6 +14,9 @@ import msgspec
 
 from gateway.errors import GatewayError
 
+log = logging.getLogger("gateway.backend")
+_JSON = {"Content-Type": "application/json"}
+_JSON_CLOSE = {**_JSON, "Connection": "close"}  # the server closes it (and frees its thread)
 _decode = msgspec.json.Decoder().decode
 # Only what the gateway reads: llama.cpp's final event otherwise echoes the prompt, the
 # grammar and all settings, which can be megabytes (and went over aiohttp's line limit).
@@ -47,30 +51,71 @@ class LlamaCppBackend:
         self.base_url = base_url.rstrip("/")
         self._timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=10)
         self._limit = max_connections
-        self._session: aiohttp.ClientSession | None = None
+        self._keep_alive = False  # generations on kept-alive connections (limit_connections)
+        self._session: aiohttp.ClientSession | None = None  # generations
+        self._side: aiohttp.ClientSession | None = None  # /health, /props, /tokenize
+
+    def limit_connections(self, slots: int) -> None:
+        """Generations on at most `slots` (llama.cpp's parallel slots) kept-alive connections.
+
+        llama.cpp serves HTTP on a fixed pool of n_parallel + 2 threads, and a kept-alive
+        connection holds its thread while idle: with more connections than threads, the next
+        ones were dropped unanswered (measured). No more generations than slots run at once
+        anyway: the others wait here instead of in llama.cpp's queue. Until this is called
+        (slots unknown), each generation has a connection of its own, closed after it.
+        /health, /props and /tokenize go on short connections of their own, never queued
+        behind generations."""
+        if self._session is None:  # fixed once the first generation has opened the session
+            self._limit, self._keep_alive = max(1, slots), True
 
     def _http(self) -> aiohttp.ClientSession:
         # Created lazily so it binds to the serving event loop.
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                timeout=self._timeout, read_bufsize=READ_BUFSIZE,
-                max_line_size=MAX_HEADER_BYTES, max_field_size=MAX_HEADER_BYTES,
+            self._session = self._open(aiohttp.TCPConnector(
                 # under llama.cpp's own 5 s keep-alive: never reuse a socket it is closing
-                connector=aiohttp.TCPConnector(limit=self._limit, keepalive_timeout=4),
-                json_serialize=lambda o: msgspec.json.encode(o).decode(),
-            )
+                limit=self._limit, keepalive_timeout=4) if self._keep_alive else
+                aiohttp.TCPConnector(limit=self._limit, force_close=True))
         return self._session
 
-    async def close(self) -> None:
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
+    def _side_http(self) -> aiohttp.ClientSession:
+        if self._side is None or self._side.closed:
+            self._side = self._open(aiohttp.TCPConnector(force_close=True))
+        return self._side
 
-    async def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+    def _open(self, connector: aiohttp.TCPConnector) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(
+            timeout=self._timeout, read_bufsize=READ_BUFSIZE, connector=connector,
+            max_line_size=MAX_HEADER_BYTES, max_field_size=MAX_HEADER_BYTES,
+            cookie_jar=aiohttp.DummyCookieJar(),  # llama.cpp sets none: skip the jar's work
+            json_serialize=lambda o: msgspec.json.encode(o).decode())
+
+    async def close(self) -> None:
+        for session in (self._session, self._side):
+            if session is not None and not session.closed:
+                await session.close()
+
+    async def _send(self, path: str, payload: dict[str, Any], side: bool = False
+                    ) -> aiohttp.ClientResponse:
+        """POST, for a generation on a pooled keep-alive connection. llama.cpp closes an idle
+        one after a few seconds; when it did so just as this request went out (nothing was
+        read, so nothing was generated), the request goes once more on a fresh connection."""
+        data = msgspec.json.encode(payload)
+        http = self._side_http() if side else self._http()
+        headers = _JSON if self._keep_alive and not side else _JSON_CLOSE
         try:
-            async with self._http().post(
-                self.base_url + path, data=msgspec.json.encode(payload),
-                headers={"Content-Type": "application/json"},
-            ) as resp:
+            return await http.post(self.base_url + path, data=data, headers=headers)
+        except aiohttp.ClientConnectorError:
+            raise  # no connection at all: the server is down, not a stale socket
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+            if side or not self._keep_alive:
+                raise
+            log.debug("a pooled connection to %s was closed; sending again", self.base_url)
+            return await http.post(self.base_url + path, data=data, headers=_JSON)
+
+    async def _post(self, path: str, payload: dict[str, Any], side: bool = False
+                    ) -> dict[str, Any]:
+        try:
+            async with await self._send(path, payload, side) as resp:
                 body = await resp.read()
                 if resp.status != 200:
                     raise _upstream_error(resp.status, body)
@@ -93,14 +138,10 @@ class LlamaCppBackend:
     async def stream(self, payload: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
         """Yields llama.cpp's SSE events as dicts; the last one has `stop: true`."""
         try:
-            async with self._http().post(
-                self.base_url + "/completion",
-                data=msgspec.json.encode({"response_fields": RESPONSE_FIELDS, **payload,
-                                          "stream": True}),
-                # llama.cpp may close the socket once a stream ends; a pooled copy of it would
-                # make the next request fail ("Can not write request body"), so never reuse it
-                headers={"Content-Type": "application/json", "Connection": "close"},
-            ) as resp:
+            # Kept alive for the next request once read to its end; a stream left early (the
+            # client went away) closes its connection instead, which stops llama.cpp.
+            async with await self._send("/completion", {"response_fields": RESPONSE_FIELDS,
+                                                        **payload, "stream": True}) as resp:
                 if resp.status != 200:
                     raise _upstream_error(resp.status, await resp.read())
                 async for raw in resp.content:
@@ -136,12 +177,13 @@ class LlamaCppBackend:
             raise BackendError(f"llama.cpp sent a malformed stream: {exc}", 502) from exc
 
     async def tokenize(self, text: str, add_special: bool = True) -> list[int]:
-        out = await self._post("/tokenize", {"content": text, "add_special": add_special})
+        out = await self._post("/tokenize", {"content": text, "add_special": add_special},
+                               side=True)
         return list(out.get("tokens", []))
 
     async def props(self) -> dict[str, Any]:
         try:
-            async with self._http().get(self.base_url + "/props") as resp:
+            async with self._side_http().get(self.base_url + "/props") as resp:
                 if resp.status != 200:
                     raise _upstream_error(resp.status, await resp.read())
                 result: dict[str, Any] = _decode(await resp.read())
@@ -151,7 +193,7 @@ class LlamaCppBackend:
 
     async def healthy(self) -> bool:
         try:
-            async with self._http().get(
+            async with self._side_http().get(
                 self.base_url + "/health", timeout=aiohttp.ClientTimeout(total=5)
             ) as resp:
                 return resp.status == 200

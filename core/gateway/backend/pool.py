@@ -99,6 +99,8 @@ class BackendPool:
             try:
                 props = await m.backend.props()
                 m.slots = max(1, int(props.get("total_slots") or 1))
+                if props.get("total_slots"):
+                    m.backend.limit_connections(m.slots)
             except BackendError:
                 pass
             log.info("backend %s is up (%d slots)", m.url, m.slots)
