@@ -10,13 +10,13 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway import __version__
-from gateway.config import Settings
 from gateway.dialect_options import DialectOptionError, split_option_args
-from gateway.grammar import GrammarLimits, SchemaError, schema_to_gbnf
-from gateway.plugins import PluginError, create_plugins
+
+if TYPE_CHECKING:
+    from gateway.config import Settings
 
 log = logging.getLogger("gateway")
 
@@ -59,15 +59,15 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--strict-schemas", action="store_true",
                    help="treat schemas without `strict` as strict (refuse unenforceable keywords)")
     s.add_argument("--api-key", default=os.environ.get("GATEWAY_API_KEY"))
-    s.add_argument("--max-body-bytes", type=int, default=Settings.max_body_bytes)
-    s.add_argument("--max-tools", type=int, default=Settings.max_tools)
-    s.add_argument("--max-concurrent", type=int, default=Settings.max_concurrent)
-    s.add_argument("--request-timeout", type=float, default=Settings.request_timeout)
-    s.add_argument("--template-timeout", type=float, default=Settings.template_timeout,
+    s.add_argument("--max-body-bytes", type=int, default=None)
+    s.add_argument("--max-tools", type=int, default=None)
+    s.add_argument("--max-concurrent", type=int, default=None)
+    s.add_argument("--request-timeout", type=float, default=None)
+    s.add_argument("--template-timeout", type=float, default=None,
                    help="seconds one chat-template render may take (the template comes "
                         "from the model file: untrusted)")
-    s.add_argument("--max-grammar-bytes", type=int, default=GrammarLimits.max_grammar_bytes)
-    s.add_argument("--max-schema-depth", type=int, default=GrammarLimits.max_depth)
+    s.add_argument("--max-grammar-bytes", type=int, default=None)
+    s.add_argument("--max-schema-depth", type=int, default=None)
     s.add_argument("--workers", type=int, default=1,
                    help="gateway processes sharing the port and one backend")
     s.add_argument("--bind-fd", type=int, help=argparse.SUPPRESS)  # a worker's inherited socket
@@ -95,7 +95,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def render(a: argparse.Namespace) -> int:
     from gateway.chat_request import decode_request
+    from gateway.config import Settings
     from gateway.errors import GatewayError
+    from gateway.plugins import PluginError
     from gateway.runtime import Runtime, ServeConfig, demo_model_path
 
     model = a.model or demo_model_path()
@@ -125,10 +127,19 @@ def render(a: argparse.Namespace) -> int:
 
 
 def _settings(a: argparse.Namespace) -> Settings:
-    limits = GrammarLimits(max_depth=a.max_schema_depth, max_grammar_bytes=a.max_grammar_bytes)
-    return Settings(max_body_bytes=a.max_body_bytes, max_tools=a.max_tools,
-                    max_concurrent=a.max_concurrent, request_timeout=a.request_timeout,
-                    template_timeout=a.template_timeout,
+    """The serving settings from the command line; an option not given keeps its default
+    (the defaults live in gateway.config, imported here: `serve` spawns llama.cpp first)."""
+    from gateway.config import Settings
+    from gateway.grammar import GrammarLimits
+
+    def given(**kw: Any) -> dict[str, Any]:
+        return {k: v for k, v in kw.items() if v is not None}
+
+    limits = GrammarLimits(**given(max_depth=a.max_schema_depth,
+                                   max_grammar_bytes=a.max_grammar_bytes))
+    return Settings(**given(max_body_bytes=a.max_body_bytes, max_tools=a.max_tools,
+                            max_concurrent=a.max_concurrent, request_timeout=a.request_timeout,
+                            template_timeout=a.template_timeout),
                     grammar_limits=limits, dialect_options={
                         "tool_style": a.tool_style, **split_option_args(a.dialect_option)},
                     api_key=a.api_key, strict_default=a.strict_schemas)
@@ -183,6 +194,7 @@ def serve(a: argparse.Namespace, argv: list[str]) -> int:
 
     from gateway.app import create_app
     from gateway.banner import announce_when_ready
+    from gateway.plugins import PluginError
     from gateway.runtime import Runtime, ServeConfig
 
     try:
@@ -241,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
         raw = list(sys.argv[1:] if argv is None else argv)
         return serve(a, raw[raw.index("serve") + 1:])
     if a.command == "plugins":
+        from gateway.plugins import PluginError, create_plugins
+
         try:
             plugins = create_plugins()
         except PluginError as exc:
@@ -251,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     if a.command == "render":
         return render(a)
     if a.command == "grammar":
+        from gateway.grammar import SchemaError, schema_to_gbnf
+
         text = sys.stdin.read() if a.schema == "-" else Path(a.schema).read_text()
         try:
             print(schema_to_gbnf(json.loads(text), strict=not a.no_strict), end="")

@@ -17,8 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import aiohttp
-
 log = logging.getLogger("gateway.backend")
 
 
@@ -132,6 +130,8 @@ class SpawnedServer:
 
     async def wait_ready(self, timeout: float = 300.0, progress: bool = True) -> None:
         """Poll /health until 200; print progress while the model loads."""
+        import aiohttp  # here: the command line spawns llama.cpp before importing the client
+
         start = time.monotonic()
         last_note = 0.0
         async with aiohttp.ClientSession() as http:
