@@ -39,7 +39,7 @@ from hypothesis_jsonschema import from_schema  # noqa: E402
 from tests.grammar.gbnf_recognizer import accepts, parse_gbnf  # noqa: E402
 from tests.grammar.grammar_helpers import closed, is_valid, reachable, unroll  # noqa: E402
 from tests.grammar.ordering import declared_order as reorder  # noqa: E402
-from tests.grammar.ordering import dumps  # noqa: E402
+from tests.grammar.ordering import dumps, undeclared_keys  # noqa: E402
 
 warnings.filterwarnings("ignore")
 
@@ -142,11 +142,13 @@ def limits(strict: bool) -> GrammarLimits:
 
 
 def measure(schemas: list[tuple[str, Any]], docs: int, seconds: int,
-            modes: tuple[bool, ...] = (True, False), closed_docs: bool = False) -> None:
+            modes: tuple[bool, ...] = (True, False), closed_docs: bool = False,
+            examples: int = 8) -> None:
     rng = random.Random(0)
     for strict in modes:
         built, refusals = 0, collections.Counter()
         valid_total = valid_rejected = invalid_total = invalid_accepted = 0
+        only_undeclared = 0  # rejected valid documents that carry undeclared keys
         examples_bad: list[str] = []
         for name, schema in schemas:
             try:
@@ -169,7 +171,9 @@ def measure(schemas: list[tuple[str, Any]], docs: int, seconds: int,
                     continue
                 if not accepts(grammar, doc):
                     valid_rejected += 1
-                    if len(examples_bad) < 8:
+                    if strict and undeclared_keys(schema, schema, inst):
+                        only_undeclared += 1
+                    elif len(examples_bad) < examples:
                         examples_bad.append(f"  {name}: {doc[:160]}")
                 for bad in mutations(inst, rng):
                     if is_valid(schema, bad):
@@ -184,6 +188,11 @@ def measure(schemas: list[tuple[str, Any]], docs: int, seconds: int,
         if docs:
             pct = 100 * valid_rejected / max(valid_total, 1)
             print(f"  valid documents rejected: {valid_rejected}/{valid_total} ({pct:.1f}%)")
+            if strict:  # strict closes objects by design (as OpenAI's strict mode does)
+                rest = valid_rejected - only_undeclared
+                print(f"    of which carry undeclared keys: {only_undeclared}")
+                print(f"  valid rejected beyond key order and undeclared keys: {rest}/"
+                      f"{valid_total} ({100 * rest / max(valid_total, 1):.1f}%)")
             print(f"  invalid documents accepted: {invalid_accepted}/{invalid_total}")
             print("\n".join(examples_bad))
 
@@ -197,6 +206,9 @@ def main() -> None:
     ap.add_argument("--mode", choices=("strict", "lax", "both"), default="both")
     ap.add_argument("--closed-docs", action="store_true",
                     help="generate documents without undeclared keys (what strict admits)")
+    ap.add_argument("--examples", type=int, default=8,
+                    help="rejected valid documents to print (strict: those without undeclared"
+                    " keys)")
     a = ap.parse_args()
     schemas = corpus()
     if a.roots:
@@ -204,7 +216,7 @@ def main() -> None:
     if a.limit:
         schemas = rng_sample(schemas, a.limit)
     modes = {"strict": (True,), "lax": (False,), "both": (True, False)}[a.mode]
-    measure(schemas, a.docs, a.seconds, modes, a.closed_docs)
+    measure(schemas, a.docs, a.seconds, modes, a.closed_docs, a.examples)
 
 
 def rng_sample(items: list[Any], k: int) -> list[Any]:

@@ -168,3 +168,31 @@ def _search(pattern: str, text: str) -> bool:
 
 def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def undeclared_keys(root: Any, schema: Any, value: Any, depth: int = 0) -> bool:
+    """Whether ``value`` carries an object key its schema neither declares (properties,
+    required, patternProperties) nor admits explicitly (additionalProperties): what a
+    strict grammar, closed like OpenAI's strict mode, leaves out by design."""
+    if depth > 40 or not isinstance(value, dict | list):
+        return False
+    try:
+        parts = _conjuncts(root, schema, value)
+    except Exception:
+        return False
+    if isinstance(value, list):
+        return any(undeclared_keys(root, item_schema(parts, i), v, depth + 1)
+                   for i, v in enumerate(value))
+    declared, addl = declared_keys(parts, None)
+    pats = [(p, s) for part in parts for p, s in (part.get("patternProperties") or {}).items()]
+    for k, v in value.items():
+        sub = declared.get(k)
+        if sub is None:
+            sub = next((s for p, s in pats if _search(p, k)), None)
+        if sub is None:
+            if addl is None:
+                return True
+            sub = addl
+        if undeclared_keys(root, sub, v, depth + 1):
+            return True
+    return False

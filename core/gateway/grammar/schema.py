@@ -105,7 +105,7 @@ MAX_STEPS = 100_000
 class Converter:
     def __init__(self, root: Any, strict: bool, limits: GrammarLimits) -> None:
         self.b = GrammarBuilder(limits)
-        self.res = Resolver(root)
+        self.res = Resolver(root, strict)
         self.strict = strict
         self.refs: dict[str, str] = {}
         self.active: dict[str, int] = {}  # $ref → how many times it is being expanded
@@ -227,8 +227,8 @@ class Converter:
             raise SchemaError(f"{kw} must be a non-empty array", keyword=kw, path=path)
         rest = {k: v for k, v in schema.items() if k != kw and k not in ANNOTATIONS}
         paths = [pointer(path, kw, i) for i in range(len(branches))]
-        if rest:
-            branches = [{"allOf": [rest, br]} for br in branches]
+        if rest:  # rest stays the outer schema: its unevaluatedProperties sees the branch
+            branches = [{**rest, "allOf": [br]} for br in branches]
         if kw == "oneOf":
             flat, fpaths = [], []
             for br, p in zip(branches, paths, strict=True):
@@ -319,6 +319,8 @@ class Converter:
                 ok = True
             if ok:
                 keep.append(literal(json.dumps(v, separators=(",", ":"), ensure_ascii=False)))
+                if isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
+                    keep.append(literal(str(int(v))))  # the same number: 2.0 == 2
         if not keep:
             raise Unsatisfiable("no enum value satisfies the other keywords", keyword="enum",
                               path=pointer(path, "enum"))
