@@ -40,27 +40,11 @@ from gateway.grammar import SchemaError, schema_to_gbnf  # noqa: E402
 from gateway.grammar.errors import Unsatisfiable  # noqa: E402
 
 from tests.grammar.gbnf_recognizer import accepts, parse_gbnf  # noqa: E402
-from tests.grammar.grammar_helpers import is_valid  # noqa: E402
-from tests.grammar.ordering import declared_order, dumps, undeclared_keys  # noqa: E402
+from tests.grammar.ordering import declared_order, dumps  # noqa: E402
+from tests.grammar.subset import by_design  # noqa: E402
 
 CACHE = Path(os.environ.get("GATEWAY_SUITE_CACHE",
                             Path.home() / ".cache" / "gateway" / "json-schema-test-suite"))
-# keywords whose value is a schema / a map of schemas / a list of schemas
-_ONE = ("items", "additionalItems", "additionalProperties", "not", "contains", "propertyNames",
-        "if", "then", "else", "unevaluatedItems", "unevaluatedProperties")
-_MAP = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
-_LIST = ("allOf", "anyOf", "oneOf", "prefixItems", "items")
-_IMPLIED = {
-    "object": ("properties", "required", "additionalProperties", "minProperties",
-               "maxProperties", "dependentRequired", "patternProperties", "propertyNames",
-               "dependentSchemas", "unevaluatedProperties", "dependencies"),
-    "array": ("items", "prefixItems", "minItems", "maxItems", "uniqueItems", "contains",
-              "minContains", "maxContains", "unevaluatedItems", "additionalItems"),
-    "string": ("minLength", "maxLength", "pattern", "format"),
-    "number": ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"),
-}
-
-
 def suite_dir(given: str | None) -> Path:
     """json/tests of the suite: ``given``, the cache, or the installed jsonschema's sdist."""
     if given:
@@ -82,71 +66,6 @@ def suite_dir(given: str | None) -> Path:
     return target / "tests"
 
 
-def typed(schema: Any) -> Any:
-    """``schema`` with the type its keywords imply written out where it has none (the
-    converter's deliberate subset: an untyped schema with string keywords writes strings)."""
-    if isinstance(schema, list):
-        return [typed(x) for x in schema]
-    if not isinstance(schema, dict):
-        return schema
-    out = dict(schema)
-    for k in _ONE:
-        if isinstance(out.get(k), dict | bool):
-            out[k] = typed(out[k])
-    for k in _MAP:
-        if isinstance(out.get(k), dict):
-            out[k] = {n: typed(v) for n, v in out[k].items()}
-    for k in _LIST:
-        if isinstance(out.get(k), list):
-            out[k] = [typed(v) for v in out[k]]
-    if "type" not in out and not any(k in out for k in ("enum", "const", "$ref")):
-        implied = [t for t, kws in _IMPLIED.items() if any(k in out for k in kws)]
-        if "number" in implied:
-            implied.append("integer")
-        if implied:
-            out["type"] = implied
-    return out
-
-
-def integral(value: Any) -> Any:
-    """``value`` with integral floats written as integers (1.0 → 1)."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return int(value)
-    if isinstance(value, list):
-        return [integral(v) for v in value]
-    if isinstance(value, dict):
-        return {k: integral(v) for k, v in value.items()}
-    return value
-
-
-def _big(value: Any) -> bool:
-    if isinstance(value, list):
-        return any(_big(v) for v in value)
-    if isinstance(value, dict):
-        return any(_big(v) for v in value.values())
-    return isinstance(value, int | float) and not isinstance(value, bool) and abs(value) >= 2**63
-
-
-def by_design_reason(schema: Any, data: Any, grammar: Any, strict: bool,
-                     validator: Any) -> str | None:
-    """Why a valid document is outside the grammar's deliberate subset (None: it is not)."""
-    if strict and undeclared_keys(schema, schema, data):
-        return "undeclared keys (strict closes objects)"
-    try:
-        if not validator(typed(schema)).is_valid(data):
-            return "another type than an untyped schema's keywords imply"
-        if not is_valid(schema, data):
-            return "format asserted (only an annotation by default in 2020-12)"
-    except Exception:  # a pattern Python's re cannot check: no excuse
-        return None
-    if _big(data):
-        return "integer beyond int64 (encoders' range)"
-    if grammar is not None and accepts(grammar, dumps(declared_order(schema, schema,
-                                                                     integral(data)))):
-        return "integral number written with a fraction"
-    return None
-
-
 def cases(root: Path, optional: bool) -> list[tuple[str, Any]]:
     """(file:description, group) for each test group of the suite's draft folder."""
     files = sorted(root.glob("*.json"))
@@ -165,7 +84,7 @@ def measure(groups: list[tuple[str, Any]], strict: bool, validator: Any,
     built = unsat = crashed = 0
     refusals: collections.Counter[str] = collections.Counter()
     valid_total = invalid_total = invalid_accepted = 0
-    by_design: collections.Counter[str] = collections.Counter()
+    designed: collections.Counter[str] = collections.Counter()
     holes: list[str] = []
     for name, group in groups:
         schema = group["schema"]
@@ -176,9 +95,9 @@ def measure(groups: list[tuple[str, Any]], strict: bool, validator: Any,
             for t in group["tests"]:
                 if t["valid"]:
                     valid_total += 1
-                    why = by_design_reason(schema, t["data"], None, strict, validator)
+                    why = by_design(schema, t["data"], strict, validator, None)
                     if why:
-                        by_design[why] += 1
+                        designed[why] += 1
                     else:
                         holes.append(f"  {name} | no grammar (unsatisfiable) | "
                                      f"{dumps(t['data'])}")
@@ -208,9 +127,10 @@ def measure(groups: list[tuple[str, Any]], strict: bool, validator: Any,
             valid_total += 1
             if ok:
                 continue
-            why = by_design_reason(schema, data, grammar, strict, validator)
+            why = by_design(schema, data, strict, validator,
+                            lambda text: accepts(grammar, text))  # noqa: B023
             if why:
-                by_design[why] += 1
+                designed[why] += 1
             else:
                 holes.append(f"  {name} | {t['description']} | {doc[:160]}")
     n = len(groups)
@@ -219,10 +139,10 @@ def measure(groups: list[tuple[str, Any]], strict: bool, validator: Any,
     print(f"  refusals by keyword: {dict(refusals.most_common())}")
     print(f"  invalid documents accepted: {invalid_accepted}/{invalid_total}"
           + ("" if strict else " (lax drops what it cannot enforce)"))
-    rejected = sum(by_design.values()) + len(holes)
+    rejected = sum(designed.values()) + len(holes)
     print(f"  valid documents rejected: {rejected}/{valid_total}"
           f" ({100 * rejected / max(valid_total, 1):.1f}%)")
-    for why, count in by_design.most_common():
+    for why, count in designed.most_common():
         print(f"    by design, {why}: {count}")
     print(f"  valid rejected beyond those: {len(holes)}/{valid_total}"
           f" ({100 * len(holes) / max(valid_total, 1):.1f}%)")
