@@ -40,7 +40,9 @@ minimised, one rule per state; a maxLength too long for it is lowered, a sound s
 allOf merging (with $ref; not, oneOf, patternProperties, propertyNames, patterns and
 integer multipleOf merge too),
 patternProperties and additionalProperties apart by key automata, unevaluatedProperties of
-a merged object, OpenAPI nullable and int32/int64. A format outside JSON Schema's and
+a merged object (one inside an allOf branch or $ref target sees only the keys evaluated
+inside it; prefixItems/items of several branches merge position by position), OpenAPI
+nullable and int32/int64. A format outside JSON Schema's and
 OpenAPI's lists is an annotation (validators do not assert it).
 
 With ``strict=False`` what cannot be enforced is dropped instead of refused (the grammar
