@@ -80,8 +80,8 @@ def _ascii_pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> 
 
 
 def ecma_valid(schema: Any, value: Any) -> bool:
-    """Validity (formats aside) with ECMA-262 classes in patterns (\\d, \\w ASCII, as JSON Schema says;
-    Python's re matches Unicode digits there)."""
+    """Validity (formats aside) with ECMA-262 classes in patterns (\\d, \\w ASCII, as JSON
+    Schema says; Python's re matches Unicode digits there)."""
     schema = openapi_nullable(schema)
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
     ecma = jsonschema.validators.extend(cls, {"pattern": _ascii_pattern})
