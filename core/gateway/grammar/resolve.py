@@ -7,7 +7,7 @@ import math
 import re
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urldefrag, urljoin
 
 from .errors import SchemaError, Unsatisfiable
 from .values import json_type
@@ -60,11 +60,59 @@ class Resolver:
     def __init__(self, root: Any, strict: bool = True) -> None:
         self.root = root
         self.strict = strict
+        self._anchors: dict[str, str | None] | None = None  # name → pointer (None: twice)
+        self._embedded = False  # a subschema's $id starts another resource (another base)
+        rid = root.get("$id") if isinstance(root, dict) else None
+        self._base = urldefrag(rid).url if isinstance(rid, str) else ""
+
+    def _index(self) -> dict[str, str | None]:
+        """Anchors ($anchor, $dynamicAnchor, draft-7 "$id": "#name") of the document."""
+        if self._anchors is None:
+            anchors: dict[str, str | None] = {}
+            stack: list[tuple[Any, str]] = [(self.root, "#")]
+            while stack:
+                node, ptr = stack.pop()
+                if isinstance(node, list):
+                    stack += [(v, f"{ptr}/{i}") for i, v in enumerate(node)]
+                    continue
+                if not isinstance(node, dict):
+                    continue
+                names = [node.get("$anchor"), node.get("$dynamicAnchor")]
+                sid = node.get("$id")
+                if isinstance(sid, str) and node is not self.root:
+                    uri, frag = urldefrag(sid)
+                    if uri:
+                        self._embedded = True
+                    names.append(frag)
+                for name in names:
+                    if isinstance(name, str) and name:
+                        anchors[name] = ptr if name not in anchors else None
+                stack += [(v, pointer(ptr, k)) for k, v in node.items()
+                          if k not in ("enum", "const", "examples", "default")]
+            self._anchors = anchors
+        return self._anchors
+
+    def _local(self, ref: str) -> str | None:
+        """A reference that is not a local pointer, as one: a plain-name fragment (an
+        anchor) or a URI that resolves to this document's own $id. None when it points
+        elsewhere, or when embedded resources (another $id base) make that ambiguous."""
+        anchors = self._index()
+        if self._embedded:
+            return None
+        uri, frag = urldefrag(urljoin(self._base, ref))
+        if uri != self._base:
+            return None
+        if frag == "" or frag.startswith("/"):
+            return "#" + frag
+        return anchors.get(frag)
 
     def target(self, ref: Any, path: str) -> tuple[Any, str]:
+        if isinstance(ref, str) and not (ref == "#" or ref.startswith("#/")):
+            ref = self._local(ref) or ref
         if not isinstance(ref, str) or not (ref == "#" or ref.startswith("#/")):
             raise SchemaError(
-                f"only local JSON-pointer references ('#/...') are supported, got {ref!r}",
+                "only references within the schema document are supported (a local JSON"
+                f" pointer, an anchor or the document's own $id), got {ref!r}",
                 keyword="$ref", path=path,
             )
         node: Any = self.root
