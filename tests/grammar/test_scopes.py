@@ -52,6 +52,12 @@ CASES: dict[str, tuple[Any, bool, list[Any], list[Any]]] = {
          "unevaluatedProperties": False},
         True, [{"foo": "then", "bar": "bar"}, {"baz": "baz"}],
         [{"foo": "then", "bar": "bar", "baz": "baz"}, {"foo": "else", "baz": "baz"}]),
+    # ... and those of the oneOf branch that matched (two matching: invalid)
+    "outer-unevaluated-sees-oneof": (
+        {"type": "object", "unevaluatedProperties": False, "oneOf": [
+            {"properties": {"a": {"const": 1}}, "required": ["a"]},
+            {"properties": {"b": {"const": 1}}, "required": ["b"]}]},
+        True, [{"a": 1}, {"b": 1}], [{"a": 1, "b": 1}, {"a": 1, "c": 1}, {}]),
     # an inner unevaluatedProperties: true evaluates every key, leaving none to the outer one
     "inner-unevaluated-true": (
         {"type": "object", "properties": {"foo": {"type": "string"}},

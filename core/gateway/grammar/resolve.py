@@ -214,12 +214,16 @@ def conditional(schema: Schema) -> Any:
     cond = schema["if"]
     alts = [{"allOf": [cond, schema.get("then", True)]},
             {"allOf": [{"not": cond}, schema.get("else", True)]}]
-    if not rest:
-        return {"anyOf": alts}
-    if not isinstance(rest.get("allOf", []), list):
-        return {"allOf": [rest, {"anyOf": alts}]}  # malformed: refused when flattened
-    # rest stays the outer schema: its unevaluatedProperties sees the keys if/then/else do
-    return {**rest, "allOf": [*rest.get("allOf", []), {"anyOf": alts}]}
+    return with_branch(rest, {"anyOf": alts}) if rest else {"anyOf": alts}
+
+
+def with_branch(outer: Schema, branch: Any) -> Schema:
+    """``outer`` and ``branch`` together, ``outer`` staying the outer schema (so its
+    unevaluatedProperties sees the keys the branch evaluates)."""
+    more = outer.get("allOf", [])
+    if not isinstance(more, list):
+        return {"allOf": [outer, branch]}  # malformed: refused when flattened
+    return {**outer, "allOf": [*more, branch]}
 
 
 def _bare_ref(schema: Schema) -> bool:

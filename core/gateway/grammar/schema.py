@@ -79,6 +79,7 @@ from .resolve import (
     conditional,
     merge,
     pointer,
+    with_branch,
 )
 from .values import value_ok
 
@@ -229,8 +230,8 @@ class Converter:
             raise SchemaError(f"{kw} must be a non-empty array", keyword=kw, path=path)
         rest = {k: v for k, v in schema.items() if k != kw and k not in ANNOTATIONS}
         paths = [pointer(path, kw, i) for i in range(len(branches))]
-        if rest:  # rest stays the outer schema: its unevaluatedProperties sees the branch
-            branches = [{**rest, "allOf": [br]} for br in branches]
+        if rest:
+            branches = [with_branch(rest, br) for br in branches]
         if kw == "oneOf":
             flat, fpaths = [], []
             for br, p in zip(branches, paths, strict=True):
