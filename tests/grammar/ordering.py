@@ -30,10 +30,16 @@ def _conjuncts(root: Any, s: Any, value: Any) -> list[Any]:
     s = _deref(root, s)
     if not isinstance(s, dict):
         return []
-    rest = {k: v for k, v in s.items() if k not in ("allOf", "anyOf", "oneOf")}
+    rest = {k: v for k, v in s.items() if k not in ("allOf", "anyOf", "oneOf", "if", "then",
+                                                    "else")}
     out = [rest]
     for br in s.get("allOf", []):
         out += _conjuncts(root, br, value)
+    if "if" in s:  # the grammar merges (if and then) or (not if and else)
+        if is_valid(_with_root(root, s["if"]), value):
+            out += _conjuncts(root, s["if"], value) + _conjuncts(root, s.get("then", {}), value)
+        else:
+            out += _conjuncts(root, s.get("else", {}), value)
     for kw in ("anyOf", "oneOf"):
         for br in s.get(kw, []):
             if is_valid(_with_root(root, br), value):

@@ -352,7 +352,8 @@ def merge(parts: list[tuple[Any, str]], strict: bool) -> Schema:
             for s in dicts:
                 ap = s.get("additionalProperties", True)
                 if ap is not True and name not in s.get("properties", {}) and not any(
-                        _search(p, name) is not False for p in s.get("patternProperties", {})):
+                        pattern_search(p, name) is not False
+                        for p in s.get("patternProperties", {})):
                     subs = subs + [ap]
             merged_props[name] = subs[0] if len(subs) == 1 else {"allOf": subs}
         out["properties"] = merged_props
@@ -381,7 +382,7 @@ def merge(parts: list[tuple[Any, str]], strict: bool) -> Schema:
                 if ap is True or pat in (s.get("patternProperties") or {}):
                     continue
                 if s.get("patternProperties") or any(
-                        _search(pat, n) is not False for n in s.get("properties") or {}):
+                        pattern_search(pat, n) is not False for n in s.get("properties") or {}):
                     conflict("additionalProperties")
                 patterns[pat] = patterns[pat] + [ap]
         out["patternProperties"] = {p: subs[0] if len(subs) == 1 else {"allOf": subs}
@@ -426,7 +427,7 @@ def _merge_items(dicts: list[Schema]) -> Schema:
     return out
 
 
-def _search(pattern: str, name: str) -> bool | None:
+def pattern_search(pattern: str, name: str) -> bool | None:
     """Whether ``name`` matches ``pattern`` (None: the pattern cannot be checked here)."""
     try:
         return re.search(pattern, name, re.ASCII) is not None
