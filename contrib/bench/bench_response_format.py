@@ -7,6 +7,7 @@ unsupported_schema) and server errors (must be 0).
 
 Run under the model lock (it starts llama.cpp):
   flock /tmp/gw-model.lock .venv/bin/python contrib/bench/bench_response_format.py [--n 30]
+      [--threads 1]
 GATEWAY_CORE=<dir> runs the gateway from another copy of core/ (e.g. the code before a change).
 """
 
@@ -87,11 +88,14 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=30)
     ap.add_argument("--max-tokens", type=int, default=512)
+    ap.add_argument("--threads", type=int, default=0,
+                    help="llama.cpp threads (0: its default; 1 on a shared machine)")
     a = ap.parse_args()
     env = {}
     if os.environ.get("GATEWAY_CORE"):
         env["PYTHONPATH"] = os.environ["GATEWAY_CORE"]
-    gw = start_gateway(log_dir="/tmp", env=env)
+    gw = start_gateway(*(["--threads", str(a.threads)] if a.threads else []), log_dir="/tmp",
+                       env=env)
     counts: dict[str, int] = {}
     start = time.perf_counter()
     try:

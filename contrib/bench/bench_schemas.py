@@ -40,6 +40,7 @@ from tests.grammar.gbnf_recognizer import accepts, parse_gbnf  # noqa: E402
 from tests.grammar.grammar_helpers import closed, is_valid, reachable, unroll  # noqa: E402
 from tests.grammar.ordering import declared_order as reorder  # noqa: E402
 from tests.grammar.ordering import dumps  # noqa: E402
+from tests.grammar.subset import by_design  # noqa: E402
 
 warnings.filterwarnings("ignore")
 
@@ -134,6 +135,13 @@ def mutations(value: Any, rng: random.Random) -> list[Any]:
     return out
 
 
+def validator(schema: Any) -> Any:
+    """The jsonschema validator class for ``schema``'s draft (2020-12 when unsaid)."""
+    import jsonschema
+
+    return jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+
+
 def limits(strict: bool) -> GrammarLimits:
     """As for a response_format: non-strict objects are open (when the converter knows)."""
     if strict or "open_objects" not in GrammarLimits.__dataclass_fields__:
@@ -142,11 +150,13 @@ def limits(strict: bool) -> GrammarLimits:
 
 
 def measure(schemas: list[tuple[str, Any]], docs: int, seconds: int,
-            modes: tuple[bool, ...] = (True, False), closed_docs: bool = False) -> None:
+            modes: tuple[bool, ...] = (True, False), closed_docs: bool = False,
+            examples: int = 8) -> None:
     rng = random.Random(0)
     for strict in modes:
         built, refusals = 0, collections.Counter()
         valid_total = valid_rejected = invalid_total = invalid_accepted = 0
+        designed: collections.Counter[str] = collections.Counter()  # rejected by design
         examples_bad: list[str] = []
         for name, schema in schemas:
             try:
@@ -169,7 +179,11 @@ def measure(schemas: list[tuple[str, Any]], docs: int, seconds: int,
                     continue
                 if not accepts(grammar, doc):
                     valid_rejected += 1
-                    if len(examples_bad) < 8:
+                    why = by_design(schema, inst, strict, validator(schema),
+                                    lambda text: accepts(grammar, text))  # noqa: B023
+                    if why:
+                        designed[why] += 1
+                    elif len(examples_bad) < examples:
                         examples_bad.append(f"  {name}: {doc[:160]}")
                 for bad in mutations(inst, rng):
                     if is_valid(schema, bad):
@@ -184,6 +198,17 @@ def measure(schemas: list[tuple[str, Any]], docs: int, seconds: int,
         if docs:
             pct = 100 * valid_rejected / max(valid_total, 1)
             print(f"  valid documents rejected: {valid_rejected}/{valid_total} ({pct:.1f}%)")
+            undeclared = designed.pop("undeclared keys (strict closes objects)", 0)
+            if strict:  # strict closes objects by design (as OpenAI's strict mode does)
+                rest = valid_rejected - undeclared
+                print(f"    of which carry undeclared keys: {undeclared}")
+                print(f"  valid rejected beyond key order and undeclared keys: {rest}/"
+                      f"{valid_total} ({100 * rest / max(valid_total, 1):.1f}%)")
+            for why, count in designed.most_common():
+                print(f"    by design, {why}: {count}")
+            holes = valid_rejected - undeclared - sum(designed.values())
+            print(f"  valid rejected beyond all of those: {holes}/{valid_total}"
+                  f" ({100 * holes / max(valid_total, 1):.1f}%)")
             print(f"  invalid documents accepted: {invalid_accepted}/{invalid_total}")
             print("\n".join(examples_bad))
 
@@ -197,6 +222,9 @@ def main() -> None:
     ap.add_argument("--mode", choices=("strict", "lax", "both"), default="both")
     ap.add_argument("--closed-docs", action="store_true",
                     help="generate documents without undeclared keys (what strict admits)")
+    ap.add_argument("--examples", type=int, default=8,
+                    help="rejected valid documents to print (strict: those without undeclared"
+                    " keys)")
     a = ap.parse_args()
     schemas = corpus()
     if a.roots:
@@ -204,7 +232,7 @@ def main() -> None:
     if a.limit:
         schemas = rng_sample(schemas, a.limit)
     modes = {"strict": (True,), "lax": (False,), "both": (True, False)}[a.mode]
-    measure(schemas, a.docs, a.seconds, modes, a.closed_docs)
+    measure(schemas, a.docs, a.seconds, modes, a.closed_docs, a.examples)
 
 
 def rng_sample(items: list[Any], k: int) -> list[Any]:

@@ -48,6 +48,17 @@ def _ipv4(v: object) -> bool:
     return not isinstance(v, str) or bool(ipaddress.IPv4Address(v))
 
 
+_DUR_TIME = r"T(\d+H(\d+M(\d+S)?)?|\d+M(\d+S)?|\d+S)"
+_DURATION = (rf"P((\d+Y(\d+M(\d+D)?)?|\d+M(\d+D)?|\d+D)({_DUR_TIME})?|{_DUR_TIME}"
+             r"|\d+W)")
+
+
+@FORMATS.checks("duration")
+def _duration(v: object) -> bool:
+    """RFC 3339 appendix A (jsonschema checks it only with an optional package)."""
+    return not isinstance(v, str) or bool(re.fullmatch(_DURATION, v, re.ASCII))
+
+
 @FORMATS.checks("uri")
 def _uri(v: object) -> bool:
     uri = r"[a-zA-Z][a-zA-Z0-9+.-]*:[^\s\"<>\\^`{|}]*"

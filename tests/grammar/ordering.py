@@ -30,10 +30,16 @@ def _conjuncts(root: Any, s: Any, value: Any) -> list[Any]:
     s = _deref(root, s)
     if not isinstance(s, dict):
         return []
-    rest = {k: v for k, v in s.items() if k not in ("allOf", "anyOf", "oneOf")}
+    rest = {k: v for k, v in s.items() if k not in ("allOf", "anyOf", "oneOf", "if", "then",
+                                                    "else")}
     out = [rest]
     for br in s.get("allOf", []):
         out += _conjuncts(root, br, value)
+    if "if" in s:  # the grammar merges (if and then) or (not if and else)
+        if is_valid(_with_root(root, s["if"]), value):
+            out += _conjuncts(root, s["if"], value) + _conjuncts(root, s.get("then", {}), value)
+        else:
+            out += _conjuncts(root, s.get("else", {}), value)
     for kw in ("anyOf", "oneOf"):
         for br in s.get(kw, []):
             if is_valid(_with_root(root, br), value):
@@ -168,3 +174,31 @@ def _search(pattern: str, text: str) -> bool:
 
 def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def undeclared_keys(root: Any, schema: Any, value: Any, depth: int = 0) -> bool:
+    """Whether ``value`` carries an object key its schema neither declares (properties,
+    required, patternProperties) nor admits explicitly (additionalProperties): what a
+    strict grammar, closed like OpenAI's strict mode, leaves out by design."""
+    if depth > 40 or not isinstance(value, dict | list):
+        return False
+    try:
+        parts = _conjuncts(root, schema, value)
+    except Exception:
+        return False
+    if isinstance(value, list):
+        return any(undeclared_keys(root, item_schema(parts, i), v, depth + 1)
+                   for i, v in enumerate(value))
+    declared, addl = declared_keys(parts, None)
+    pats = [(p, s) for part in parts for p, s in (part.get("patternProperties") or {}).items()]
+    for k, v in value.items():
+        sub = declared.get(k)
+        if sub is None:
+            sub = next((s for p, s in pats if _search(p, k)), None)
+        if sub is None:
+            if addl is None:
+                return True
+            sub = addl
+        if undeclared_keys(root, sub, v, depth + 1):
+            return True
+    return False

@@ -17,6 +17,10 @@ from .errors import GrammarLimits, SchemaError
 REP_CAP = 1000
 _BLOCK = 100
 
+# names of the start rule and the shared rules (fixed()), whose bodies refer to each other
+# by these names: no other rule may take one
+_WELL_KNOWN = re.compile(r"root|char|string|number|integer|boolean|null|short-string|scalar"
+                         r"|key-char|key-char-raw|(value|object|array)(-[0-9]+)?")
 _SAFE = re.compile(r"[A-Za-z0-9 !#$%&'()*+,./:;<=>?@_`{|}~-]")
 _NAME_BAD = re.compile(r"[^a-zA-Z0-9-]+")
 
@@ -78,6 +82,8 @@ class GrammarBuilder:
 
     def _fresh(self, hint: str) -> str:
         base = rule_name(hint)
+        if _WELL_KNOWN.fullmatch(base) or base.startswith("fmt-"):
+            base = "s-" + base  # a schema's definition called "string" is not the primitive
         name, n = base, 1
         while name in self.rules:
             n += 1

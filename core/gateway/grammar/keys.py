@@ -100,6 +100,12 @@ def check_names(conv: Converter, s: Schema, names: list[str], required: list[str
     return bad
 
 
+def pattern_match(s: Schema, name: str) -> bool:
+    """Whether ``name`` may match one of the patternProperties (then additionalProperties
+    does not apply to it; the patterns' schemas do, through merge_patterns)."""
+    return any(_matches(p, name) is not False for p in s.get("patternProperties") or {})
+
+
 def merge_patterns(s: Schema, props: dict[str, Any]) -> dict[str, Any]:
     """Declared properties whose name matches a pattern also satisfy its schema."""
     pats = s.get("patternProperties") or {}

@@ -39,6 +39,7 @@ from .resolve import (
     Schema,
     canon,
     merge,
+    pattern_search,
     pointer,
 )
 from .values import json_type
@@ -168,8 +169,15 @@ def _not_property(s: Schema, k: str, sub: Any, k_required: bool) -> Schema:
     """Objects whose k (when present) violates ``sub``; when n did not require k, k must
     also be present (an object without k satisfies n)."""
     props = dict(s.get("properties") or {})
-    addl = s.get("additionalProperties", True)
-    base = props.get(k, True if addl is None else addl)
+    if k in props:
+        base = props[k]
+    elif any(pattern_search(p, k) is not False for p in s.get("patternProperties") or {}):
+        base = True  # the patterns' schemas apply to declared keys (keys.merge_patterns)
+    else:  # an undeclared key: additionalProperties applies, else unevaluatedProperties
+        # (a 'not' evaluates no key), else nothing
+        base = s.get("additionalProperties", s.get("unevaluatedProperties", True))
+    if base is None:
+        base = True
     props[k] = {"not": sub} if base is True else {"allOf": [base, {"not": sub}]}
     out = {**s, "properties": props}
     if not k_required:

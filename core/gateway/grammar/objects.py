@@ -208,7 +208,14 @@ def object_schema(conv: Converter, s: Schema, path: str) -> str | None:
                 raise Unsatisfiable(f"required property {k!r} is not allowed by"
                                   " additionalProperties: false", keyword="required",
                                   path=pointer(path, "required"))
-            props[k] = True if addl is None else addl
+            props[k] = True if addl is None or keys.pattern_match(s, k) else addl
+    if addl is not False and (addl is not None or not conv.strict
+                              and conv.b.limits.open_objects):
+        # an undeclared key a dependency names may be written (extra keys never take
+        # those names, so they are declared here, with the schema an extra key gets)
+        for k in [*deps, *(d for v in deps.values() for d in v)]:
+            if k not in props and k not in forbidden:
+                props[k] = True if addl is None or keys.pattern_match(s, k) else addl
     not_all: list[list[str]] = list(s.get(NOT_ALL) or [])
     need_any: list[list[str]] = list(s.get(NEED_ANY) or [])
     forbidden |= keys.check_names(conv, s, list(props), required, path)

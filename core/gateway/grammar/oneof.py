@@ -8,7 +8,17 @@ from typing import Any
 
 from .automaton import empty
 from .errors import SchemaError, Unsatisfiable
-from .resolve import FORBID, NEED_ANY, NOT_PATTERNS, PATTERNS, Resolver, Schema, canon, merge
+from .resolve import (
+    FORBID,
+    NEED_ANY,
+    NOT_PATTERNS,
+    PATTERNS,
+    Resolver,
+    Schema,
+    canon,
+    merge,
+    with_branch,
+)
 from .values import json_type, value_ok
 
 _ALL = {"null", "boolean", "object", "array", "string", "integer", "number"}
@@ -103,12 +113,12 @@ def excludes(x: Any, y: Any, res: Resolver, depth: int = 0, opened: bool = False
     for kw in ("anyOf", "oneOf"):
         if isinstance(x.get(kw), list) and x[kw]:
             rest = {k: v for k, v in x.items() if k != kw}
-            if all(excludes({"allOf": [rest, b]} if rest else b, y, res, depth + 1, opened)
+            if all(excludes(with_branch(rest, b) if rest else b, y, res, depth + 1, opened)
                    for b in x[kw]):
                 return True
         if isinstance(y.get(kw), list) and y[kw]:
             rest = {k: v for k, v in y.items() if k != kw}
-            if all(excludes(x, {"allOf": [rest, b]} if rest else b, res, depth + 1, opened)
+            if all(excludes(x, with_branch(rest, b) if rest else b, res, depth + 1, opened)
                    for b in y[kw]):
                 return True
     ex, ac = emitted_types(x, res), accepted_types(y, res)

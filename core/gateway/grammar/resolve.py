@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote, urldefrag, urljoin
 
 from .errors import SchemaError, Unsatisfiable
 from .values import json_type
@@ -35,6 +36,9 @@ VALIDATION = frozenset({
     "$recursiveRef", "nullable", FORBID, "\x00exclude", NOT_ALL, NEED_ANY, NOT_PATTERNS,
     PATTERNS,
 })
+# keywords through which a subschema evaluates object keys (for unevaluatedProperties)
+_EVALUATING = ("properties", "patternProperties", "additionalProperties",
+               "unevaluatedProperties", "$ref", "dependentSchemas", "if")
 MAX_COMBOS = 128  # alternatives an allOf of several anyOf/oneOf (or if/then) may expand to
 _MIN_KEYS = ("minimum", "minLength", "minItems", "minProperties", "minContains")
 _MAX_KEYS = ("maximum", "maxLength", "maxItems", "maxProperties", "maxContains")
@@ -53,13 +57,62 @@ def pointer(path: str, *parts: str | int) -> str:
 class Resolver:
     """Follows local JSON-pointer $refs of one root document."""
 
-    def __init__(self, root: Any) -> None:
+    def __init__(self, root: Any, strict: bool = True) -> None:
         self.root = root
+        self.strict = strict
+        self._anchors: dict[str, str | None] | None = None  # name → pointer (None: twice)
+        self._embedded = False  # a subschema's $id starts another resource (another base)
+        rid = root.get("$id") if isinstance(root, dict) else None
+        self._base = urldefrag(rid).url if isinstance(rid, str) else ""
+
+    def _index(self) -> dict[str, str | None]:
+        """Anchors ($anchor, $dynamicAnchor, draft-7 "$id": "#name") of the document."""
+        if self._anchors is None:
+            anchors: dict[str, str | None] = {}
+            stack: list[tuple[Any, str]] = [(self.root, "#")]
+            while stack:
+                node, ptr = stack.pop()
+                if isinstance(node, list):
+                    stack += [(v, f"{ptr}/{i}") for i, v in enumerate(node)]
+                    continue
+                if not isinstance(node, dict):
+                    continue
+                names = [node.get("$anchor"), node.get("$dynamicAnchor")]
+                sid = node.get("$id")
+                if isinstance(sid, str) and node is not self.root:
+                    uri, frag = urldefrag(sid)
+                    if uri:
+                        self._embedded = True
+                    names.append(frag)
+                for name in names:
+                    if isinstance(name, str) and name:
+                        anchors[name] = ptr if name not in anchors else None
+                stack += [(v, pointer(ptr, k)) for k, v in node.items()
+                          if k not in ("enum", "const", "examples", "default")]
+            self._anchors = anchors
+        return self._anchors
+
+    def _local(self, ref: str) -> str | None:
+        """A reference that is not a local pointer, as one: a plain-name fragment (an
+        anchor) or a URI that resolves to this document's own $id. None when it points
+        elsewhere, or when embedded resources (another $id base) make that ambiguous."""
+        anchors = self._index()
+        if self._embedded:
+            return None
+        uri, frag = urldefrag(urljoin(self._base, ref))
+        if uri != self._base:
+            return None
+        if frag == "" or frag.startswith("/"):
+            return "#" + frag
+        return anchors.get(frag)
 
     def target(self, ref: Any, path: str) -> tuple[Any, str]:
+        if isinstance(ref, str) and not (ref == "#" or ref.startswith("#/")):
+            ref = self._local(ref) or ref
         if not isinstance(ref, str) or not (ref == "#" or ref.startswith("#/")):
             raise SchemaError(
-                f"only local JSON-pointer references ('#/...') are supported, got {ref!r}",
+                "only references within the schema document are supported (a local JSON"
+                f" pointer, an anchor or the document's own $id), got {ref!r}",
                 keyword="$ref", path=path,
             )
         node: Any = self.root
@@ -87,11 +140,14 @@ class Resolver:
         return schema, path
 
     def flatten(
-        self, schema: Any, path: str, stack: tuple[str, ...] = ()
+        self, schema: Any, path: str, stack: tuple[str, ...] = (), nested: bool = False
     ) -> list[tuple[Any, str]]:
-        """The conjuncts of a schema: allOf branches and $ref targets, recursively."""
+        """The conjuncts of a schema: allOf branches and $ref targets (``nested``: one of
+        those), recursively."""
         if isinstance(schema, dict) and any(k in schema for k in ("if", "then", "else")):
             schema = conditional(schema)
+        if nested:
+            schema = self.scoped(schema, path, stack)
         if isinstance(schema, dict) and "$ref" in schema:
             ref = schema["$ref"]
             if ref in stack:
@@ -101,16 +157,52 @@ class Resolver:
                 )
             rest = {k: v for k, v in schema.items() if k != "$ref"}
             target, tpath = self.target(ref, path)
-            return self.flatten(target, tpath, stack + (ref,)) + self.flatten(rest, path, stack)
+            return (self.flatten(target, tpath, stack + (ref,), True)
+                    + self.flatten(rest, path, stack))
         if isinstance(schema, dict) and "allOf" in schema:
             branches = schema["allOf"]
             if not isinstance(branches, list) or not branches:
                 raise SchemaError("allOf must be a non-empty array", keyword="allOf", path=path)
             out = self.flatten({k: v for k, v in schema.items() if k != "allOf"}, path, stack)
             for i, br in enumerate(branches):
-                out += self.flatten(br, pointer(path, "allOf", i), stack)
+                out += self.flatten(br, pointer(path, "allOf", i), stack, True)
             return out
         return [(schema, path)]
+
+    def scoped(self, schema: Any, path: str, stack: tuple[str, ...]) -> Any:
+        """A schema met inside an allOf branch or a $ref target, ready to be merged with its
+        siblings: its unevaluatedProperties sees only the keys evaluated inside it, so it
+        becomes additionalProperties next to those keys (as properties and patterns that
+        constrain nothing); refused (strict) or dropped where anyOf/oneOf/if branches inside
+        it could evaluate more keys."""
+        if not isinstance(schema, dict) or "unevaluatedProperties" not in schema:
+            return schema
+        u = schema["unevaluatedProperties"]
+        rest = {k: v for k, v in schema.items() if k != "unevaluatedProperties"}
+        if u is True:  # every key is evaluated here, so none is left to an outer one
+            return {**rest, "additionalProperties": rest.get("additionalProperties", True)}
+        names: dict[str, Any] = {}
+        pats: dict[str, Any] = {}
+        for s, _ in self.flatten(rest, path, stack):
+            if not isinstance(s, dict):
+                continue
+            if "additionalProperties" in s:  # every key is evaluated inside already
+                return rest
+            branches = [s[k] for k in ("anyOf", "oneOf", "dependentSchemas", "dependencies")
+                        if k in s]
+            if branches and any(f'"{k}"' in canon(branches) for k in _EVALUATING):
+                if self.strict:
+                    raise SchemaError("cannot tell which keys the anyOf/oneOf branches inside"
+                                      " evaluate", keyword="unevaluatedProperties",
+                                      path=pointer(path, "unevaluatedProperties"))
+                return rest
+            names.update(dict.fromkeys(s.get("properties") or {}, True))
+            pats.update(dict.fromkeys(s.get("patternProperties") or {}, True))
+        out = {**rest, "additionalProperties": u}
+        out["properties"] = {**names, **(rest.get("properties") or {})}
+        if pats:
+            out["patternProperties"] = {**pats, **(rest.get("patternProperties") or {})}
+        return out
 
 
 def conditional(schema: Schema) -> Any:
@@ -122,7 +214,16 @@ def conditional(schema: Schema) -> Any:
     cond = schema["if"]
     alts = [{"allOf": [cond, schema.get("then", True)]},
             {"allOf": [{"not": cond}, schema.get("else", True)]}]
-    return {"allOf": [rest, {"anyOf": alts}]} if rest else {"anyOf": alts}
+    return with_branch(rest, {"anyOf": alts}) if rest else {"anyOf": alts}
+
+
+def with_branch(outer: Schema, branch: Any) -> Schema:
+    """``outer`` and ``branch`` together, ``outer`` staying the outer schema (so its
+    unevaluatedProperties sees the keys the branch evaluates)."""
+    more = outer.get("allOf", [])
+    if not isinstance(more, list):
+        return {"allOf": [outer, branch]}  # malformed: refused when flattened
+    return {**outer, "allOf": [*more, branch]}
 
 
 def _bare_ref(schema: Schema) -> bool:
@@ -216,7 +317,9 @@ def merge(parts: list[tuple[Any, str]], strict: bool) -> Schema:
                 out[k] = math.lcm(int(out[k]), int(v))
             elif k not in VALIDATION:
                 continue  # an annotation of some vocabulary (markdownDescription, x-…)
-            elif k in ("additionalProperties", "items", "additionalItems"):
+            elif k in ("items", "prefixItems", "additionalItems"):
+                continue  # merged below, position by position
+            elif k == "additionalProperties":
                 if k in out and out[k] != v:
                     out[k] = _conj(out[k], v)
                 else:
@@ -244,9 +347,13 @@ def merge(parts: list[tuple[Any, str]], strict: bool) -> Schema:
         merged_props: dict[str, Any] = {}
         for name, subs in props.items():
             # additionalProperties of a branch constrains keys that branch does not declare
+            # (a key matching one of its patterns gets that pattern's schema instead, as
+            # merged patternProperties apply to declared keys too)
             for s in dicts:
                 ap = s.get("additionalProperties", True)
-                if ap is not True and name not in s.get("properties", {}):
+                if ap is not True and name not in s.get("properties", {}) and not any(
+                        pattern_search(p, name) is not False
+                        for p in s.get("patternProperties", {})):
                     subs = subs + [ap]
             merged_props[name] = subs[0] if len(subs) == 1 else {"allOf": subs}
         out["properties"] = merged_props
@@ -266,11 +373,66 @@ def merge(parts: list[tuple[Any, str]], strict: bool) -> Schema:
     if nots:  # not A and not B = not (A or B)
         out["not"] = nots[0] if len(nots) == 1 else {"anyOf": nots}
     if patterns:
+        for pat in patterns:
+            # a key matching a pattern another branch does not list is additional to that
+            # branch, so its additionalProperties applies too: exact when that branch has no
+            # pattern and no declared name the key could also match
+            for s in dicts:
+                ap = s.get("additionalProperties", True)
+                if ap is True or pat in (s.get("patternProperties") or {}):
+                    continue
+                if s.get("patternProperties") or any(
+                        pattern_search(pat, n) is not False for n in s.get("properties") or {}):
+                    conflict("additionalProperties")
+                patterns[pat] = patterns[pat] + [ap]
         out["patternProperties"] = {p: subs[0] if len(subs) == 1 else {"allOf": subs}
                                     for p, subs in patterns.items()}
+    out.update(_merge_items(dicts))
     if names:
         out["propertyNames"] = names[0] if len(names) == 1 else {"allOf": names}
     return out
+
+
+def _tuple(s: Schema) -> tuple[list[Any], Any]:
+    """The positional item schemas of one schema and the schema of the items after them."""
+    if isinstance(s.get("prefixItems"), list):
+        return list(s["prefixItems"]), s.get("items", True)
+    if isinstance(s.get("items"), list):  # draft 4-7 tuple form
+        return list(s["items"]), s.get("additionalItems", True)
+    return [], s.get("items", True)
+
+
+def _merge_items(dicts: list[Schema]) -> Schema:
+    """prefixItems/items/additionalItems of several conjuncts, position by position: each
+    branch's items apply from the end of its own prefixItems, not of the merged one."""
+    arrays = [s for s in dicts if any(k in s for k in ("items", "prefixItems"))]
+    if len(arrays) == 1:
+        s = arrays[0]
+        return {k: s[k] for k in ("items", "prefixItems", "additionalItems") if k in s}
+    if not arrays:
+        return {}
+    tuples = [_tuple(s) for s in arrays]
+    n = max(len(pre) for pre, _ in tuples)
+
+    def conj(subs: list[Any]) -> Any:
+        out: Any = True
+        for x in {canon(x): x for x in subs}.values():
+            out = _conj(out, x)
+        return out
+
+    out: Schema = {"items": conj([tail for _, tail in tuples])}
+    if n:
+        out["prefixItems"] = [conj([pre[i] if i < len(pre) else tail for pre, tail in tuples])
+                              for i in range(n)]
+    return out
+
+
+def pattern_search(pattern: str, name: str) -> bool | None:
+    """Whether ``name`` matches ``pattern`` (None: the pattern cannot be checked here)."""
+    try:
+        return re.search(pattern, name, re.ASCII) is not None
+    except (re.error, TypeError):
+        return None
 
 
 def _ints(a: Any, b: Any) -> bool:

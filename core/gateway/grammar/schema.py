@@ -40,7 +40,9 @@ minimised, one rule per state; a maxLength too long for it is lowered, a sound s
 allOf merging (with $ref; not, oneOf, patternProperties, propertyNames, patterns and
 integer multipleOf merge too),
 patternProperties and additionalProperties apart by key automata, unevaluatedProperties of
-a merged object, OpenAPI nullable and int32/int64. A format outside JSON Schema's and
+a merged object (one inside an allOf branch or $ref target sees only the keys evaluated
+inside it; prefixItems/items of several branches merge position by position), OpenAPI
+nullable and int32/int64. A format outside JSON Schema's and
 OpenAPI's lists is an annotation (validators do not assert it).
 
 With ``strict=False`` what cannot be enforced is dropped instead of refused (the grammar
@@ -77,6 +79,7 @@ from .resolve import (
     conditional,
     merge,
     pointer,
+    with_branch,
 )
 from .values import value_ok
 
@@ -105,7 +108,7 @@ MAX_STEPS = 100_000
 class Converter:
     def __init__(self, root: Any, strict: bool, limits: GrammarLimits) -> None:
         self.b = GrammarBuilder(limits)
-        self.res = Resolver(root)
+        self.res = Resolver(root, strict)
         self.strict = strict
         self.refs: dict[str, str] = {}
         self.active: dict[str, int] = {}  # $ref → how many times it is being expanded
@@ -228,7 +231,7 @@ class Converter:
         rest = {k: v for k, v in schema.items() if k != kw and k not in ANNOTATIONS}
         paths = [pointer(path, kw, i) for i in range(len(branches))]
         if rest:
-            branches = [{"allOf": [rest, br]} for br in branches]
+            branches = [with_branch(rest, br) for br in branches]
         if kw == "oneOf":
             flat, fpaths = [], []
             for br, p in zip(branches, paths, strict=True):
@@ -319,6 +322,8 @@ class Converter:
                 ok = True
             if ok:
                 keep.append(literal(json.dumps(v, separators=(",", ":"), ensure_ascii=False)))
+                if isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
+                    keep.append(literal(str(int(v))))  # the same number: 2.0 == 2
         if not keep:
             raise Unsatisfiable("no enum value satisfies the other keywords", keyword="enum",
                               path=pointer(path, "enum"))
