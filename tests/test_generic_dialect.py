@@ -228,12 +228,13 @@ def test_more_calls_option_splits_the_call_list(recognizer) -> None:
 
 def test_more_calls_option_only_where_a_call_list_is_all() -> None:
     on = {"more_calls_pct": 30}
-    for choice, options, kw in [("required", {}, {}),
+    for choice, options, kw in [("required", {"more_calls_pct": 0}, {}),
                                 ("required", on, {"parallel_tool_calls": False}),
                                 ("auto", on, {}),
                                 ("required", {**on, "thought": "always"}, {})]:
         assert ctx(choice, options=options, **kw).plan().decision is None, (choice, options, kw)
     assert ctx("get_time", options={"more_calls_pct": 30}).plan().decision is not None
+    assert ctx("required").plan().decision.threshold == 0.2  # the measured default
 
 
 def test_more_calls_with_quotes(recognizer) -> None:
