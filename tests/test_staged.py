@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from gateway.dialect import CallDecision
+from gateway.errors import GatewayError
 from gateway.staged import go_on_probability, staged_stream
 
 DECISION = CallDecision(first="FIRST", more="MORE", rest="REST", close="]}", threshold=0.3)
@@ -29,6 +30,8 @@ class FakeBackend:
 
     async def complete(self, payload: dict[str, Any]) -> dict[str, Any]:
         self.probes.append(payload)
+        if "error" in self.probe:
+            raise GatewayError(self.probe["error"], 502)
         return self.probe
 
     async def stream(self, payload: dict[str, Any]) -> Any:
@@ -75,7 +78,8 @@ def test_unlikely_more_closes_without_generating() -> None:
     assert events[-1]["stop"] and events[-1]["stop_type"] == "eos"
 
 
-@pytest.mark.parametrize("probe", [{"content": "x"}, probs(**{"}": 0.9})])
+@pytest.mark.parametrize("probe", [{"content": "x"}, probs(**{"}": 0.9}),
+                                   {"error": "n_probs not supported"}])
 def test_without_probabilities_the_model_chooses(probe: dict[str, Any]) -> None:
     b = FakeBackend(probe)
     assert text(run(b)) == '{"tool_calls":[{"a":1},{"b":2}]}'

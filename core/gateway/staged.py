@@ -13,6 +13,7 @@ from typing import Any
 
 from gateway.backend import Backend
 from gateway.dialect import CallDecision
+from gateway.errors import GatewayError
 
 PROBE_TOKENS = 20  # top tokens read at the decision point
 
@@ -61,10 +62,13 @@ async def staged_stream(backend: Backend, payload: dict[str, Any], decision: Cal
     so_far = payload["prompt"] + "".join(pieces)
     limit = int(payload.get("n_predict", -1))
     left = limit - spent if limit > 0 else -1
-    probe = await backend.complete({
-        "prompt": so_far, "n_predict": 1, "n_probs": PROBE_TOKENS, "temperature": 0,
-        "cache_prompt": True,
-        "response_fields": ["content", "completion_probabilities", "stop_type"]})
+    try:
+        probe = await backend.complete({
+            "prompt": so_far, "n_predict": 1, "n_probs": PROBE_TOKENS, "temperature": 0,
+            "cache_prompt": True,
+            "response_fields": ["content", "completion_probabilities", "stop_type"]})
+    except GatewayError:  # a backend that cannot answer the probe: the model's own choice
+        probe = {}
     p_more = go_on_probability(probe, decision)
     grammar = decision.rest if p_more is None else (
         decision.more if p_more >= decision.threshold else None)
