@@ -43,6 +43,9 @@ class StubBackend:
 
 
 def state(ready: bool = True, text: str = CALL, **settings: Any) -> tuple[AppState, StubBackend]:
+    # the stub answers its fixed text to every request: one generation per answer (no
+    # two-part "one more call?" generation, see gateway.staged)
+    settings.setdefault("dialect_options", {"more_calls_pct": 0})
     cfg = ServeConfig(alias="the-alias", settings=Settings(**settings))
     runtime = Runtime(cfg, plugins=create_plugins(["generic"]))
     backend = StubBackend(text)

@@ -125,3 +125,23 @@ def test_ground_truth_of_real_cases_passes() -> None:
     calls = [(case["function"][0]["name"], json.dumps(args))]
     assert bs.ast_ok(case, calls, truth[case["id"]], "live_simple")
     assert all(bs.calls_valid(calls, bs.to_tools(case["function"])))
+
+
+def test_score_counts_answers_with_the_wanted_number_of_calls(monkeypatch) -> None:
+    """count_pct: answers with as many calls as the ground truth, whatever their values."""
+    pytest.importorskip("bfcl_eval")
+    import argparse
+
+    cases, truth = bs.load("live_parallel")
+    assert truth is not None
+    answers = iter([1, 2, 3])  # the first three cases want 2 calls each
+
+    def ask(client, a, case, tools):
+        name = case["function"][0]["name"]
+        return [(name, "{}")] * next(answers), None, 0.1, {}
+
+    monkeypatch.setattr(bs, "ask", ask)
+    a = argparse.Namespace(offset=0, limit=3, verbose=False, tool_choice="required")
+    row, records = bs.score(None, a, "live_parallel")
+    assert [r["wanted_calls"] for r in records] == [2, 2, 2]
+    assert row["count_pct"] == pytest.approx(33.3) and row["calls_per_answer"] == 2.0

@@ -200,3 +200,49 @@ def test_quote_off_adds_no_rules() -> None:
     case = ctx("required")
     assert DIALECT.conversation_rules(case.ctx, case.model) == ""
     assert "call-open" not in case.plan().grammar
+
+
+def compact(x: object) -> str:
+    return json.dumps(x, separators=(",", ":"))
+
+
+def test_more_calls_option_splits_the_call_list(recognizer) -> None:
+    """`more_calls_pct`: the first call alone, then more calls or the end, each grammar
+    from where the last one stopped; together they accept what the whole grammar accepts."""
+    c = ctx("required", options={"more_calls_pct": 30, "max_parallel_calls": 3})
+    plan = c.plan()
+    d = plan.decision
+    assert d is not None and d.threshold == 0.3 and d.close == "]}"
+    head = '{"tool_calls":[' + compact(CALL_W)
+    assert recognizer(d.first, head)
+    assert not recognizer(d.first, head + "]}")  # part one ends at the decision
+    assert not recognizer(d.first, head + "," + compact(CALL_T))
+    assert recognizer(plan.grammar, head + d.close)
+    assert recognizer(d.more, "," + compact(CALL_T) + "]}")
+    assert recognizer(d.more, "," + compact(CALL_T) + "," + compact(CALL_W) + "]}")
+    assert not recognizer(d.more, "]}")  # going on means one more call at least
+    assert not recognizer(d.more, ("," + compact(CALL_T)) * 3 + "]}")  # the cap holds
+    assert recognizer(d.rest, "]}") and recognizer(d.rest, "," + compact(CALL_T) + "]}")
+    assert not recognizer(d.rest, ("," + compact(CALL_T)) * 3 + "]}")
+
+
+def test_more_calls_option_only_where_a_call_list_is_all() -> None:
+    on = {"more_calls_pct": 30}
+    for choice, options, kw in [("required", {"more_calls_pct": 0}, {}),
+                                ("required", on, {"parallel_tool_calls": False}),
+                                ("auto", on, {}),
+                                ("required", {**on, "thought": "always"}, {})]:
+        assert ctx(choice, options=options, **kw).plan().decision is None, (choice, options, kw)
+    assert ctx("get_time", options={"more_calls_pct": 30}).plan().decision is not None
+    assert ctx("required").plan().decision.threshold == 0.2  # the measured default
+
+
+def test_more_calls_with_quotes(recognizer) -> None:
+    """The conversation's quote rules reach both parts."""
+    c = ctx("required", messages=[{"role": "user", "content": "Rome weather and the time"}],
+            options={"more_calls_pct": 30, "quote": "on"})
+    d = c.plan().decision
+    assert d is not None
+    assert recognizer(d.first, '{"tool_calls":[' + compact({"quote": "Rome weather", **CALL_W}))
+    assert recognizer(d.more, "," + compact({"quote": "the time", **CALL_T}) + "]}")
+    assert not recognizer(d.more, "," + compact({"quote": "Paris", **CALL_T}) + "]}")

@@ -8,8 +8,9 @@
 Per category: n, errors (HTTP 4xx/5xx, transport; counted as no call), % answers with a call,
 % calls whose arguments validate against their tool's JSON Schema, accuracy (BFCL's own AST
 checker; for *irrelevance* the % of answers without a call, for *relevance* with one), mean
-calls per answer, % answers repeating an identical call, p50 latency. Cases are taken in file
-order (--offset, --limit), one request at a time, temperature 0.
+calls per answer, % answers with as many calls as the ground truth (count: how well the model
+decides on "one more call?"), % answers repeating an identical call, p50 latency. Cases are
+taken in file order (--offset, --limit), one request at a time, temperature 0.
 """
 
 from __future__ import annotations
@@ -207,8 +208,10 @@ def score(client: openai.OpenAI, a: argparse.Namespace, category: str) -> tuple[
             ok = ast_ok(case, calls, truth[case["id"]], category)
         else:  # no ground truth: irrelevance wants no call, relevance wants one
             ok = bool(calls) != ("irrelevance" in category)
+        wanted = len(truth[case["id"]]) if truth is not None else None
         records.append({"id": case["id"], "calls": [list(c) for c in calls], "valid": valid,
-                        "ok": ok, "error": error, "latency": round(latency, 3), **info})
+                        "ok": ok, "error": error, "latency": round(latency, 3),
+                        "wanted_calls": wanted, **info})
         if a.verbose:
             print(f"{case['id']}: ok={ok} calls={calls} err={error}", file=sys.stderr)
         elif len(records) % 10 == 0:
@@ -228,6 +231,8 @@ def score(client: openai.OpenAI, a: argparse.Namespace, category: str) -> tuple[
             "no-call" if "irrelevance" in category else "call"),
         "calls_per_answer": round(sum(len(r["calls"]) for r in answered) / len(answered), 2)
         if answered else None,
+        "count_pct": pct(sum(len(r["calls"]) == r["wanted_calls"] for r in records), n)
+        if truth is not None else None,
         "repeat_pct": pct(sum(has_repeat([tuple(c) for c in r["calls"]]) for r in records), n),
         "p50_s": round(statistics.median(r["latency"] for r in records), 2) if n else None,
     }
@@ -236,7 +241,7 @@ def score(client: openai.OpenAI, a: argparse.Namespace, category: str) -> tuple[
 
 COLUMNS = [("category", 24), ("tool_choice", 11), ("n", 5), ("errors", 6), ("call_pct", 8),
            ("valid_pct", 9), ("acc_pct", 7), ("acc_kind", 8), ("calls_per_answer", 16),
-           ("repeat_pct", 10), ("p50_s", 6)]
+           ("count_pct", 9), ("repeat_pct", 10), ("p50_s", 6)]
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:

@@ -25,6 +25,7 @@ from gateway.callgate import (
 from gateway.chat_request import build_context
 from gateway.config import Settings
 from gateway.dialect import (
+    CallDecision,
     Delta,
     Dialect,
     GrammarPlan,
@@ -40,6 +41,7 @@ from gateway.dialect import (
 from gateway.errors import GatewayError, bad_request
 from gateway.grammar import GrammarLimits, SchemaError
 from gateway.plugins import Plugins
+from gateway.staged import staged_stream
 from gateway.templating import ChatTemplate, TemplateError, TemplateLimitError
 
 log = logging.getLogger("gateway.chat")
@@ -54,6 +56,7 @@ class Prepared:
     payload: dict[str, Any]
     prompt: str
     budget_tokens: int | None = None  # see SchemaGrammars.budget_tokens
+    decision: CallDecision | None = None  # generate in two parts (gateway.staged)
 
 
 class HookSchemaConverter:
@@ -136,7 +139,7 @@ class ChatService:
             raise bad_request(f"the grammar for this request is {len(plan.grammar)} bytes, over "
                               f"the limit of {self.settings.grammar_limits.max_grammar_bytes}",
                               "tools", code="grammar_too_large")
-        return Prepared(ctx, self._payload(req, prompt, plan), prompt, budget)
+        return Prepared(ctx, self._payload(req, prompt, plan), prompt, budget, plan.decision)
 
     def _plan(self, ctx: RequestContext, model: ServedModel, budget: int | None
               ) -> GrammarPlan:
@@ -256,7 +259,9 @@ class ChatService:
         """Stream one generation through the gated parser, stopping at a repeated call."""
         run.parser = GatedParser(self._parser(run.prep.ctx), CallGate(run.prep.ctx.tools))
         parser = run.parser
-        events = self.backend.stream(run.prep.payload)
+        decision = run.prep.decision
+        events = (staged_stream(self.backend, run.prep.payload, decision) if decision
+                  else self.backend.stream(run.prep.payload))
         try:
             async for event in events:
                 run.last = event

@@ -56,6 +56,33 @@ class ToolDef:
             "name": self.name, "description": self.description, "parameters": self.parameters}}
 
 
+@dataclass(frozen=True)
+class CallDecision:
+    """Generate a call list in two parts, so that "one more call?" is decided on the model's
+    probability of going on, read at a clean token boundary, not by a greedy token that
+    often merges the decision with the closing braces before it (`}},` against `}}]`).
+
+    Part one is constrained by `first` (the output up to the end of the first call). There
+    the next token's top probabilities are read: the mass of tokens starting (after
+    whitespace) with one of `more_marks` against those starting with one of `end_marks`. At
+    or above `threshold` the output goes on from the text so far under the `more` grammar,
+    else `close` is appended as is. Without probabilities (another backend) it goes on under
+    `rest` (the model's greedy choice, as in one generation)."""
+
+    first: str
+    more: str
+    rest: str
+    close: str
+    threshold: float
+    more_marks: tuple[str, ...] = (",",)
+    end_marks: tuple[str, ...] = ("]",)
+
+    def with_rules(self, extra: str) -> CallDecision:
+        """The same decision with `extra` rules added to each grammar."""
+        return replace(self, first=self.first + extra, more=self.more + extra,
+                       rest=self.rest + extra)
+
+
 @dataclass(slots=True)
 class GrammarPlan:
     """The constraint for one request, in llama.cpp's own terms."""
@@ -68,6 +95,7 @@ class GrammarPlan:
     triggers: list[dict[str, Any]] = field(default_factory=list)
     preserved_tokens: list[str] = field(default_factory=list)
     stop: list[str] = field(default_factory=list)
+    decision: CallDecision | None = None  # generate in two parts (see CallDecision)
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,7 +301,10 @@ def request_plan(plan: GrammarPlan, ctx: RequestContext, model: ServedModel) -> 
     """A (cacheable) plan completed with the rules that depend on this conversation
     (Dialect.conversation_rules): the constraint the request is sent with."""
     extra = model.dialect.conversation_rules(ctx, model) if plan.grammar else ""
-    return replace(plan, grammar=plan.grammar + extra) if extra and plan.grammar else plan
+    if not extra or not plan.grammar:
+        return plan
+    decision = plan.decision.with_rules(extra) if plan.decision is not None else None
+    return replace(plan, grammar=plan.grammar + extra, decision=decision)
 
 
 def template_variables(ctx: RequestContext) -> dict[str, Any]:

@@ -1,0 +1,77 @@
+"""End-to-end: the generic dialect's `more_calls_pct` option on the real llama.cpp and demo
+model. The call list is generated in two parts (first call, a one-token probe, then more
+calls or the end); the client sees one ordinary answer, streamed and not, with valid calls."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+TOOLS = [
+    {"type": "function", "function": {
+        "name": "get_weather", "description": "Current weather of a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+                       "required": ["city"], "additionalProperties": False}}},
+    {"type": "function", "function": {
+        "name": "get_time", "description": "Current time in a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+                       "required": ["city"], "additionalProperties": False}}},
+]
+ASK = [{"role": "user", "content": "What is the weather in Oslo and the time in Lima?"}]
+
+
+def gateway(gateway_factory, backend_url, pct: int):
+    return gateway_factory("--endpoint", backend_url, "--dialect", "generic",
+                           "--dialect-option", f"more_calls_pct={pct}").openai()
+
+
+def answer(client, stream: bool) -> tuple[list[tuple[str, dict]], str | None, int | None]:
+    """(calls with decoded arguments, finish_reason, completion tokens)."""
+    body = dict(model="demo", messages=ASK, tools=TOOLS, tool_choice="required",
+                max_tokens=128, temperature=0)
+    if not stream:
+        r = client.chat.completions.create(**body)
+        calls = r.choices[0].message.tool_calls or []
+        return ([(c.function.name, json.loads(c.function.arguments)) for c in calls],
+                r.choices[0].finish_reason, r.usage.completion_tokens)
+    acc: dict[int, list[str]] = {}
+    finish = tokens = None
+    for chunk in client.chat.completions.create(**body, stream=True,
+                                                stream_options={"include_usage": True}):
+        if chunk.usage is not None:
+            tokens = chunk.usage.completion_tokens
+        for choice in chunk.choices:
+            finish = choice.finish_reason or finish
+            for tc in choice.delta.tool_calls or []:
+                entry = acc.setdefault(tc.index, ["", ""])
+                entry[0] += tc.function.name or ""
+                entry[1] += tc.function.arguments or ""
+    return [(n, json.loads(a)) for _, (n, a) in sorted(acc.items())], finish, tokens
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_certain_threshold_stops_after_the_first_call(gateway_factory, backend_url,
+                                                         stream) -> None:
+    """At 100% the model goes on only if it is certain: one call, closed by the gateway."""
+    calls, finish, tokens = answer(gateway(gateway_factory, backend_url, 100), stream)
+    assert finish == "tool_calls" and len(calls) == 1
+    name, args = calls[0]
+    assert name in ("get_weather", "get_time") and set(args) == {"city"}
+    assert tokens is not None and 0 < tokens <= 128
+
+
+def test_going_on_gives_one_answer_the_same_streamed_and_not(gateway_factory,
+                                                             backend_url) -> None:
+    """At 1% the second part runs after nearly any first call: still one answer of valid,
+    distinct calls, the same whether streamed or not, within max_tokens."""
+    client = gateway(gateway_factory, backend_url, 1)
+    plain, finish, tokens = answer(client, stream=False)
+    streamed, s_finish, s_tokens = answer(client, stream=True)
+    assert plain == streamed and finish == s_finish == "tool_calls"
+    assert 1 <= len(plain) <= 4
+    assert all(n in ("get_weather", "get_time") and set(a) == {"city"} for n, a in plain)
+    assert len({json.dumps(c, sort_keys=True) for c in plain}) == len(plain)  # no repeats
+    assert tokens == s_tokens and tokens is not None and 0 < tokens <= 129

@@ -1,0 +1,102 @@
+"""Generation in two parts (gateway.staged): the first call, then "one more call?" decided
+on the probability read at the decision point. A fake backend records what is asked."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from typing import Any
+
+import pytest
+from gateway.dialect import CallDecision
+from gateway.errors import GatewayError
+from gateway.staged import go_on_probability, staged_stream
+
+DECISION = CallDecision(first="FIRST", more="MORE", rest="REST", close="]}", threshold=0.3)
+
+
+def probs(**tops: float) -> dict[str, Any]:
+    """A one-token /completion answer with top probabilities {token text: p}."""
+    return {"content": "x", "completion_probabilities": [{"top_logprobs": [
+        {"token": t, "logprob": math.log(p)} for t, p in tops.items()]}]}
+
+
+class FakeBackend:
+    def __init__(self, probe: dict[str, Any], first_stop: str = "eos") -> None:
+        self.probe = probe
+        self.first_stop = first_stop
+        self.streams: list[dict[str, Any]] = []
+        self.probes: list[dict[str, Any]] = []
+
+    async def complete(self, payload: dict[str, Any]) -> dict[str, Any]:
+        self.probes.append(payload)
+        if "error" in self.probe:
+            raise GatewayError(self.probe["error"], 502)
+        return self.probe
+
+    async def stream(self, payload: dict[str, Any]) -> Any:
+        self.streams.append(payload)
+        if payload["grammar"] == "FIRST":
+            yield {"content": '{"tool_calls":[{"a":1}'}
+            yield {"content": "", "stop": True, "stop_type": self.first_stop,
+                   "tokens_predicted": 10, "tokens_evaluated": 50}
+        else:
+            yield {"content": ',{"b":2}]}'}
+            yield {"content": "", "stop": True, "stop_type": "eos", "tokens_predicted": 6,
+                   "tokens_evaluated": 60}
+
+
+def run(backend: FakeBackend) -> list[dict[str, Any]]:
+    async def go() -> list[dict[str, Any]]:
+        payload = {"prompt": "P", "n_predict": 100, "grammar": "WHOLE", "temperature": 0}
+        return [e async for e in staged_stream(backend, payload, DECISION)]
+    return asyncio.run(go())
+
+
+def text(events: list[dict[str, Any]]) -> str:
+    return "".join(e.get("content", "") for e in events)
+
+
+def test_likely_more_goes_on_from_the_text_so_far() -> None:
+    b = FakeBackend(probs(**{",": 0.2, "]}": 0.3, "}": 0.5}))  # 0.2 / 0.5 >= 0.3
+    events = run(b)
+    assert text(events) == '{"tool_calls":[{"a":1},{"b":2}]}'
+    assert [s["grammar"] for s in b.streams] == ["FIRST", "MORE"]
+    assert b.probes[0]["prompt"] == 'P{"tool_calls":[{"a":1}' == b.streams[1]["prompt"]
+    assert b.probes[0]["n_predict"] == 1 and b.probes[0]["n_probs"] > 0
+    assert b.streams[1]["n_predict"] == 90  # what the first part left
+    last = events[-1]
+    assert last["stop"] and last["tokens_predicted"] == 16 and last["tokens_evaluated"] == 50
+    assert sum(bool(e.get("stop")) for e in events) == 1
+
+
+def test_unlikely_more_closes_without_generating() -> None:
+    b = FakeBackend(probs(**{" ,": 0.1, "]}": 0.4, "]": 0.2}))  # 0.1 / 0.7 < 0.3
+    events = run(b)
+    assert text(events) == '{"tool_calls":[{"a":1}]}'
+    assert [s["grammar"] for s in b.streams] == ["FIRST"]
+    assert events[-1]["stop"] and events[-1]["stop_type"] == "eos"
+
+
+@pytest.mark.parametrize("probe", [{"content": "x"}, probs(**{"}": 0.9}),
+                                   {"error": "n_probs not supported"}])
+def test_without_probabilities_the_model_chooses(probe: dict[str, Any]) -> None:
+    b = FakeBackend(probe)
+    assert text(run(b)) == '{"tool_calls":[{"a":1},{"b":2}]}'
+    assert [s["grammar"] for s in b.streams] == ["FIRST", "REST"]
+
+
+@pytest.mark.parametrize("stop_type", ["limit", "word"])
+def test_a_cut_first_part_ends_there(stop_type: str) -> None:
+    b = FakeBackend(probs(**{",": 0.9}), first_stop=stop_type)
+    events = run(b)
+    assert text(events) == '{"tool_calls":[{"a":1}'
+    assert events[-1]["stop_type"] == stop_type and not b.probes and len(b.streams) == 1
+
+
+def test_go_on_probability_reads_both_answer_shapes() -> None:
+    assert go_on_probability(probs(**{",": 0.3, "]": 0.1}), DECISION) == pytest.approx(0.75)
+    post = {"completion_probabilities": [{"top_probs": [{"token": ",{", "prob": 0.2},
+                                                        {"token": "]}", "prob": 0.2}]}]}
+    assert go_on_probability(post, DECISION) == pytest.approx(0.5)
+    assert go_on_probability({"completion_probabilities": []}, DECISION) is None
