@@ -403,9 +403,13 @@ async def threads_split() -> None:
             gw.stop()
         label = " ".join(a if not a.endswith(".gguf") else "demo" for a in args)
         print(f"llama.cpp threads with {label}: {threads} on {cores} cores")
+        # More children than cores: one thread each. A one-thread llama.cpp has no pool whose
+        # threads spin-wait for each other; it only takes turns on a core with the others.
+        verdict = ("never above the cores" if sum(threads) <= cores else
+                   "one thread each: no spin-waiting" if max(threads) == 1 else
+                   "OVERSUBSCRIBED")
         TABLE.append((f"llama.cpp threads, {label}", f"{cores} cores",
-                      "+".join(map(str, threads)), "never above the cores"
-                      if sum(threads) <= cores else "OVERSUBSCRIBED"))
+                      "+".join(map(str, threads)), verdict))
 
 
 def main() -> None:
