@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -142,3 +143,48 @@ def test_a_configuration_every_worker_refuses_stops_the_parent(stub_backend: str
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "max_parallel_calls" in proc.stderr
+
+
+def test_a_worker_accepts_connections_only_once_ready() -> None:
+    """Workers share one listening socket: a worker still starting must not take a client
+    (it could only answer 503 while another worker is ready). Until its backend answers, a
+    connection waits in the socket's queue; once ready, the same connection is served."""
+    healthy = threading.Event()
+
+    class Slow(_StubLlama):
+        def do_GET(self) -> None:  # noqa: N802
+            if not healthy.is_set():
+                self.send_response(503)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            super().do_GET()
+
+    backend = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=backend.serve_forever, daemon=True).start()
+    sock = socket.create_server(("127.0.0.1", 0), backlog=16)
+    sock.set_inheritable(True)
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "serve", "--endpoint",
+         f"http://127.0.0.1:{backend.server_address[1]}", "--bind-fd", str(sock.fileno())],
+        pass_fds=(sock.fileno(),), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    answer: list[int] = []
+
+    def ask() -> None:
+        with urllib.request.urlopen(url + "/health", timeout=60) as r:
+            answer.append(r.status)
+
+    try:
+        asker = threading.Thread(target=ask)
+        asker.start()
+        asker.join(3.0)  # the worker is up by now, but its backend is not: no answer yet
+        assert answer == [] and proc.poll() is None
+        healthy.set()
+        asker.join(60)
+        assert answer == [200]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        backend.shutdown()
+        sock.close()

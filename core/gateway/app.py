@@ -118,7 +118,7 @@ def create_app(runtime: Runtime, *, manage_backend: bool = True) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        task = asyncio.create_task(_start(runtime)) if manage_backend else None
+        task = asyncio.create_task(start_runtime(runtime)) if manage_backend else None
         try:
             yield
         finally:
@@ -135,7 +135,7 @@ def create_app(runtime: Runtime, *, manage_backend: bool = True) -> Starlette:
     return app
 
 
-async def _start(runtime: Runtime) -> None:
+async def start_runtime(runtime: Runtime) -> None:
     try:
         await runtime.start()
     except Exception as exc:  # the server keeps answering /health with the reason

@@ -192,7 +192,7 @@ def serve(a: argparse.Namespace, argv: list[str]) -> int:
     from hypercorn.asyncio import serve as hypercorn_serve
     from hypercorn.config import Config
 
-    from gateway.app import create_app
+    from gateway.app import create_app, start_runtime
     from gateway.banner import announce_when_ready
     from gateway.plugins import PluginError
     from gateway.runtime import Runtime, ServeConfig
@@ -211,7 +211,10 @@ def serve(a: argparse.Namespace, argv: list[str]) -> int:
             early.stop()
         print(f"gateway: {exc}", file=sys.stderr)
         return 2
-    app = create_app(runtime)
+    # A worker (--bind-fd) shares the listening socket with the others: it starts accepting
+    # only once ready, so no client lands on a worker still starting while another is ready.
+    worker = a.bind_fd is not None
+    app = create_app(runtime, manage_backend=not worker)
     hc = Config()
     hc.bind = [f"fd://{a.bind_fd}"] if a.bind_fd is not None else [f"{a.host}:{a.port}"]
     hc.accesslog = None
@@ -227,6 +230,14 @@ def serve(a: argparse.Namespace, argv: list[str]) -> int:
         if a.bind_fd is None:  # a worker stays quiet: its parent speaks for all of them
             log.info("serving the OpenAI API on http://%s:%d/v1", a.host, a.port)
             banner = asyncio.create_task(announce_when_ready(runtime, a.host, a.port))
+        if worker:
+            starting = asyncio.create_task(start_runtime(runtime))
+            await asyncio.wait([starting, asyncio.create_task(stop.wait())],
+                               return_when=asyncio.FIRST_COMPLETED)
+            if not starting.done():  # stopped while starting
+                starting.cancel()
+                await runtime.stop()
+                return
         await hypercorn_serve(app, hc, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
         if banner is not None:
             banner.cancel()
