@@ -124,6 +124,20 @@ def test_prompt_describes_tools_in_both_styles():
         assert needle in prompt and "get_time" in prompt and prompt.startswith("<system>")
 
 
+def test_prompt_asks_to_leave_out_optional_arguments_unless_off():
+    from gateway.templating import ChatTemplate
+
+    t = ChatTemplate("{% for m in messages %}<{{m.role}}>{{m.content}}\n{% endfor %}")
+    ask = "Leave out optional arguments"
+    for choice, options, asked in [("required", {}, True), ("auto", {}, True),
+                                   ("required", {"optional_args": "off"}, False),
+                                   ("none", {}, False)]:
+        c = ctx(choice, template=t, options=options)
+        prompt = GenericDialect().render_prompt(c.ctx, c.model)
+        assert (ask in prompt) == asked, (choice, options)
+        assert "get_weather" in prompt
+
+
 def test_history_with_calls_and_results_is_plain_turns():
     msgs = [{"role": "user", "content": "Weather?"},
             {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function",
@@ -218,10 +232,12 @@ def test_more_calls_option_splits_the_call_list(recognizer) -> None:
     assert not recognizer(d.first, head + "]}")  # part one ends at the decision
     assert not recognizer(d.first, head + "," + compact(CALL_T))
     assert recognizer(plan.grammar, head + d.close)
-    assert recognizer(d.more, "," + compact(CALL_T) + "]}")
-    assert recognizer(d.more, "," + compact(CALL_T) + "," + compact(CALL_W) + "]}")
-    assert not recognizer(d.more, "]}")  # going on means one more call at least
-    assert not recognizer(d.more, ("," + compact(CALL_T)) * 3 + "]}")  # the cap holds
+    assert recognizer(d.one, "," + compact(CALL_T))
+    assert recognizer(d.one, "," + compact(CALL_W))
+    assert not recognizer(d.one, "]}")  # going on means one more call
+    assert not recognizer(d.one, "," + compact(CALL_T) + "]}")  # and only one: then decide
+    assert not recognizer(d.one, ("," + compact(CALL_T)) * 2)
+    assert d.cap == 3  # the cap holds: at most two decisions to go on
     assert recognizer(d.rest, "]}") and recognizer(d.rest, "," + compact(CALL_T) + "]}")
     assert not recognizer(d.rest, ("," + compact(CALL_T)) * 3 + "]}")
 
@@ -244,5 +260,5 @@ def test_more_calls_with_quotes(recognizer) -> None:
     d = c.plan().decision
     assert d is not None
     assert recognizer(d.first, '{"tool_calls":[' + compact({"quote": "Rome weather", **CALL_W}))
-    assert recognizer(d.more, "," + compact({"quote": "the time", **CALL_T}) + "]}")
-    assert not recognizer(d.more, "," + compact({"quote": "Paris", **CALL_T}) + "]}")
+    assert recognizer(d.one, "," + compact({"quote": "the time", **CALL_T}))
+    assert not recognizer(d.one, "," + compact({"quote": "Paris", **CALL_T}))

@@ -1,5 +1,6 @@
-"""Generation in two parts (gateway.staged): the first call, then "one more call?" decided
-on the probability read at the decision point. A fake backend records what is asked."""
+"""Generation call by call (gateway.staged): the first call, then after each call "one more
+call?" decided on the probability read at the decision point. A fake backend records what
+is asked."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from gateway.dialect import CallDecision
 from gateway.errors import GatewayError
 from gateway.staged import go_on_probability, staged_stream
 
-DECISION = CallDecision(first="FIRST", more="MORE", rest="REST", close="]}", threshold=0.3)
+DECISION = CallDecision(first="FIRST", one="ONE", rest="REST", close="]}", threshold=0.3, cap=2)
 
 
 def probs(**tops: float) -> dict[str, Any]:
@@ -22,14 +23,18 @@ def probs(**tops: float) -> dict[str, Any]:
 
 
 class FakeBackend:
-    def __init__(self, probe: dict[str, Any], first_stop: str = "eos") -> None:
-        self.probe = probe
+    def __init__(self, probe: dict[str, Any] | list[dict[str, Any]], first_stop: str = "eos"
+                 ) -> None:
+        self.answers = probe if isinstance(probe, list) else None
+        self.probe = probe if isinstance(probe, dict) else {}
         self.first_stop = first_stop
         self.streams: list[dict[str, Any]] = []
         self.probes: list[dict[str, Any]] = []
 
     async def complete(self, payload: dict[str, Any]) -> dict[str, Any]:
         self.probes.append(payload)
+        if self.answers is not None:
+            self.probe = self.answers[len(self.probes) - 1]
         if "error" in self.probe:
             raise GatewayError(self.probe["error"], 502)
         return self.probe
@@ -41,15 +46,16 @@ class FakeBackend:
             yield {"content": "", "stop": True, "stop_type": self.first_stop,
                    "tokens_predicted": 10, "tokens_evaluated": 50}
         else:
-            yield {"content": ',{"b":2}]}'}
+            n = len(self.streams)
+            yield {"content": f',{{"b":{n}}}' + ("]}" if payload["grammar"] == "REST" else "")}
             yield {"content": "", "stop": True, "stop_type": "eos", "tokens_predicted": 6,
                    "tokens_evaluated": 60}
 
 
-def run(backend: FakeBackend) -> list[dict[str, Any]]:
+def run(backend: FakeBackend, decision: CallDecision = DECISION) -> list[dict[str, Any]]:
     async def go() -> list[dict[str, Any]]:
         payload = {"prompt": "P", "n_predict": 100, "grammar": "WHOLE", "temperature": 0}
-        return [e async for e in staged_stream(backend, payload, DECISION)]
+        return [e async for e in staged_stream(backend, payload, decision)]
     return asyncio.run(go())
 
 
@@ -61,13 +67,26 @@ def test_likely_more_goes_on_from_the_text_so_far() -> None:
     b = FakeBackend(probs(**{",": 0.2, "]}": 0.3, "}": 0.5}))  # 0.2 / 0.5 >= 0.3
     events = run(b)
     assert text(events) == '{"tool_calls":[{"a":1},{"b":2}]}'
-    assert [s["grammar"] for s in b.streams] == ["FIRST", "MORE"]
+    assert [s["grammar"] for s in b.streams] == ["FIRST", "ONE"]
     assert b.probes[0]["prompt"] == 'P{"tool_calls":[{"a":1}' == b.streams[1]["prompt"]
     assert b.probes[0]["n_predict"] == 1 and b.probes[0]["n_probs"] > 0
     assert b.streams[1]["n_predict"] == 90  # what the first part left
+    assert len(b.probes) == 1  # at the cap of 2 calls the list closes without asking
     last = events[-1]
-    assert last["stop"] and last["tokens_predicted"] == 16 and last["tokens_evaluated"] == 50
+    assert last["stop"] and last["tokens_predicted"] == 17 and last["tokens_evaluated"] == 50
     assert sum(bool(e.get("stop")) for e in events) == 1
+
+
+def test_each_boundary_is_decided_on_its_own() -> None:
+    more, end = probs(**{",": 0.9, "]": 0.1}), probs(**{",": 0.1, "]": 0.9})
+    b = FakeBackend([more, more, end])
+    events = run(b, CallDecision(first="FIRST", one="ONE", rest="REST", close="]}",
+                                 threshold=0.3, cap=4))
+    assert text(events) == '{"tool_calls":[{"a":1},{"b":2},{"b":3}]}'
+    assert [s["grammar"] for s in b.streams] == ["FIRST", "ONE", "ONE"]
+    assert b.probes[2]["prompt"] == 'P{"tool_calls":[{"a":1},{"b":2},{"b":3}'
+    assert [s["n_predict"] for s in b.streams] == [100, 90, 84]
+    assert events[-1]["tokens_predicted"] == 23
 
 
 def test_unlikely_more_closes_without_generating() -> None:
@@ -82,8 +101,10 @@ def test_unlikely_more_closes_without_generating() -> None:
                                    {"error": "n_probs not supported"}])
 def test_without_probabilities_the_model_chooses(probe: dict[str, Any]) -> None:
     b = FakeBackend(probe)
-    assert text(run(b)) == '{"tool_calls":[{"a":1},{"b":2}]}'
+    events = run(b)
+    assert text(events) == '{"tool_calls":[{"a":1},{"b":2}]}'
     assert [s["grammar"] for s in b.streams] == ["FIRST", "REST"]
+    assert events[-1]["tokens_predicted"] == 16  # the model closed the list itself
 
 
 @pytest.mark.parametrize("stop_type", ["limit", "word"])

@@ -56,7 +56,7 @@ class Prepared:
     payload: dict[str, Any]
     prompt: str
     budget_tokens: int | None = None  # see SchemaGrammars.budget_tokens
-    decision: CallDecision | None = None  # generate in two parts (gateway.staged)
+    decision: CallDecision | None = None  # generate call by call (gateway.staged)
 
 
 class HookSchemaConverter:

@@ -58,28 +58,30 @@ class ToolDef:
 
 @dataclass(frozen=True)
 class CallDecision:
-    """Generate a call list in two parts, so that "one more call?" is decided on the model's
+    """Generate a call list call by call, so that "one more call?" is decided on the model's
     probability of going on, read at a clean token boundary, not by a greedy token that
     often merges the decision with the closing braces before it (`}},` against `}}]`).
 
-    Part one is constrained by `first` (the output up to the end of the first call). There
-    the next token's top probabilities are read: the mass of tokens starting (after
-    whitespace) with one of `more_marks` against those starting with one of `end_marks`. At
-    or above `threshold` the output goes on from the text so far under the `more` grammar,
-    else `close` is appended as is. Without probabilities (another backend) it goes on under
-    `rest` (the model's greedy choice, as in one generation)."""
+    The first part is constrained by `first` (the output up to the end of the first call).
+    After each call the next token's top probabilities are read: the mass of tokens starting
+    (after whitespace) with one of `more_marks` against those starting with one of
+    `end_marks`. At or above `threshold` (and below `cap` calls) the output goes on from the
+    text so far under the `one` grammar (exactly one more call), else `close` is appended
+    as is. Without probabilities (another backend) it goes on under `rest` (the model's
+    greedy choice of any further calls, as in one generation)."""
 
     first: str
-    more: str
+    one: str
     rest: str
     close: str
     threshold: float
+    cap: int = 2
     more_marks: tuple[str, ...] = (",",)
     end_marks: tuple[str, ...] = ("]",)
 
     def with_rules(self, extra: str) -> CallDecision:
         """The same decision with `extra` rules added to each grammar."""
-        return replace(self, first=self.first + extra, more=self.more + extra,
+        return replace(self, first=self.first + extra, one=self.one + extra,
                        rest=self.rest + extra)
 
 
@@ -95,7 +97,7 @@ class GrammarPlan:
     triggers: list[dict[str, Any]] = field(default_factory=list)
     preserved_tokens: list[str] = field(default_factory=list)
     stop: list[str] = field(default_factory=list)
-    decision: CallDecision | None = None  # generate in two parts (see CallDecision)
+    decision: CallDecision | None = None  # generate call by call (see CallDecision)
 
 
 @dataclass(frozen=True, slots=True)

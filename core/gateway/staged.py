@@ -1,5 +1,6 @@
-"""Generation in two parts for a plan with a CallDecision: the first call, then "one more
-call?" decided on the model's probability of going on, read at a clean token boundary.
+"""Generation call by call for a plan with a CallDecision: the first call, then after each
+call "one more?" decided on the model's probability of going on, read at a clean token
+boundary.
 
 The events look like one llama.cpp stream (content pieces, then one final event with
 `stop: true`), so the chat path reads them as it reads the backend's own stream.
@@ -39,51 +40,52 @@ def go_on_probability(probe: dict[str, Any], decision: CallDecision) -> float | 
 
 async def staged_stream(backend: Backend, payload: dict[str, Any], decision: CallDecision
                         ) -> AsyncGenerator[dict[str, Any], None]:
-    """llama.cpp-like events of a generation in two parts (see CallDecision)."""
-    first = backend.stream({**payload, "grammar": decision.first})
-    pieces: list[str] = []
-    last: dict[str, Any] = {}
-    try:
-        async for event in first:
-            if event.get("stop"):
-                last = event
-                break
-            pieces.append(event.get("content", ""))
-            yield event
-    finally:
-        await first.aclose()
-    if last.get("content"):
-        pieces.append(last["content"])
-        yield {"content": last["content"]}
-    spent = int(last.get("tokens_predicted") or 0)
-    if last.get("stop_type") != "eos":  # cut by max_tokens or a stop word: as it is
-        yield {**last, "content": ""}
-        return
-    so_far = payload["prompt"] + "".join(pieces)
+    """llama.cpp-like events of a call list generated call by call (see CallDecision)."""
     limit = int(payload.get("n_predict", -1))
-    left = limit - spent if limit > 0 else -1
+    pieces: list[str] = []
+    spent = 0
+    evaluated: Any = None
+    grammar, calls = decision.first, 1
+    while True:
+        part = backend.stream({**payload, "prompt": payload["prompt"] + "".join(pieces),
+                               "grammar": grammar,
+                               "n_predict": limit - spent if limit > 0 else -1})
+        last: dict[str, Any] = {}
+        try:
+            async for event in part:
+                if event.get("stop"):
+                    last = event
+                    break
+                pieces.append(event.get("content", ""))
+                yield event
+        finally:
+            await part.aclose()
+        if last.get("content"):
+            pieces.append(last["content"])
+            yield {"content": last["content"]}
+        spent += int(last.get("tokens_predicted") or 0)
+        evaluated = last.get("tokens_evaluated") if evaluated is None else evaluated
+        done = {**last, "content": "", "tokens_predicted": spent, "tokens_evaluated": evaluated}
+        if last.get("stop_type") != "eos" or grammar == decision.rest:
+            yield done  # cut by max_tokens or a stop word (as it is), or the model's own end
+            return
+        if calls >= decision.cap or 0 < limit <= spent:
+            break
+        p_more = await _probe(backend, payload["prompt"] + "".join(pieces), decision)
+        if p_more is not None and p_more < decision.threshold:
+            break
+        grammar = decision.rest if p_more is None else decision.one
+        calls += 1
+    yield {**done, "content": decision.close, "tokens_predicted": spent + 1}
+
+
+async def _probe(backend: Backend, text: str, decision: CallDecision) -> float | None:
+    """p(another call) after `text`, or None when the backend cannot tell."""
     try:
         probe = await backend.complete({
-            "prompt": so_far, "n_predict": 1, "n_probs": PROBE_TOKENS, "temperature": 0,
+            "prompt": text, "n_predict": 1, "n_probs": PROBE_TOKENS, "temperature": 0,
             "cache_prompt": True,
             "response_fields": ["content", "completion_probabilities", "stop_type"]})
     except GatewayError:  # a backend that cannot answer the probe: the model's own choice
-        probe = {}
-    p_more = go_on_probability(probe, decision)
-    grammar = decision.rest if p_more is None else (
-        decision.more if p_more >= decision.threshold else None)
-    if grammar is None or left == 0:
-        yield {**last, "content": decision.close, "tokens_predicted": spent + 1}
-        return
-    rest = backend.stream({**payload, "prompt": so_far, "grammar": grammar, "n_predict": left})
-    try:
-        async for event in rest:
-            if event.get("stop"):
-                yield {**event, "tokens_predicted": spent + int(event.get("tokens_predicted") or 0),
-                       "tokens_evaluated": last.get("tokens_evaluated",
-                                                    event.get("tokens_evaluated"))}
-                return
-            yield event
-    finally:
-        await rest.aclose()
-
+        return None
+    return go_on_probability(probe, decision)

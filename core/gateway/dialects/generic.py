@@ -57,9 +57,12 @@ class GenericDialect(Dialect):
         int_option("thought_max_chars", 0, "characters the thought may take"),
         choice_option("quote", "off", "on",
                       help="each call first quotes the words of the request it serves"),
+        choice_option("optional_args", "say", "off",
+                      help="the prompt asks to leave out optional arguments the request "
+                           "does not give"),
         int_option("more_calls_pct", 0,
                    "with required/named calls: the model's probability (in %) of another call, "
-                   "read after the first call, at which it goes on (0: its greedy choice in "
+                   "read after each call, at which it goes on (0: its greedy choice in "
                    "one generation)"),
         MAX_PARALLEL_CALLS,
     )
@@ -111,7 +114,12 @@ class GenericDialect(Dialect):
                        "get_weather(city, unit), the tool call is "
                        '{"name": "get_weather", "arguments": {"city": "Oslo", "unit": "celsius"}}'
                        ". Copy the values from the request.")
-        return f"You have these tools:\n{described}\n\nAnswer with one JSON object. {how}{example}"
+        omit = ""
+        if options.get("optional_args", "say") == "say" and ctx.tool_choice != "none":
+            omit = (" Leave out optional arguments (marked ?) unless the request gives their "
+                    "value.")
+        return (f"You have these tools:\n{described}\n\nAnswer with one JSON object. "
+                f"{how}{omit}{example}")
 
     # -- grammar --------------------------------------------------------------------------
     def tools_grammar(self, ctx: RequestContext, model: ServedModel,
@@ -261,18 +269,17 @@ _CALLS_OPEN = '"{\\"tool_calls\\":["'
 
 def _call_decision(rules: list[str], options: Mapping[str, Any], cap: int
                    ) -> CallDecision | None:
-    """With the `more_calls_pct` option and room for more than one call: the call list in
-    two parts (see CallDecision), the first call, then more calls or the end."""
+    """With the `more_calls_pct` option and room for more than one call: the call list
+    generated call by call (see CallDecision): after each call, one more or the end."""
     pct: int = options.get("more_calls_pct", MORE_CALLS_PCT)
     if pct <= 0 or cap < 2:
         return None
     body = "\n".join(rules) + "\n"
-    more = call_list("call", '","', cap - 1)
     return CallDecision(
         first=f"root ::= {_CALLS_OPEN} call\n" + body,
-        more=f'root ::= "," {more} "]}}"\n' + body,
+        one='root ::= "," call\n' + body,
         rest=f'root ::= ("," call){{0,{cap - 1}}} "]}}"\n' + body,
-        close="]}", threshold=min(pct, 100) / 100)
+        close="]}", threshold=min(pct, 100) / 100, cap=cap)
 
 
 def _quoting(ctx: RequestContext, options: Mapping[str, Any]) -> bool:
