@@ -124,20 +124,6 @@ def test_prompt_describes_tools_in_both_styles():
         assert needle in prompt and "get_time" in prompt and prompt.startswith("<system>")
 
 
-def test_prompt_asks_to_leave_out_optional_arguments_unless_off():
-    from gateway.templating import ChatTemplate
-
-    t = ChatTemplate("{% for m in messages %}<{{m.role}}>{{m.content}}\n{% endfor %}")
-    ask = "Leave out optional arguments"
-    for choice, options, asked in [("required", {}, True), ("auto", {}, True),
-                                   ("required", {"optional_args": "off"}, False),
-                                   ("none", {}, False)]:
-        c = ctx(choice, template=t, options=options)
-        prompt = GenericDialect().render_prompt(c.ctx, c.model)
-        assert (ask in prompt) == asked, (choice, options)
-        assert "get_weather" in prompt
-
-
 def test_history_with_calls_and_results_is_plain_turns():
     msgs = [{"role": "user", "content": "Weather?"},
             {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function",

@@ -57,9 +57,6 @@ class GenericDialect(Dialect):
         int_option("thought_max_chars", 0, "characters the thought may take"),
         choice_option("quote", "off", "on",
                       help="each call first quotes the words of the request it serves"),
-        choice_option("optional_args", "say", "off",
-                      help="the prompt asks to leave out optional arguments the request "
-                           "does not give"),
         int_option("more_calls_pct", 0,
                    "with required/named calls: the model's probability (in %) of another call, "
                    "read after each call, at which it goes on (0: its greedy choice in "
@@ -114,12 +111,7 @@ class GenericDialect(Dialect):
                        "get_weather(city, unit), the tool call is "
                        '{"name": "get_weather", "arguments": {"city": "Oslo", "unit": "celsius"}}'
                        ". Copy the values from the request.")
-        omit = ""
-        if options.get("optional_args", "say") == "say" and ctx.tool_choice != "none":
-            omit = (" Leave out optional arguments (marked ?) unless the request gives their "
-                    "value.")
-        return (f"You have these tools:\n{described}\n\nAnswer with one JSON object. "
-                f"{how}{omit}{example}")
+        return f"You have these tools:\n{described}\n\nAnswer with one JSON object. {how}{example}"
 
     # -- grammar --------------------------------------------------------------------------
     def tools_grammar(self, ctx: RequestContext, model: ServedModel,
