@@ -127,9 +127,28 @@ def test_depth_limit() -> None:
 
 
 def test_schema_size_limit() -> None:
-    schema = {"type": "string", "description": "x" * 300_000}
+    schema = {"type": "string", "enum": ["x" * 1000 + str(i) for i in range(300)]}
     with pytest.raises(SchemaError) as err:
         schema_to_gbnf(schema)
+    assert err.value.limit == "max_schema_bytes"
+    # far more prose than any real schema: refused before it is even looked at
+    with pytest.raises(SchemaError) as err:
+        schema_to_gbnf({"type": "string", "description": "x" * 1_100_000})
+    assert err.value.limit == "max_schema_bytes"
+
+
+def test_schema_size_counts_what_constrains() -> None:
+    # descriptions (and a vocabulary's own scalar keywords) never reach the grammar: a
+    # documented schema over max_schema_bytes is measured without them
+    props = {f"p{i}": {"type": "string", "description": "d" * 3000, "x-doc": "d" * 1000}
+             for i in range(100)}
+    schema = {"type": "object", "properties": props, "required": ["p0"]}
+    text = schema_to_gbnf(schema)
+    assert "kv-p99 ::= " in text
+    # the names of properties and enum values do count
+    with pytest.raises(SchemaError) as err:
+        schema_to_gbnf({"type": "object", "properties": {
+            "d" * 3000 + str(i): {"description": "d"} for i in range(100)}})
     assert err.value.limit == "max_schema_bytes"
 
 

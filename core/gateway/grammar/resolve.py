@@ -302,6 +302,12 @@ def merge(parts: list[tuple[Any, str]], strict: bool) -> Schema:
                 out[k] = v if k not in out else max(out[k], v)
             elif k in _MAX_KEYS or k == "exclusiveMaximum" and not isinstance(v, bool):
                 out[k] = v if k not in out else min(out[k], v)
+            elif k in ("anyOf", "oneOf") and (union := enum_union(v, k)) is not None:
+                if "enum" in out:  # the branches are plain value sets: one enum (exact)
+                    keep = {canon(x) for x in union}
+                    out["enum"] = [x for x in out["enum"] if canon(x) in keep]
+                else:
+                    out["enum"] = union
             elif k == "anyOf":
                 anyofs.append(list(v))
             elif k == "oneOf":
@@ -363,7 +369,7 @@ def merge(parts: list[tuple[Any, str]], strict: bool) -> Schema:
             combos: list[list[Any]] = [[]]
             for alts in groups:
                 combos = [c + [a] for c in combos for a in alts]
-                if len(combos) > MAX_COMBOS:
+                if len(groups) > 1 and len(combos) > MAX_COMBOS:
                     raise SchemaError(f"allOf of several {kw} expands to too many alternatives",
                                       keyword=kw, path=path)
             out[kw] = [c[0] if len(c) == 1 else {"allOf": c} for c in combos]
@@ -391,6 +397,48 @@ def merge(parts: list[tuple[Any, str]], strict: bool) -> Schema:
     if names:
         out["propertyNames"] = names[0] if len(names) == 1 else {"allOf": names}
     return out
+
+
+def enum_union(branches: Any, kw: str) -> list[Any] | None:
+    """The values of an anyOf/oneOf whose branches are all plain value sets (const/enum and
+    annotations only), as one enum; None otherwise. A oneOf counts only when no value is in
+    two branches (a value in two would be excluded by oneOf)."""
+    if not isinstance(branches, list) or not branches:
+        return None
+    values: dict[str, Any] = {}
+    for br in branches:
+        if not isinstance(br, dict) or not any(k in br for k in ("enum", "const")):
+            return None
+        if any(k in VALIDATION for k in br if k not in ("enum", "const")):
+            return None
+        vals = [br["const"]] if "const" in br else br["enum"]
+        if not isinstance(vals, list):
+            return None
+        if "const" in br and "enum" in br:
+            if not any(_same(br["const"], x) for x in br["enum"]):
+                continue
+            vals = [br["const"]]
+        for x in dict((_key(x), x) for x in vals).values():
+            if _key(x) in values and kw == "oneOf":
+                return None
+            values[_key(x)] = x
+    return list(values.values())
+
+
+def _key(v: Any) -> str:
+    """canon() with 1.0 and 1 the same value, as JSON Schema equality has it."""
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    if isinstance(v, list):
+        return "[" + ",".join(_key(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ",".join(f"{canon(k)}:{_key(x)}" for k, x in sorted(v.items())) + "}"
+    return canon(v)
+
+
+def _same(a: Any, b: Any) -> bool:
+    return json_type(a) == json_type(b) and _key(a) == _key(b) and (
+        isinstance(a, bool) == isinstance(b, bool))
 
 
 def _tuple(s: Schema) -> tuple[list[Any], Any]:

@@ -73,6 +73,7 @@ from .resolve import (
     FORBID,
     NEED_ANY,
     NOT_ALL,
+    VALIDATION,
     Resolver,
     Schema,
     canon,
@@ -354,6 +355,34 @@ def _depth(value: Any, limit: int) -> int:
 
 
 _DEFAULT_LIMITS = GrammarLimits()
+_ANNOTATED = 4  # a schema may be this many times max_schema_bytes with its annotations
+_NAME_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas",
+              "dependentRequired")
+
+
+def _constraints(schema: Any, is_schema: bool = True) -> Any:
+    """``schema`` without annotations (description, title, examples, and a vocabulary's
+    own keywords with scalar values such as markdownDescription): what its grammar costs.
+    Keys of maps of schemas (properties, $defs, …) and enum/const values are kept as is."""
+    if isinstance(schema, list):
+        return [_constraints(v) for v in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if not is_schema:
+        return {k: _constraints(v) for k, v in schema.items()}
+    out = {}
+    for k, v in schema.items():
+        if k in ("enum", "const"):
+            out[k] = v
+        elif k in VALIDATION or k in ("$defs", "definitions", "$id", "$anchor") or not (
+                k in ANNOTATIONS or _scalar(v)):
+            out[k] = _constraints(v, k not in _NAME_MAPS)
+    return out
+
+
+def _scalar(v: Any) -> bool:
+    return not isinstance(v, dict | list) or isinstance(v, list) and not any(
+        isinstance(x, dict | list) for x in v)
 
 
 def schema_to_gbnf(
@@ -365,13 +394,20 @@ def schema_to_gbnf(
         size = len(json.dumps(schema, ensure_ascii=False).encode())
     except (TypeError, ValueError) as exc:
         raise SchemaError(f"schema is not JSON: {exc}") from None
-    if size > limits.max_schema_bytes:
+    if size > limits.max_schema_bytes * _ANNOTATED:
         raise SchemaError(f"schema is {size} bytes, more than {limits.max_schema_bytes}",
                           limit="max_schema_bytes")
     if _depth(schema, limits.max_depth * 2 + 2) > limits.max_depth * 2 + 1:
         # each schema level is an object inside an object ("properties": {"a": {...}})
         raise SchemaError(f"schema nests deeper than {limits.max_depth} levels",
                           limit="max_depth")
+    if size > limits.max_schema_bytes:
+        # descriptions and other annotations never reach the grammar: the bound is on the
+        # part that constrains instances (a documented real schema is mostly prose)
+        size = len(json.dumps(_constraints(schema), ensure_ascii=False).encode())
+        if size > limits.max_schema_bytes:
+            raise SchemaError(f"schema is {size} bytes without its annotations, more than"
+                              f" {limits.max_schema_bytes}", limit="max_schema_bytes")
     conv = Converter(schema, strict, limits)
     try:
         root = conv.gen(schema, "#")
