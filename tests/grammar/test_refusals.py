@@ -32,7 +32,7 @@ REFUSED = [
      f"{OBJ}/pattern"),
     ({"type": "array", "contains": {"const": 1}}, "contains", f"{OBJ}/contains"),
     ({"type": "array", "unevaluatedItems": False}, "unevaluatedItems", f"{OBJ}/unevaluatedItems"),
-    ({"type": "number", "multipleOf": 0.25}, "multipleOf", f"{OBJ}/multipleOf"),
+    ({"type": "number", "multipleOf": 0.3}, "multipleOf", f"{OBJ}/multipleOf"),
     ({"type": "integer", "multipleOf": 7}, "multipleOf", f"{OBJ}/multipleOf"),
     ({"type": "string", "format": "ipv6"}, "format", f"{OBJ}/format"),
     ({"type": "string", "format": "email", "pattern": "^2"}, "pattern", f"{OBJ}/pattern"),
