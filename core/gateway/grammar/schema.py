@@ -48,7 +48,9 @@ OpenAPI's lists is an annotation (validators do not assert it).
 
 With ``strict=False`` what cannot be enforced is dropped instead of refused (the grammar
 then admits instances that violate it): other forms of not, dependentSchemas,
-contains/minContains/maxContains, unevaluatedItems, other multipleOf, other uniqueItems,
+contains whose items cannot be split into matches and non-matches (arrays.py: items and
+contains, items and not contains, matches counted) or with maxItems/prefixItems/uniqueItems,
+unevaluatedItems, other multipleOf, other uniqueItems,
 unsupported standard formats, a pattern combined with format (the pattern is dropped) or
 with length bounds (the lengths are dropped); a oneOf whose branches are not provably
 disjoint is treated as anyOf; conflicting allOf keywords keep the first branch's value.
@@ -100,8 +102,7 @@ _KEYWORD_TYPES: dict[str, str] = {
 }
 # keyword → types it constrains (None: every type); refused under strict
 _UNSUPPORTED: dict[str, str | None] = {
-    "dependentSchemas": "object", "contains": "array",
-    "minContains": "array", "maxContains": "array", "unevaluatedItems": "array",
+    "dependentSchemas": "object", "unevaluatedItems": "array",
     "$dynamicRef": None, "$recursiveRef": None,
 }
 MAX_STEPS = 100_000
