@@ -6,13 +6,15 @@ cross product of variants and names being expanded or refused."""
 from __future__ import annotations
 
 import json
+import random
 from typing import Any
 
 import pytest
-from gateway.grammar import SchemaError, schema_to_gbnf
+from gateway.grammar import GrammarLimits, SchemaError, schema_to_gbnf
 
-from tests.grammar.gbnf_recognizer import accepts, parse_gbnf
+from tests.grammar.gbnf_recognizer import accepts, parse_gbnf, sample
 from tests.grammar.grammar_helpers import is_valid
+from tests.grammar.ordering import declared_order, dumps
 
 N = 150  # more than resolve.MAX_COMBOS
 
@@ -80,3 +82,26 @@ def test_overlapping_oneof_values_are_not_merged() -> None:
     grammar = parse_gbnf(text)
     assert not accepts(grammar, '"a"')
     assert accepts(grammar, '"b"') and accepts(grammar, '"c"')
+
+
+def test_azure_pipelines_job_builds_sound() -> None:
+    """The real schema behind the size refusals: ~260 task variants, each a name and its
+    own inputs; built, and what its grammar writes is valid."""
+    from tests.grammar.test_real_world import OPEN, _schema
+
+    schema = _schema("azure-pipelines#job")
+    rng = random.Random(0)
+    for strict in (True, False):
+        text = schema_to_gbnf(schema, strict=strict, limits=GrammarLimits() if strict else OPEN)
+        assert len(text) < GrammarLimits().max_grammar_bytes
+        grammar = parse_gbnf(text)
+        for _ in range(10):
+            doc = sample(grammar, rng)
+            assert is_valid(schema, json.loads(doc)), doc
+        task = {"task": "PowerShell@2", "inputs": {"targetType": "inline", "script": "ls"}}
+        job = {"job": "build", "steps": [task]}
+        assert is_valid(schema, job)
+        assert accepts(grammar, dumps(declared_order(schema, schema, job)))
+        task["inputs"] = {"azureSubscription": "x"}  # another task's input
+        assert not is_valid(schema, job)
+        assert not accepts(grammar, dumps(declared_order(schema, schema, job)))

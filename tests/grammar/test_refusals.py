@@ -21,8 +21,6 @@ REFUSED = [
     ({"type": "string", "format": "email", "not": {"pattern": "^2"}}, "not", f"{OBJ}/not"),
     ({"type": "object", "not": {"required": ["a"], "minProperties": 2}}, "not", f"{OBJ}/not"),
     ({"type": "string", "if": {"minLength": 2}, "then": {"const": "ab"}}, "not", OBJ),
-    ({"type": "object", "dependentSchemas": {"a": {"required": ["b"]}}}, "dependentSchemas",
-     f"{OBJ}/dependentSchemas"),
     ({"type": "object", "patternProperties": {p: {"type": t} for p, t in zip(
         "abcde", ["string", "integer", "null", "boolean", "array"], strict=True)}},
      "patternProperties", f"{OBJ}/patternProperties/a"),

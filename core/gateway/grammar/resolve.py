@@ -39,6 +39,7 @@ VALIDATION = frozenset({
 # keywords through which a subschema evaluates object keys (for unevaluatedProperties)
 _EVALUATING = ("properties", "patternProperties", "additionalProperties",
                "unevaluatedProperties", "$ref", "dependentSchemas", "if")
+_DEPENDENT = ("dependentSchemas", "dependencies")
 MAX_COMBOS = 128  # alternatives an allOf of several anyOf/oneOf (or if/then) may expand to
 _MIN_KEYS = ("minimum", "minLength", "minItems", "minProperties", "minContains")
 _MAX_KEYS = ("maximum", "maxLength", "maxItems", "maxProperties", "maxContains")
@@ -144,6 +145,8 @@ class Resolver:
     ) -> list[tuple[Any, str]]:
         """The conjuncts of a schema: allOf branches and $ref targets (``nested``: one of
         those), recursively."""
+        if isinstance(schema, dict) and any(k in schema for k in _DEPENDENT):
+            schema = dependent(schema)
         if isinstance(schema, dict) and any(k in schema for k in ("if", "then", "else")):
             schema = conditional(schema)
         if nested:
@@ -215,6 +218,31 @@ def conditional(schema: Schema) -> Any:
     alts = [{"allOf": [cond, schema.get("then", True)]},
             {"allOf": [{"not": cond}, schema.get("else", True)]}]
     return with_branch(rest, {"anyOf": alts}) if rest else {"anyOf": alts}
+
+
+def dependent(schema: Schema) -> Schema:
+    """dependentSchemas (and draft-7 schema ``dependencies``) as conditionals: for each key k
+    with schema S, if k is present then S, i.e. (k present and S) or (k absent), which
+    conditional() writes as two disjoint branches. Only objects are meant: an untyped schema
+    gets type object, as the converter emits objects alone for object keywords anyway."""
+    deps = schema.get("dependentSchemas")
+    old = schema.get("dependencies")
+    olds = {k: v for k, v in old.items() if not isinstance(v, list)} if isinstance(
+        old, dict) else {}
+    if not isinstance(deps, dict) and not olds:
+        return schema
+    pairs = {**(deps if isinstance(deps, dict) else {}), **olds}
+    rest = {k: v for k, v in schema.items() if k != "dependentSchemas"}
+    if olds and isinstance(old, dict):
+        rest["dependencies"] = {k: v for k, v in old.items() if isinstance(v, list)}
+        if not rest["dependencies"]:
+            del rest["dependencies"]
+    conds = [{"if": {"required": [k]}, "then": v} for k, v in pairs.items() if v is not True]
+    if "type" not in rest:
+        rest["type"] = "object"
+    if not conds:
+        return rest
+    return {**rest, "allOf": [*(rest.get("allOf") or []), *conds]}
 
 
 def with_branch(outer: Schema, branch: Any) -> Schema:

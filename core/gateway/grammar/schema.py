@@ -30,7 +30,8 @@ branch's properties or propertyNames; a branch without a required key writes at 
 key a closed other branch does not accept), or by string patterns and lengths whose product
 automaton is empty; ``not`` in the forms negation.py folds (types, const/enum, required
 keys, one property, patterns, allOf/anyOf of those); if/then/else as (if and then) or
-(not if and else); dependentRequired (expanded over presence), uniqueItems over a finite
+(not if and else); dependentSchemas as if {required: [k]} then S (resolve.dependent),
+dependentRequired (expanded over presence), uniqueItems over a finite
 item set (enum/const/boolean/null/small integer range: any order up to 8 values, the listed
 order beyond), minProperties/maxProperties, integer and decimal bounds, multipleOf
 (multiples.py: decimal multiples of 2^a·5^b·10^-k such as 0.01, 0.25 or 4 without bounds or
@@ -47,7 +48,7 @@ nullable and int32/int64. A format outside JSON Schema's and
 OpenAPI's lists is an annotation (validators do not assert it).
 
 With ``strict=False`` what cannot be enforced is dropped instead of refused (the grammar
-then admits instances that violate it): other forms of not, dependentSchemas,
+then admits instances that violate it): other forms of not,
 contains whose items cannot be split into matches and non-matches (arrays.py: items and
 contains, items and not contains, matches counted) or with maxItems/prefixItems/uniqueItems,
 unevaluatedItems, other multipleOf, other uniqueItems,
@@ -81,6 +82,7 @@ from .resolve import (
     Schema,
     canon,
     conditional,
+    dependent,
     merge,
     pointer,
     with_branch,
@@ -102,7 +104,7 @@ _KEYWORD_TYPES: dict[str, str] = {
 }
 # keyword → types it constrains (None: every type); refused under strict
 _UNSUPPORTED: dict[str, str | None] = {
-    "dependentSchemas": "object", "unevaluatedItems": "array",
+    "unevaluatedItems": "array",
     "$dynamicRef": None, "$recursiveRef": None,
 }
 MAX_STEPS = 100_000
@@ -158,6 +160,8 @@ class Converter:
             raise Unsatisfiable("the schema 'false' admits no value", path=path)
         if not isinstance(schema, dict):
             raise SchemaError("a schema must be an object or a boolean", path=path)
+        if "dependentSchemas" in schema or isinstance(schema.get("dependencies"), dict):
+            schema = dependent(schema)
         if any(k in schema for k in ("if", "then", "else")):
             schema = conditional(schema)
         if "$ref" in schema or "allOf" in schema:
