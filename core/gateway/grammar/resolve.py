@@ -40,6 +40,9 @@ VALIDATION = frozenset({
 _EVALUATING = ("properties", "patternProperties", "additionalProperties",
                "unevaluatedProperties", "$ref", "dependentSchemas", "if")
 _DEPENDENT = ("dependentSchemas", "dependencies")
+# keywords through which a subschema evaluates array items (for unevaluatedItems)
+_ITEMS_EVALUATING = ("prefixItems", "items", "additionalItems", "contains",
+                     "unevaluatedItems", "$ref", "$dynamicRef")
 MAX_COMBOS = 128  # alternatives an allOf of several anyOf/oneOf (or if/then) may expand to
 _MIN_KEYS = ("minimum", "minLength", "minItems", "minProperties", "minContains")
 _MAX_KEYS = ("maximum", "maxLength", "maxItems", "maxProperties", "maxContains")
@@ -172,12 +175,50 @@ class Resolver:
             return out
         return [(schema, path)]
 
+    def unevaluated_items(self, schema: Schema, path: str,
+                          stack: tuple[str, ...] = ()) -> Schema:
+        """unevaluatedItems as items after the positions evaluated next to it: the longest
+        prefixItems among the schema's own conjuncts (allOf branches, $ref targets), or
+        every position when one of them has items. Exact when no anyOf/oneOf/if/contains
+        there could evaluate more (``not`` never does); else refused (strict) or dropped."""
+        u = schema["unevaluatedItems"]
+        rest = {k: v for k, v in schema.items() if k != "unevaluatedItems"}
+        if u is True:  # every item is evaluated here, so none is left to an outer one
+            key = "additionalItems" if isinstance(rest.get("items"), list) else "items"
+            return {**rest, key: rest.get(key, True)}
+        n, every = 0, False
+        for s, _ in self.flatten(rest, path, stack):
+            if not isinstance(s, dict):
+                continue
+            branches = [s[k] for k in ("anyOf", "oneOf", "if", "then", "else",
+                                       "dependentSchemas", "contains", "$dynamicRef") if k in s]
+            if branches and (any(k in s for k in ("contains", "$dynamicRef")) or any(
+                    f'"{k}"' in canon(branches) for k in _ITEMS_EVALUATING)):
+                if self.strict:
+                    raise SchemaError("cannot tell which items the anyOf/oneOf/if/contains"
+                                      " there evaluate", keyword="unevaluatedItems",
+                                      path=pointer(path, "unevaluatedItems"))
+                return rest
+            pre, tail = _tuple(s)
+            n = max(n, len(pre))
+            every = every or "additionalItems" in s if isinstance(s.get("items"), list) else (
+                every or "items" in s)
+        if every:
+            return rest
+        pre, _ = _tuple(rest)
+        out = {k: v for k, v in rest.items() if k not in ("items", "additionalItems")}
+        out["prefixItems"] = pre + [True] * (n - len(pre))
+        out["items"] = u
+        return out
+
     def scoped(self, schema: Any, path: str, stack: tuple[str, ...]) -> Any:
         """A schema met inside an allOf branch or a $ref target, ready to be merged with its
         siblings: its unevaluatedProperties sees only the keys evaluated inside it, so it
         becomes additionalProperties next to those keys (as properties and patterns that
         constrain nothing); refused (strict) or dropped where anyOf/oneOf/if branches inside
         it could evaluate more keys."""
+        if isinstance(schema, dict) and "unevaluatedItems" in schema:
+            schema = self.unevaluated_items(schema, path, stack)
         if not isinstance(schema, dict) or "unevaluatedProperties" not in schema:
             return schema
         u = schema["unevaluatedProperties"]

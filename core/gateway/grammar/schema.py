@@ -43,7 +43,9 @@ allOf merging (with $ref; not, oneOf, patternProperties, propertyNames, patterns
 integer multipleOf merge too),
 patternProperties and additionalProperties apart by key automata, unevaluatedProperties of
 a merged object (one inside an allOf branch or $ref target sees only the keys evaluated
-inside it; prefixItems/items of several branches merge position by position), OpenAPI
+inside it; prefixItems/items of several branches merge position by position),
+unevaluatedItems as items after the positions its own conjuncts evaluate (resolve.py; refused
+where anyOf/oneOf/if/contains could evaluate more), OpenAPI
 nullable and int32/int64. A format outside JSON Schema's and
 OpenAPI's lists is an annotation (validators do not assert it).
 
@@ -51,7 +53,7 @@ With ``strict=False`` what cannot be enforced is dropped instead of refused (the
 then admits instances that violate it): other forms of not,
 contains whose items cannot be split into matches and non-matches (arrays.py: items and
 contains, items and not contains, matches counted) or with maxItems/prefixItems/uniqueItems,
-unevaluatedItems, other multipleOf, other uniqueItems,
+unevaluatedItems next to anyOf/oneOf/if/contains, other multipleOf, other uniqueItems,
 unsupported standard formats, a pattern combined with format (the pattern is dropped) or
 with length bounds (the lengths are dropped); a oneOf whose branches are not provably
 disjoint is treated as anyOf; conflicting allOf keywords keep the first branch's value.
@@ -104,7 +106,6 @@ _KEYWORD_TYPES: dict[str, str] = {
 }
 # keyword → types it constrains (None: every type); refused under strict
 _UNSUPPORTED: dict[str, str | None] = {
-    "unevaluatedItems": "array",
     "$dynamicRef": None, "$recursiveRef": None,
 }
 MAX_STEPS = 100_000
@@ -162,6 +163,8 @@ class Converter:
             raise SchemaError("a schema must be an object or a boolean", path=path)
         if "dependentSchemas" in schema or isinstance(schema.get("dependencies"), dict):
             schema = dependent(schema)
+        if "unevaluatedItems" in schema:
+            schema = self.res.unevaluated_items(schema, path)
         if any(k in schema for k in ("if", "then", "else")):
             schema = conditional(schema)
         if "$ref" in schema or "allOf" in schema:
