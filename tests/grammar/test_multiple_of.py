@@ -1,6 +1,7 @@
 """multipleOf beyond small integer ranges: the multiples of m = M·10^-K with M = 2^a·5^b
-(0.01, 0.5, 0.25, 4, …) without bounds or from 0 up, and of any m in a range holding few of
-them. Differential: numbers drawn at random are accepted exactly when they are multiples in
+(0.01, 0.5, 0.25, 4, …) by their last digits, of other small M (0.3, 7, 1.5) by a remainder
+automaton, without bounds or from 0 up, and of any m in a range holding few of them.
+Differential: numbers drawn at random are accepted exactly when they are multiples in
 range (judged on the decimal text), up to the forms left out by design."""
 
 from __future__ import annotations
@@ -28,10 +29,16 @@ BUILT = [
     {"type": "number", "multipleOf": 0.3, "minimum": -3, "maximum": 7.5},
     {"type": "number", "multipleOf": 1.5, "exclusiveMinimum": 0, "exclusiveMaximum": 9},
     {"type": "integer", "multipleOf": 7, "minimum": 0, "maximum": 100},
+    # other factors than 2 and 5: the remainder automaton
+    {"type": "number", "multipleOf": 0.3},
+    {"type": "number", "multipleOf": 1.5, "minimum": 0},
+    {"type": "integer", "multipleOf": 7},
+    {"type": "integer", "multipleOf": 12},
+    {"type": "number", "multipleOf": 0.07},
 ]
 REFUSED = [
-    {"type": "number", "multipleOf": 0.3},
-    {"type": "integer", "multipleOf": 7},
+    {"type": "number", "multipleOf": 0.123456789},
+    {"type": "number", "multipleOf": 0.3, "exclusiveMinimum": 0},
     {"type": "number", "multipleOf": 0.01, "minimum": 1},
     {"type": "number", "multipleOf": 0.5, "maximum": 10},
 ]

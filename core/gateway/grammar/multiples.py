@@ -5,9 +5,9 @@ A number written ``I.F`` (no exponent) is a multiple of m = M·10^-K (M an integ
 significant digits and the integer N = I‖F padded to K digits is divisible by M. When M has
 no prime factor but 2 and 5 (0.01, 0.5, 0.25, 4, 10, 250, …) that depends only on the last
 j = max(a, b) digits of N (M = 2^a·5^b): a finite set of digit suffixes, so the multiples
-are a small regular language written as alternatives. Other M (0.3, 7, …) need a remainder
-automaton whose size grows with the digit count: left to the caller (enumeration of a small
-bounded range, or refusal).
+are a small regular language written as alternatives. Other M (0.3, 7, 1.5, …) get the
+automaton of the remainder mod M over the digits, one rule per (remainder, digits left)
+after merging equal rules, refused beyond MAX_DFA_RULES.
 
 Bounds: none, or a lower bound of 0 (inclusive or exclusive; prices, amounts), or any range
 holding at most MAX_LISTED multiples (listed one by one). Digit runs stay bounded as in
@@ -16,8 +16,10 @@ numbers.py. Negative values carry a "-" before the same unsigned forms ("-0" is 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
+from .gbnf import GrammarBuilder
 from .numbers import FREE_INT_DIGITS
 
 MAX_SUFFIX_DIGITS = 3  # j: at most 10^j digit suffixes are enumerated
@@ -114,3 +116,77 @@ def unsigned(m: Decimal, integer: bool, nonzero: bool) -> list[str] | None:
                 for fr in fracs:
                     alts.append(" ".join([ipart] + (['"."'] + fr if f else [])))
     return list(dict.fromkeys(alts))
+
+
+MAX_DFA_RULES = 600  # rules the remainder automaton of one multipleOf may cost
+
+
+def _digits(xs: list[int]) -> str:
+    if len(xs) == 1:
+        return f'"{xs[0]}"'
+    if xs == list(range(xs[0], xs[-1] + 1)):
+        return f"[{xs[0]}-{xs[-1]}]"
+    return "[" + "".join(map(str, xs)) + "]"
+
+
+def remainder_automaton(b: GrammarBuilder, m: Decimal, integer: bool) -> str | None:
+    """A rule for the unsigned decimal texts of the multiples of ``m`` (any M): the digits
+    of I‖F read by the automaton of the remainder mod M, one rule per (remainder, digits
+    left), at most FREE_INT_DIGITS integer digits. None when that costs too many rules."""
+    big, k = split(m)
+    k_frac = 0 if integer else k
+    top = FREE_INT_DIGITS
+    if big * (top + k_frac) > MAX_DFA_RULES or k > MAX_FRACTION:
+        return None
+
+    def ok(r: int, written: int) -> bool:  # N = I‖F‖0^(k - written) divisible by M
+        return r * 10 ** (k - written) % big == 0
+
+    def grouped(r: int, target: Callable[[int], str | None]) -> list[str]:
+        by: dict[str, list[int]] = {}
+        for x in range(10):
+            name = target((10 * r + x) % big)
+            if name is not None:
+                by.setdefault(name, []).append(x)
+        return [f"{_digits(xs)} {name}".replace(' ""', "") for name, xs in by.items()]
+
+    # fraction digit i (1-based) after remainder r: rules built from the last digit back
+    frac: dict[tuple[int, int], str | None] = {}
+
+    def after(t: int, i: int) -> str | None:  # what may follow fraction digit i
+        alts = ['""'] if ok(t, i) else []
+        more = frac[t, i + 1] if i < k_frac else None
+        if more is not None:
+            alts.append(more)
+        if not alts:
+            return None
+        return alts[0] if len(alts) == 1 and alts[0] == '""' else b.add(
+            "mult-frac", " | ".join(alts))
+
+    for i in range(k_frac, 0, -1):
+        for r in range(big):
+            alts = grouped(r, lambda t, i=i: after(t, i))  # type: ignore[misc]
+            frac[r, i] = b.add("mult-frac", " | ".join(alts)) if alts else None
+
+    def end(r: int) -> list[str]:
+        out = ['""'] if ok(r, 0) else []
+        if k_frac and frac.get((r, 1)):
+            out.append(f'"." {frac[r, 1]}')
+        return out
+
+    ints: dict[tuple[int, int], str | None] = {}
+    for d in range(top):
+        for r in range(big):
+            alts = end(r)
+            if d:
+                alts += grouped(r, lambda t, d=d: ints[t, d - 1])  # type: ignore[misc]
+            ints[r, d] = b.add("mult-int", " | ".join(alts)) if alts else None
+    zero = end(0)
+    heads = [] if not zero else ['"0"'] if zero == ['""'] else [f'"0" ({" | ".join(zero)})']
+    by: dict[str, list[int]] = {}
+    for x in range(1, 10):
+        name = ints[x % big, top - 1]
+        if name is not None:
+            by.setdefault(name, []).append(x)
+    heads += [f"{_digits(xs)} {name}" for name, xs in by.items()]
+    return b.add("mult-abs", " | ".join(heads)) if heads else None

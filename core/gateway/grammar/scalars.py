@@ -10,7 +10,7 @@ from .automaton import string_body
 from .errors import SchemaError
 from .formats import FORMAT_REGEX, INT_FORMATS, NUMBER_FORMATS, STANDARD, format_body
 from .gbnf import literal, rule_name
-from .multiples import listed, unsigned
+from .multiples import listed, remainder_automaton, unsigned
 from .numbers import decimal_range, int_range
 from .regex import pattern_body
 from .resolve import NOT_PATTERNS, PATTERNS, Schema, pointer
@@ -76,13 +76,15 @@ def multiple(conv: Converter, s: Schema, path: str, lo: Decimal | None, lx: bool
             return conv.alternatives([literal(t) for t in texts], "mult") if texts else None
     if hi is None and (lo is None or lo == 0):
         alts = unsigned(md, integer, nonzero=lo is not None and lx)
-        if alts is not None:
-            body = conv.b.add("mult-abs", " | ".join(alts))
+        body = None if alts is None else conv.b.add("mult-abs", " | ".join(alts))
+        if body is None and not (lo is not None and lx):
+            body = remainder_automaton(conv.b, md, integer)
+        if body is not None:
             return body if lo is not None else conv.b.add("mult", f'"-"? {body}')
-    conv.refuse("multipleOf", path, f"the multiples of {m} are enforced without bounds, from"
-                " 0 up, or in a range holding at most 256 of them, and without bounds only"
-                " when multipleOf is a power of ten times a product of 2s and 5s (0.01, 0.25,"
-                " 5, …)")
+    conv.refuse("multipleOf", path, f"the multiples of {m} are enforced in a range holding"
+                " at most 256 of them, or without bounds or from 0 up when multipleOf is a"
+                " power of ten times a small integer (0.01, 0.25, 0.3, 7, …; above 0 only for"
+                " products of 2s and 5s)")
     return ""
 
 def number(conv: Converter, s: Schema, path: str) -> str | None:

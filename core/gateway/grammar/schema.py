@@ -34,7 +34,7 @@ keys, one property, patterns, allOf/anyOf of those); if/then/else as (if and the
 dependentRequired (expanded over presence), uniqueItems over a finite
 item set (enum/const/boolean/null/small integer range: any order up to 8 values, the listed
 order beyond), minProperties/maxProperties, integer and decimal bounds, multipleOf
-(multiples.py: decimal multiples of 2^a·5^b·10^-k such as 0.01, 0.25 or 4 without bounds or
+(multiples.py: decimal multiples of M·10^-k such as 0.01, 0.25, 0.3 or 7 without bounds or
 from 0 up, any multipleOf in a range holding at most 256 multiples), full ECMA regex syntax except
 lookaround/backreferences, strings with several patterns, excluded patterns or values, length
 bounds and the formats date/uuid/uri (as regexes) (automaton.py: the product automaton,
