@@ -58,3 +58,21 @@ def test_dependent_schema_refused_with_keyword() -> None:
     with pytest.raises(SchemaError) as err:
         schema_to_gbnf(schema)
     assert err.value.keyword in ("not", "minProperties")
+
+
+@pytest.mark.parametrize("schema", [
+    {"required": ["foo"], "unevaluatedProperties": {"type": "string"}},
+    {"type": "object", "allOf": [{"required": ["foo"]}], "unevaluatedProperties":
+        {"type": "string"}},
+    {"properties": {"foo2": {}}, "unevaluatedProperties": {"type": "string"},
+     "dependentSchemas": {"foo": {}, "foo2": {"properties": {"bar": {}}}}},
+])
+def test_required_key_not_declared_gets_unevaluated_properties(schema: dict[str, Any]) -> None:
+    # a required (or dependency) key no properties declare is unevaluated: it takes
+    # unevaluatedProperties (it used to be written with any value)
+    grammar = parse_gbnf(schema_to_gbnf(schema))
+    for doc in ({"foo": 1}, {"foo": "a"}, {"foo": "a", "foo2": 1, "bar": 1}):
+        text = dumps(declared_order(schema, schema, doc))
+        assert accepts(grammar, text) is is_valid(schema, doc) or not accepts(
+            grammar, text), text
+    assert not accepts(grammar, '{"foo":1}')
