@@ -17,7 +17,7 @@ numbers.py. Negative values carry a "-" before the same unsigned forms ("-0" is 
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
 
 from .gbnf import GrammarBuilder
 from .numbers import FREE_INT_DIGITS
@@ -55,18 +55,21 @@ def text(v: Decimal) -> str:
 def listed(m: Decimal, lo: Decimal, lx: bool, hi: Decimal, hx: bool,
            integer: bool) -> list[str] | None:
     """The multiples in a bounded range as literals' texts; None when there are too many."""
-    first = (lo / m).to_integral_value(rounding=ROUND_CEILING)
-    last = (hi / m).to_integral_value(rounding=ROUND_FLOOR)
-    if last - first + 1 > MAX_LISTED:
-        return None
-    out = []
-    k = first
-    while k <= last:
-        v = k * m
-        if not (v == lo and lx or v == hi and hx or integer and v != v.to_integral_value()):
-            out.append(text(v))
-        k += 1
-    return out
+    with localcontext() as ctx:
+        ctx.prec = 1000  # exact for every double's digits
+        first = (lo / m).to_integral_value(rounding=ROUND_CEILING)
+        last = (hi / m).to_integral_value(rounding=ROUND_FLOOR)
+        if last - first + 1 > MAX_LISTED:
+            return None
+        out = []
+        k = first
+        while k <= last:
+            v = k * m
+            if lo <= v <= hi and not (v == lo and lx or v == hi and hx
+                                       or integer and v != v.to_integral_value()):
+                out.append(text(v))
+            k += 1
+        return out
 
 
 def _rep(atom: str, n: int) -> list[str]:
