@@ -69,3 +69,10 @@ def test_llama_cpp_loads_a_large_discriminated_grammar(backend_url: str) -> None
     status, out = _complete(backend_url, grammar, 48)
     assert status == 200, out.get("error", "")[:300]
     assert out["content"].startswith("{"), out["content"][:200]
+    # one task: the model goes through the variant dispatch (task name, then its inputs)
+    task = _schema("azure-pipelines#task")
+    status, out = _complete(backend_url, schema_to_gbnf(task), 256)
+    assert status == 200, out.get("error", "")[:300]
+    assert out["content"].startswith('{"task":"'), out["content"][:200]
+    if out.get("stop_type") != "limit":
+        assert is_valid(task, json.loads(out["content"])), out["content"]
