@@ -54,6 +54,18 @@ _DURATION = (rf"P((\d+Y(\d+M(\d+D)?)?|\d+M(\d+D)?|\d+D)({_DUR_TIME})?|{_DUR_TIME
              r"|\d+W)")
 
 
+_VARCHAR = r"(?:[A-Za-z0-9_]|%[0-9A-Fa-f]{2})"
+_VARSPEC = rf"{_VARCHAR}(?:\.?{_VARCHAR})*(?::[1-9][0-9]{{0,3}}|\*)?"
+_URI_TEMPLATE = (r"(?:[^\x00-\x20\"'%<>\\^`{|}]|%[0-9A-Fa-f]{2}"
+                 rf"|\{{[+#./;?&=,!@|]?{_VARSPEC}(?:,{_VARSPEC})*\}})*")
+
+
+@FORMATS.checks("uri-template")
+def _uri_template(v: object) -> bool:
+    """RFC 6570 syntax (jsonschema checks it only with an optional package)."""
+    return not isinstance(v, str) or bool(re.fullmatch(_URI_TEMPLATE, v))
+
+
 @FORMATS.checks("duration")
 def _duration(v: object) -> bool:
     """RFC 3339 appendix A (jsonschema checks it only with an optional package)."""

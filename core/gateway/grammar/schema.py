@@ -131,6 +131,24 @@ class Converter:
             self.refs = refs
             return None
 
+    def lenient(self, schema: Schema, fallback: Schema, path: str,
+                nc: frozenset[str]) -> str:
+        """gen(schema), or gen(fallback) when schema cannot be enforced (non-strict)."""
+        mark, refs = self.b.checkpoint(), dict(self.refs)
+        try:
+            return self.gen(schema, path, nc)
+        except Unsatisfiable:
+            raise
+        except SchemaError as exc:
+            if exc.limit is not None:
+                raise
+            self.b.rollback(mark)
+            self.refs = refs
+            if isinstance(fallback.get("dependencies"), dict):
+                fallback["dependencies"] = {k: v for k, v in fallback["dependencies"].items()
+                                            if isinstance(v, list)}
+            return self.gen(fallback, path, nc)
+
     def _levels(self) -> str:
         return ",".join(f"{k}={v}" for k, v in sorted(self.active.items()) if v)
 
@@ -162,7 +180,12 @@ class Converter:
         if not isinstance(schema, dict):
             raise SchemaError("a schema must be an object or a boolean", path=path)
         if "dependentSchemas" in schema or isinstance(schema.get("dependencies"), dict):
-            schema = dependent(schema)
+            rewritten = dependent(schema)
+            if not self.strict and rewritten is not schema:
+                # non-strict: dependent schemas that cannot be enforced are dropped
+                return self.lenient(rewritten, {k: v for k, v in schema.items()
+                                                if k != "dependentSchemas"}, path, nc)
+            schema = rewritten
         if "unevaluatedItems" in schema:
             schema = self.res.unevaluated_items(schema, path)
         if any(k in schema for k in ("if", "then", "else")):
