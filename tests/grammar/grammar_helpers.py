@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import decimal
 import ipaddress
 import json
 import re
@@ -51,6 +52,18 @@ def _ipv4(v: object) -> bool:
 _DUR_TIME = r"T(\d+H(\d+M(\d+S)?)?|\d+M(\d+S)?|\d+S)"
 _DURATION = (rf"P((\d+Y(\d+M(\d+D)?)?|\d+M(\d+D)?|\d+D)({_DUR_TIME})?|{_DUR_TIME}"
              r"|\d+W)")
+
+
+_VARCHAR = r"(?:[A-Za-z0-9_]|%[0-9A-Fa-f]{2})"
+_VARSPEC = rf"{_VARCHAR}(?:\.?{_VARCHAR})*(?::[1-9][0-9]{{0,3}}|\*)?"
+_URI_TEMPLATE = (r"(?:[^\x00-\x20\"'%<>\\^`{|}]|%[0-9A-Fa-f]{2}"
+                 rf"|\{{[+#./;?&=,!@|]?{_VARSPEC}(?:,{_VARSPEC})*\}})*")
+
+
+@FORMATS.checks("uri-template")
+def _uri_template(v: object) -> bool:
+    """RFC 6570 syntax (jsonschema checks it only with an optional package)."""
+    return not isinstance(v, str) or bool(re.fullmatch(_URI_TEMPLATE, v))
 
 
 @FORMATS.checks("duration")
@@ -176,10 +189,26 @@ def for_generation(schema: Any) -> Any:
     return closed(unroll(schema))
 
 
+def _multiple_of(validator: Any, m: Any, instance: Any, schema: Any) -> Any:
+    """multipleOf on the decimal text of the document, as the specification has it
+    (jsonschema divides floats: 0.3 is no multiple of 0.1 there)."""
+    if not validator.is_type(instance, "number") or not validator.is_type(m, "number"):
+        return
+    with decimal.localcontext() as ctx:
+        ctx.prec = 800  # every double's digits
+        if decimal.Decimal(repr(instance)) % decimal.Decimal(repr(m)) != 0:
+            yield jsonschema.ValidationError(f"{instance!r} is not a multiple of {m!r}")
+
+
+@cache
+def _exact(cls: Any) -> Any:
+    return jsonschema.validators.extend(cls, {"multipleOf": _multiple_of})
+
+
 def is_valid(schema: Any, value: Any) -> bool:
     schema = openapi_nullable(schema)
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-    return cls(schema, format_checker=FORMATS).is_valid(value)
+    return _exact(cls)(schema, format_checker=FORMATS).is_valid(value)
 
 
 @cache

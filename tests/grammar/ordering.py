@@ -31,7 +31,7 @@ def _conjuncts(root: Any, s: Any, value: Any) -> list[Any]:
     if not isinstance(s, dict):
         return []
     rest = {k: v for k, v in s.items() if k not in ("allOf", "anyOf", "oneOf", "if", "then",
-                                                    "else")}
+                                                    "else", "dependentSchemas")}
     out = [rest]
     for br in s.get("allOf", []):
         out += _conjuncts(root, br, value)
@@ -40,6 +40,12 @@ def _conjuncts(root: Any, s: Any, value: Any) -> list[Any]:
             out += _conjuncts(root, s["if"], value) + _conjuncts(root, s.get("then", {}), value)
         else:
             out += _conjuncts(root, s.get("else", {}), value)
+    deps = {**(s.get("dependentSchemas") or {}), **{
+        k: v for k, v in (s.get("dependencies") or {}).items() if not isinstance(v, list)}}
+    for key, sub in deps.items():  # the grammar merges each present key's schema
+        if isinstance(value, dict) and key in value:
+            # (a key whose schema is true adds nothing: the grammar does not declare it)
+            out += [] if sub is True else [{"required": [key]}, *_conjuncts(root, sub, value)]
     for kw in ("anyOf", "oneOf"):
         for br in s.get(kw, []):
             if is_valid(_with_root(root, br), value):
@@ -125,6 +131,14 @@ def declared_keys(parts: list[Any], addl: Any) -> tuple[dict[str, Any], Any]:
     for p in parts:
         for k in p.get("required") or []:
             declared.setdefault(k, True if addl is None else addl)
+    if addl is not None and addl is not False:
+        # keys a dependency names come next: objects.py declares them where undeclared keys
+        # may be written (explicit additionalProperties, or open objects)
+        for p in parts:
+            deps = {**{k: v for k, v in (p.get("dependencies") or {}).items()
+                       if isinstance(v, list)}, **(p.get("dependentRequired") or {})}
+            for k in [*deps, *(d for v in deps.values() for d in v)]:
+                declared.setdefault(k, True if addl is None else addl)
     return declared, addl
 
 

@@ -57,3 +57,22 @@ def test_llama_cpp_output_validates(backend_url: str) -> None:
         if not is_valid(SCHEMAS[name], value):
             problems.append(f"{name}: invalid instance {text}")
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.e2e
+def test_llama_cpp_loads_a_large_discriminated_grammar(backend_url: str) -> None:
+    """The azure-pipelines job grammar (~400 KB, ~4700 rules: one rule set per task
+    variant) parses in llama.cpp and constrains decoding from its first token."""
+    from tests.grammar.test_real_world import _schema
+
+    grammar = schema_to_gbnf(_schema("azure-pipelines#job"))
+    status, out = _complete(backend_url, grammar, 48)
+    assert status == 200, out.get("error", "")[:300]
+    assert out["content"].startswith("{"), out["content"][:200]
+    # one task: the model goes through the variant dispatch (task name, then its inputs)
+    task = _schema("azure-pipelines#task")
+    status, out = _complete(backend_url, schema_to_gbnf(task), 256)
+    assert status == 200, out.get("error", "")[:300]
+    assert out["content"].startswith('{"task":"'), out["content"][:200]
+    if out.get("stop_type") != "limit":
+        assert is_valid(task, json.loads(out["content"])), out["content"]

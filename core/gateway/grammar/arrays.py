@@ -44,6 +44,10 @@ def array(conv: Converter, s: Schema, path: str) -> str | None:
             unique = unique_array(conv, items, lo, hi, path)
             if unique is not None or conv.strict:
                 return unique
+    if "contains" in s:
+        made = contains_array(conv, s, items, prefix, lo, hi, path)
+        if made != "":
+            return made
     if prefix:
         return tuple_array(conv, prefix, items, lo, hi, path)
     item = None if items is False else conv.attempt(
@@ -56,6 +60,67 @@ def array(conv: Converter, s: Schema, path: str) -> str | None:
     rest = b.repeat(more, max(lo - 1, 0), None if hi is None else hi - 1)
     inner = f"{item} {rest}"
     return b.add("arr", f'"[" {inner} "]"' if lo else f'"[" ({inner})? "]"')
+
+
+def contains_array(conv: Converter, s: Schema, items: Any, prefix: list[Any], lo: int,
+                   hi: int | None, path: str) -> str | None:
+    """contains/minContains/maxContains: each item either matches C (items and C) or not
+    (items and not C, the negation folded like any ``not``), the matches counted:
+    N* M (N* M){min-1} then any items, or N* (M N*){0..max} with a maxContains. "" when that
+    cannot be exact here (refused under strict; the caller drops contains)."""
+    b = conv.b
+    c_lo = int(s.get("minContains", 1))
+    c_hi = s.get("maxContains")
+    c_hi = None if c_hi is None else int(c_hi)
+    where = pointer(path, "contains")
+    if c_lo == 0 and c_hi is None:
+        return ""  # every array contains at least zero matches: nothing to enforce
+    if c_hi is not None and c_hi < c_lo:
+        return None
+    declared_max = s.get("maxItems") is not None
+    if prefix or s.get("uniqueItems") is True or declared_max or lo > max(c_lo, 1):
+        kw = "prefixItems" if prefix else "uniqueItems" if s.get("uniqueItems") is True else (
+            "maxItems" if declared_max else "minItems")
+        conv.refuse("contains", path, f"contains together with {kw} cannot be enforced")
+        return ""
+    try:
+        match = conv.attempt(lambda: conv.gen({"allOf": [items, s["contains"]]}, where))
+        miss = conv.attempt(lambda: conv.gen({"allOf": [items, {"not": s["contains"]}]},
+                                             where))
+    except SchemaError as err:
+        conv.refuse("contains", path, f"items that do not match contains: {err.message}")
+        return ""
+    budget = hi  # only the request's budget (maxItems is refused above): a sound bound
+    if match is None:
+        return None if c_lo else b.add("arr-empty", '"[" "]"')
+
+    def star(el: str | None) -> str:
+        if el is None:
+            return ""
+        return b.repeat(b.add("arr-more", f'"," {el}'), 0, budget)
+
+    m_c = b.add("arr-more", f'"," {match}')
+    n_star = star(miss)
+    after = f"{n_star} {m_c}".strip()  # (N* M) with leading commas
+    if c_lo:
+        first = match if miss is None else b.add(
+            "arr-first", f"{miss} {n_star} {m_c} | {match}")
+        parts = [first, b.repeat(b.add("arr-next", after), c_lo - 1, c_lo - 1)]
+        if c_hi is None:
+            parts.append(star(conv.gen(items, pointer(path, "items"))))
+        else:
+            parts += [n_star, b.repeat(b.add("arr-next", f"{m_c} {n_star}".strip()), 0,
+                                       c_hi - c_lo)]
+        return b.add("arr", '"[" ' + " ".join(p for p in parts if p) + ' "]"')
+    alts = [] if lo else ['""']
+    later = b.add("arr-next", f"{m_c} {n_star}".strip())
+    if miss is not None:
+        alts.append(f"{miss} {n_star} {b.repeat(later, 0, c_hi)}")
+    if c_hi:
+        alts.append(f"{match} {n_star} {b.repeat(later, 0, c_hi - 1)}")
+    if not alts:
+        return None
+    return b.add("arr", f'"[" ({" | ".join(a.strip() for a in alts)}) "]"')
 
 
 def tuple_array(conv: Converter, prefix: list[Any], items: Any, lo: int, hi: int | None,

@@ -35,6 +35,8 @@ class GrammarLimits:
     """Bounds on the work one schema may cost; every one is configurable."""
 
     max_depth: int = 32
+    # counted without annotations (descriptions never reach the grammar); with them a
+    # schema may be 4 times this
     max_schema_bytes: int = 256_000
     max_grammar_bytes: int = 512_000
     max_rules: int = 5000

@@ -3,7 +3,9 @@
 Each grammar is exact or a sound subset of its RFC: date/time/date-time (RFC 3339: real
 day-of-month per month with leap years; upper-case T and Z; no leap second), uuid,
 ipv4 (dotted quad, no leading zeros), email (dot-atom local part @ a domain of LDH
-labels), hostname (RFC 1123 labels), uri (scheme ":" then RFC 3986 characters), and the
+labels), hostname (RFC 1123 labels), uri (scheme ":" then RFC 3986 characters), ipv6
+(RFC 4291 text forms, with an IPv4 tail, no zone id), json-pointer and relative-json-pointer
+(<= 16 tokens of <= 64 characters), uri-template (RFC 6570 level 4, ASCII literals), and the
 OpenAPI formats byte (base64), password/binary (plain strings).
 Lengths are bounded (a sound subset) so a small model cannot loop inside them: email
 local part <= 3 atoms of <= 20 characters (so <= 64 in all, as RFC 5321 asks), <= 4 domain
@@ -13,6 +15,7 @@ uri <= 200 characters before the fragment and <= 50 in it.
 
 from __future__ import annotations
 
+from . import charset as cs
 from .gbnf import GrammarBuilder
 from .numbers import int_range
 
@@ -37,6 +40,24 @@ _SHORT_LABEL = "[a-zA-Z0-9] ([a-zA-Z0-9\\x2D]{0,22} [a-zA-Z0-9])?"  # emails: <=
 _UNRESERVED = "[a-zA-Z0-9._~\\x2D]"
 _PCT = f'"%" {_HEX} {_HEX}'
 _SUB = "[!$&'()*+,;=]"
+
+_H16 = f"{_HEX}{{1,4}}"
+_IPV6 = " | ".join(
+    ['fmt-h16 (":" fmt-h16){7}', 'fmt-h16 (":" fmt-h16){5} ":" fmt-v4']
+    + [" ".join(p for p in (
+        "" if k == 0 else "fmt-h16" if k == 1 else f'fmt-h16 (":" fmt-h16){{{k - 1}}}',
+        '"::"',
+        "" if k == 7 else f'(fmt-h16 (":" fmt-h16){{0,{6 - k}}})?' if k < 6
+        else "fmt-h16?") if p) for k in range(8)]
+    + [" ".join(p for p in (
+        "" if k == 0 else "fmt-h16" if k == 1 else f'fmt-h16 (":" fmt-h16){{{k - 1}}}',
+        '"::"', f'(fmt-h16 ":"){{0,{5 - k}}}' if k < 5 else "", "fmt-v4") if p)
+       for k in range(6)])
+# a JSON pointer's reference tokens: any character but "/" and "~", or "~0" / "~1"
+_JP_CHAR = (cs.json_chars(cs.minus(cs.ANY, cs.of("/~"))) or "") + ' | "~" [01]'
+_POINTER = '("/" fmt-jp-char{0,64}){0,16}'
+# RFC 6570 (level 4): literals, and {op? var[:n|*], …} with the defined operators only
+_UT_LIT = "[!#$&()*+,\\x2D./0-9:;=?@A-Z\\x5B\\x5D_a-z~] | " + '"%" ' + f"{_HEX} {_HEX}"
 
 # name → (rules to define, body, min length, max length or None)
 _FORMATS: dict[str, tuple[dict[str, str], str, int, int | None]] = {
@@ -83,6 +104,20 @@ _FORMATS: dict[str, tuple[dict[str, str], str, int, int | None]] = {
         '([a-zA-Z] [a-zA-Z0-9+.\\x2D]{0,15} ":" fmt-uchar{1,200}'
         ' | "/" (fmt-rchar fmt-uchar{0,200})? | fmt-rchar{1,50} ("/" fmt-uchar{0,200})?)?'
         ' ("#" fmt-uchar{0,50})?', 0, None,
+    ),
+    # RFC 4291 text forms, an IPv4 dotted quad in the last 32 bits allowed (no zone id)
+    "ipv6": ({"fmt-h16": _H16, "fmt-octet": _OCTET,
+              "fmt-v4": 'fmt-octet "." fmt-octet "." fmt-octet "." fmt-octet'},
+             f"({_IPV6})", 2, 45),
+    "json-pointer": ({"fmt-jp-char": _JP_CHAR}, _POINTER, 0, None),
+    # no "0" before another digit (as the spec has it for the first one; jsonschema's check
+    # rejects it anywhere, e.g. 101: a sound subset of both)
+    "relative-json-pointer": ({"fmt-jp-char": _JP_CHAR},
+                              f'("0" | [1-9]{{1,5}} "0"?) ("#" | {_POINTER})', 1, None),
+    "uri-template": (
+        {"fmt-ut-lit": _UT_LIT, "fmt-ut-vc": f'[A-Za-z0-9_] | "%" {_HEX} {_HEX}',
+         "fmt-ut-var": 'fmt-ut-vc ("."? fmt-ut-vc){0,31} (":" [1-9] [0-9]{0,3} | "*")?'},
+        '(fmt-ut-lit | "{" [+#./;?&]? fmt-ut-var ("," fmt-ut-var){0,7} "}"){0,64}', 0, None,
     ),
     "password": ({}, "", 0, None),
     "binary": ({}, "", 0, None),

@@ -197,6 +197,9 @@ def object_schema(conv: Converter, s: Schema, path: str) -> str | None:
     props: dict[str, Any] = dict(s.get("properties") or {})
     required = list(dict.fromkeys(s.get("required") or []))
     addl = s.get("additionalProperties")
+    # what an undeclared key gets: additionalProperties, else (a merged object's)
+    # unevaluatedProperties, as for extra keys (keys.extras)
+    undeclared = addl if addl is not None else s.get("unevaluatedProperties")
     forbidden = set(s.get(FORBID, ())) | {k for k, v in props.items() if v is False}
     deps: dict[str, list[str]] = dict(s.get("dependentRequired") or {})
     for k in required:
@@ -204,18 +207,19 @@ def object_schema(conv: Converter, s: Schema, path: str) -> str | None:
             raise Unsatisfiable(f"required property {k!r} is forbidden",
                               keyword="required", path=pointer(path, "required"))
         if k not in props:
-            if addl is False:
+            if undeclared is False:
                 raise Unsatisfiable(f"required property {k!r} is not allowed by"
                                   " additionalProperties: false", keyword="required",
                                   path=pointer(path, "required"))
-            props[k] = True if addl is None or keys.pattern_match(s, k) else addl
-    if addl is not False and (addl is not None or not conv.strict
-                              and conv.b.limits.open_objects):
+            props[k] = True if undeclared is None or keys.pattern_match(s, k) else undeclared
+    if undeclared is not False and (undeclared is not None or not conv.strict
+                                    and conv.b.limits.open_objects):
         # an undeclared key a dependency names may be written (extra keys never take
         # those names, so they are declared here, with the schema an extra key gets)
         for k in [*deps, *(d for v in deps.values() for d in v)]:
             if k not in props and k not in forbidden:
-                props[k] = True if addl is None or keys.pattern_match(s, k) else addl
+                props[k] = True if undeclared is None or keys.pattern_match(
+                    s, k) else undeclared
     not_all: list[list[str]] = list(s.get(NOT_ALL) or [])
     need_any: list[list[str]] = list(s.get(NEED_ANY) or [])
     forbidden |= keys.check_names(conv, s, list(props), required, path)

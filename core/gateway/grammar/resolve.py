@@ -39,6 +39,10 @@ VALIDATION = frozenset({
 # keywords through which a subschema evaluates object keys (for unevaluatedProperties)
 _EVALUATING = ("properties", "patternProperties", "additionalProperties",
                "unevaluatedProperties", "$ref", "dependentSchemas", "if")
+_DEPENDENT = ("dependentSchemas", "dependencies")
+# keywords through which a subschema evaluates array items (for unevaluatedItems)
+_ITEMS_EVALUATING = ("prefixItems", "items", "additionalItems", "contains",
+                     "unevaluatedItems", "$ref", "$dynamicRef")
 MAX_COMBOS = 128  # alternatives an allOf of several anyOf/oneOf (or if/then) may expand to
 _MIN_KEYS = ("minimum", "minLength", "minItems", "minProperties", "minContains")
 _MAX_KEYS = ("maximum", "maxLength", "maxItems", "maxProperties", "maxContains")
@@ -144,6 +148,8 @@ class Resolver:
     ) -> list[tuple[Any, str]]:
         """The conjuncts of a schema: allOf branches and $ref targets (``nested``: one of
         those), recursively."""
+        if isinstance(schema, dict) and any(k in schema for k in _DEPENDENT):
+            schema = dependent(schema)
         if isinstance(schema, dict) and any(k in schema for k in ("if", "then", "else")):
             schema = conditional(schema)
         if nested:
@@ -169,12 +175,50 @@ class Resolver:
             return out
         return [(schema, path)]
 
+    def unevaluated_items(self, schema: Schema, path: str,
+                          stack: tuple[str, ...] = ()) -> Schema:
+        """unevaluatedItems as items after the positions evaluated next to it: the longest
+        prefixItems among the schema's own conjuncts (allOf branches, $ref targets), or
+        every position when one of them has items. Exact when no anyOf/oneOf/if/contains
+        there could evaluate more (``not`` never does); else refused (strict) or dropped."""
+        u = schema["unevaluatedItems"]
+        rest = {k: v for k, v in schema.items() if k != "unevaluatedItems"}
+        if u is True:  # every item is evaluated here, so none is left to an outer one
+            key = "additionalItems" if isinstance(rest.get("items"), list) else "items"
+            return {**rest, key: rest.get(key, True)}
+        n, every = 0, False
+        for s, _ in self.flatten(rest, path, stack):
+            if not isinstance(s, dict):
+                continue
+            branches = [s[k] for k in ("anyOf", "oneOf", "if", "then", "else",
+                                       "dependentSchemas", "contains", "$dynamicRef") if k in s]
+            if branches and (any(k in s for k in ("contains", "$dynamicRef")) or any(
+                    f'"{k}"' in canon(branches) for k in _ITEMS_EVALUATING)):
+                if self.strict:
+                    raise SchemaError("cannot tell which items the anyOf/oneOf/if/contains"
+                                      " there evaluate", keyword="unevaluatedItems",
+                                      path=pointer(path, "unevaluatedItems"))
+                return rest
+            pre, tail = _tuple(s)
+            n = max(n, len(pre))
+            every = every or "additionalItems" in s if isinstance(s.get("items"), list) else (
+                every or "items" in s)
+        if every:
+            return rest
+        pre, _ = _tuple(rest)
+        out = {k: v for k, v in rest.items() if k not in ("items", "additionalItems")}
+        out["prefixItems"] = pre + [True] * (n - len(pre))
+        out["items"] = u
+        return out
+
     def scoped(self, schema: Any, path: str, stack: tuple[str, ...]) -> Any:
         """A schema met inside an allOf branch or a $ref target, ready to be merged with its
         siblings: its unevaluatedProperties sees only the keys evaluated inside it, so it
         becomes additionalProperties next to those keys (as properties and patterns that
         constrain nothing); refused (strict) or dropped where anyOf/oneOf/if branches inside
         it could evaluate more keys."""
+        if isinstance(schema, dict) and "unevaluatedItems" in schema:
+            schema = self.unevaluated_items(schema, path, stack)
         if not isinstance(schema, dict) or "unevaluatedProperties" not in schema:
             return schema
         u = schema["unevaluatedProperties"]
@@ -215,6 +259,31 @@ def conditional(schema: Schema) -> Any:
     alts = [{"allOf": [cond, schema.get("then", True)]},
             {"allOf": [{"not": cond}, schema.get("else", True)]}]
     return with_branch(rest, {"anyOf": alts}) if rest else {"anyOf": alts}
+
+
+def dependent(schema: Schema) -> Schema:
+    """dependentSchemas (and draft-7 schema ``dependencies``) as conditionals: for each key k
+    with schema S, if k is present then S, i.e. (k present and S) or (k absent), which
+    conditional() writes as two disjoint branches. Only objects are meant: an untyped schema
+    gets type object, as the converter emits objects alone for object keywords anyway."""
+    deps = schema.get("dependentSchemas")
+    old = schema.get("dependencies")
+    olds = {k: v for k, v in old.items() if not isinstance(v, list)} if isinstance(
+        old, dict) else {}
+    if not isinstance(deps, dict) and not olds:
+        return schema
+    pairs = {**(deps if isinstance(deps, dict) else {}), **olds}
+    rest = {k: v for k, v in schema.items() if k != "dependentSchemas"}
+    if olds and isinstance(old, dict):
+        rest["dependencies"] = {k: v for k, v in old.items() if isinstance(v, list)}
+        if not rest["dependencies"]:
+            del rest["dependencies"]
+    conds = [{"if": {"required": [k]}, "then": v} for k, v in pairs.items() if v is not True]
+    if "type" not in rest:
+        rest["type"] = "object"
+    if not conds:
+        return rest
+    return {**rest, "allOf": [*(rest.get("allOf") or []), *conds]}
 
 
 def with_branch(outer: Schema, branch: Any) -> Schema:
@@ -302,6 +371,12 @@ def merge(parts: list[tuple[Any, str]], strict: bool) -> Schema:
                 out[k] = v if k not in out else max(out[k], v)
             elif k in _MAX_KEYS or k == "exclusiveMaximum" and not isinstance(v, bool):
                 out[k] = v if k not in out else min(out[k], v)
+            elif k in ("anyOf", "oneOf") and (union := enum_union(v, k)) is not None:
+                if "enum" in out:  # the branches are plain value sets: one enum (exact)
+                    keep = {canon(x) for x in union}
+                    out["enum"] = [x for x in out["enum"] if canon(x) in keep]
+                else:
+                    out["enum"] = union
             elif k == "anyOf":
                 anyofs.append(list(v))
             elif k == "oneOf":
@@ -363,7 +438,7 @@ def merge(parts: list[tuple[Any, str]], strict: bool) -> Schema:
             combos: list[list[Any]] = [[]]
             for alts in groups:
                 combos = [c + [a] for c in combos for a in alts]
-                if len(combos) > MAX_COMBOS:
+                if len(groups) > 1 and len(combos) > MAX_COMBOS:
                     raise SchemaError(f"allOf of several {kw} expands to too many alternatives",
                                       keyword=kw, path=path)
             out[kw] = [c[0] if len(c) == 1 else {"allOf": c} for c in combos]
@@ -391,6 +466,48 @@ def merge(parts: list[tuple[Any, str]], strict: bool) -> Schema:
     if names:
         out["propertyNames"] = names[0] if len(names) == 1 else {"allOf": names}
     return out
+
+
+def enum_union(branches: Any, kw: str) -> list[Any] | None:
+    """The values of an anyOf/oneOf whose branches are all plain value sets (const/enum and
+    annotations only), as one enum; None otherwise. A oneOf counts only when no value is in
+    two branches (a value in two would be excluded by oneOf)."""
+    if not isinstance(branches, list) or not branches:
+        return None
+    values: dict[str, Any] = {}
+    for br in branches:
+        if not isinstance(br, dict) or not any(k in br for k in ("enum", "const")):
+            return None
+        if any(k in VALIDATION for k in br if k not in ("enum", "const")):
+            return None
+        vals = [br["const"]] if "const" in br else br["enum"]
+        if not isinstance(vals, list):
+            return None
+        if "const" in br and "enum" in br:
+            if not any(_same(br["const"], x) for x in br["enum"]):
+                continue
+            vals = [br["const"]]
+        for x in dict((_key(x), x) for x in vals).values():
+            if _key(x) in values and kw == "oneOf":
+                return None
+            values[_key(x)] = x
+    return list(values.values())
+
+
+def _key(v: Any) -> str:
+    """canon() with 1.0 and 1 the same value, as JSON Schema equality has it."""
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    if isinstance(v, list):
+        return "[" + ",".join(_key(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ",".join(f"{canon(k)}:{_key(x)}" for k, x in sorted(v.items())) + "}"
+    return canon(v)
+
+
+def _same(a: Any, b: Any) -> bool:
+    return json_type(a) == json_type(b) and _key(a) == _key(b) and (
+        isinstance(a, bool) == isinstance(b, bool))
 
 
 def _tuple(s: Schema) -> tuple[list[Any], Any]:

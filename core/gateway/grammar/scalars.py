@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import primitives as prim
 from .automaton import string_body
 from .errors import SchemaError
 from .formats import FORMAT_REGEX, INT_FORMATS, NUMBER_FORMATS, STANDARD, format_body
 from .gbnf import literal, rule_name
+from .multiples import listed, remainder_automaton, unsigned
 from .numbers import decimal_range, int_range
 from .regex import pattern_body
 from .resolve import NOT_PATTERNS, PATTERNS, Schema, pointer
@@ -47,41 +48,57 @@ def integer(conv: Converter, s: Schema, path: str) -> str | None:
         flo, fhi = INT_FORMATS[fmt]
         ilo = flo if ilo is None else max(flo, ilo)
         ihi = fhi if ihi is None else min(fhi, ihi)
-    m = s.get("multipleOf")
-    if m is not None:
-        return int_multiple(conv, m, ilo, ihi, path)
+    if s.get("multipleOf") is not None:
+        dec = [None if x is None else Decimal(x) for x in (ilo, ihi)]
+        made = multiple(conv, s, path, dec[0], False, dec[1], False, True)
+        if made != "":
+            return made
     body = int_range(ilo, ihi)
     if body is None:
         return None
     return prim.integer(conv.b) if ilo is None and ihi is None else conv.b.add("int", body)
 
-def int_multiple(conv: Converter, m: Any, lo: int | None, hi: int | None, path: str) -> str | None:
-    if isinstance(m, float) and m.is_integer():
-        m = int(m)
-    if m == 1 or not isinstance(m, int) or m <= 0:
-        if m != 1:
-            conv.refuse("multipleOf", path, "only integer multipleOf is supported")
-        body = int_range(lo, hi)
-        return None if body is None else conv.b.add("int", body)
-    if lo is None or hi is None or (hi - lo) // m > 256:
-        conv.refuse("multipleOf", path, "multipleOf needs both bounds and at most 256"
-                    " multiples in range to be exact")
-        body = int_range(lo, hi)
-        return None if body is None else conv.b.add("int", body)
-    first = -(-lo // m) * m
-    vals = [literal(str(v)) for v in range(first, hi + 1, m)]
-    return conv.alternatives(vals, "mult") if vals else None
+
+def multiple(conv: Converter, s: Schema, path: str, lo: Decimal | None, lx: bool,
+             hi: Decimal | None, hx: bool, integer: bool) -> str | None:
+    """The multiples of s["multipleOf"] in the range (multiples.py); "" when that cannot
+    be exact here (refused under strict; the caller drops multipleOf)."""
+    m = s["multipleOf"]
+    if isinstance(m, bool) or not isinstance(m, int | float) or m <= 0:
+        raise SchemaError("multipleOf must be a number above 0", keyword="multipleOf",
+                          path=pointer(path, "multipleOf"))
+    md = Decimal(str(m))
+    if md == 1 and integer:
+        return ""
+    if lo is not None and hi is not None:
+        texts = listed(md, lo, lx, hi, hx, integer)
+        if texts is not None:
+            return conv.alternatives([literal(t) for t in texts], "mult") if texts else None
+    if hi is None and (lo is None or lo == 0):
+        alts = unsigned(md, integer, nonzero=lo is not None and lx)
+        body = None if alts is None else conv.b.add("mult-abs", " | ".join(alts))
+        if body is None and not (lo is not None and lx):
+            body = remainder_automaton(conv.b, md, integer)
+        if body is not None:
+            return body if lo is not None else conv.b.add("mult", f'"-"? {body}')
+    conv.refuse("multipleOf", path, f"the multiples of {m} are enforced in a range holding"
+                " at most 256 of them, or without bounds or from 0 up when multipleOf is a"
+                " power of ten times a small integer (0.01, 0.25, 0.3, 7, …; above 0 only for"
+                " products of 2s and 5s)")
+    return ""
 
 def number(conv: Converter, s: Schema, path: str) -> str | None:
     m = s.get("multipleOf")
-    if m is not None:
-        if isinstance(m, int) or isinstance(m, float) and m.is_integer():
-            return integer(conv, s, path)
-        conv.refuse("multipleOf", path, "a fractional multipleOf cannot be enforced")
+    if isinstance(m, int) and not isinstance(m, bool) or isinstance(m, float) and m.is_integer():
+        return integer(conv, s, path)
     fmt = s.get("format")
     if fmt in STANDARD and fmt not in NUMBER_FORMATS and fmt not in INT_FORMATS:
         conv.refuse("format", path, f"unknown numeric format {fmt!r}")
     lo, lx, hi, hx = bounds(s)
+    if m is not None:
+        made = multiple(conv, s, path, lo, lx, hi, hx, False)
+        if made != "":
+            return made
     if lo is None and hi is None:
         return prim.number(conv.b)
     body = decimal_range(lo, lx, hi, hx)

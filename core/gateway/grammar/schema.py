@@ -30,10 +30,12 @@ branch's properties or propertyNames; a branch without a required key writes at 
 key a closed other branch does not accept), or by string patterns and lengths whose product
 automaton is empty; ``not`` in the forms negation.py folds (types, const/enum, required
 keys, one property, patterns, allOf/anyOf of those); if/then/else as (if and then) or
-(not if and else); dependentRequired (expanded over presence), uniqueItems over a finite
+(not if and else); dependentSchemas as if {required: [k]} then S (resolve.dependent),
+dependentRequired (expanded over presence), uniqueItems over a finite
 item set (enum/const/boolean/null/small integer range: any order up to 8 values, the listed
-order beyond), minProperties/maxProperties, integer and decimal bounds, integer multipleOf
-with a small bounded range, number multipleOf 1, full ECMA regex syntax except
+order beyond), minProperties/maxProperties, integer and decimal bounds, multipleOf
+(multiples.py: decimal multiples of M·10^-k such as 0.01, 0.25, 0.3 or 7 without bounds or
+from 0 up, any multipleOf in a range holding at most 256 multiples), full ECMA regex syntax except
 lookaround/backreferences, strings with several patterns, excluded patterns or values, length
 bounds and the formats date/uuid/uri (as regexes) (automaton.py: the product automaton,
 minimised, one rule per state; a maxLength too long for it is lowered, a sound subset),
@@ -41,13 +43,17 @@ allOf merging (with $ref; not, oneOf, patternProperties, propertyNames, patterns
 integer multipleOf merge too),
 patternProperties and additionalProperties apart by key automata, unevaluatedProperties of
 a merged object (one inside an allOf branch or $ref target sees only the keys evaluated
-inside it; prefixItems/items of several branches merge position by position), OpenAPI
+inside it; prefixItems/items of several branches merge position by position),
+unevaluatedItems as items after the positions its own conjuncts evaluate (resolve.py; refused
+where anyOf/oneOf/if/contains could evaluate more), OpenAPI
 nullable and int32/int64. A format outside JSON Schema's and
 OpenAPI's lists is an annotation (validators do not assert it).
 
 With ``strict=False`` what cannot be enforced is dropped instead of refused (the grammar
-then admits instances that violate it): other forms of not, dependentSchemas,
-contains/minContains/maxContains, unevaluatedItems, other multipleOf, other uniqueItems,
+then admits instances that violate it): other forms of not,
+contains whose items cannot be split into matches and non-matches (arrays.py: items and
+contains, items and not contains, matches counted) or with maxItems/prefixItems/uniqueItems,
+unevaluatedItems next to anyOf/oneOf/if/contains, other multipleOf, other uniqueItems,
 unsupported standard formats, a pattern combined with format (the pattern is dropped) or
 with length bounds (the lengths are dropped); a oneOf whose branches are not provably
 disjoint is treated as anyOf; conflicting allOf keywords keep the first branch's value.
@@ -73,10 +79,12 @@ from .resolve import (
     FORBID,
     NEED_ANY,
     NOT_ALL,
+    VALIDATION,
     Resolver,
     Schema,
     canon,
     conditional,
+    dependent,
     merge,
     pointer,
     with_branch,
@@ -98,8 +106,6 @@ _KEYWORD_TYPES: dict[str, str] = {
 }
 # keyword → types it constrains (None: every type); refused under strict
 _UNSUPPORTED: dict[str, str | None] = {
-    "dependentSchemas": "object", "contains": "array",
-    "minContains": "array", "maxContains": "array", "unevaluatedItems": "array",
     "$dynamicRef": None, "$recursiveRef": None,
 }
 MAX_STEPS = 100_000
@@ -124,6 +130,24 @@ class Converter:
             self.b.rollback(mark)
             self.refs = refs
             return None
+
+    def lenient(self, schema: Schema, fallback: Schema, path: str,
+                nc: frozenset[str]) -> str:
+        """gen(schema), or gen(fallback) when schema cannot be enforced (non-strict)."""
+        mark, refs = self.b.checkpoint(), dict(self.refs)
+        try:
+            return self.gen(schema, path, nc)
+        except Unsatisfiable:
+            raise
+        except SchemaError as exc:
+            if exc.limit is not None:
+                raise
+            self.b.rollback(mark)
+            self.refs = refs
+            if isinstance(fallback.get("dependencies"), dict):
+                fallback["dependencies"] = {k: v for k, v in fallback["dependencies"].items()
+                                            if isinstance(v, list)}
+            return self.gen(fallback, path, nc)
 
     def _levels(self) -> str:
         return ",".join(f"{k}={v}" for k, v in sorted(self.active.items()) if v)
@@ -155,6 +179,15 @@ class Converter:
             raise Unsatisfiable("the schema 'false' admits no value", path=path)
         if not isinstance(schema, dict):
             raise SchemaError("a schema must be an object or a boolean", path=path)
+        if "dependentSchemas" in schema or isinstance(schema.get("dependencies"), dict):
+            rewritten = dependent(schema)
+            if not self.strict and rewritten is not schema:
+                # non-strict: dependent schemas that cannot be enforced are dropped
+                return self.lenient(rewritten, {k: v for k, v in schema.items()
+                                                if k != "dependentSchemas"}, path, nc)
+            schema = rewritten
+        if "unevaluatedItems" in schema:
+            schema = self.res.unevaluated_items(schema, path)
         if any(k in schema for k in ("if", "then", "else")):
             schema = conditional(schema)
         if "$ref" in schema or "allOf" in schema:
@@ -354,6 +387,34 @@ def _depth(value: Any, limit: int) -> int:
 
 
 _DEFAULT_LIMITS = GrammarLimits()
+_ANNOTATED = 4  # a schema may be this many times max_schema_bytes with its annotations
+_NAME_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas",
+              "dependentRequired")
+
+
+def _constraints(schema: Any, is_schema: bool = True) -> Any:
+    """``schema`` without annotations (description, title, examples, and a vocabulary's
+    own keywords with scalar values such as markdownDescription): what its grammar costs.
+    Keys of maps of schemas (properties, $defs, …) and enum/const values are kept as is."""
+    if isinstance(schema, list):
+        return [_constraints(v) for v in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if not is_schema:
+        return {k: _constraints(v) for k, v in schema.items()}
+    out = {}
+    for k, v in schema.items():
+        if k in ("enum", "const"):
+            out[k] = v
+        elif k in VALIDATION or k in ("$defs", "definitions", "$id", "$anchor") or not (
+                k in ANNOTATIONS or _scalar(v)):
+            out[k] = _constraints(v, k not in _NAME_MAPS)
+    return out
+
+
+def _scalar(v: Any) -> bool:
+    return not isinstance(v, dict | list) or isinstance(v, list) and not any(
+        isinstance(x, dict | list) for x in v)
 
 
 def schema_to_gbnf(
@@ -365,13 +426,20 @@ def schema_to_gbnf(
         size = len(json.dumps(schema, ensure_ascii=False).encode())
     except (TypeError, ValueError) as exc:
         raise SchemaError(f"schema is not JSON: {exc}") from None
-    if size > limits.max_schema_bytes:
+    if size > limits.max_schema_bytes * _ANNOTATED:
         raise SchemaError(f"schema is {size} bytes, more than {limits.max_schema_bytes}",
                           limit="max_schema_bytes")
     if _depth(schema, limits.max_depth * 2 + 2) > limits.max_depth * 2 + 1:
         # each schema level is an object inside an object ("properties": {"a": {...}})
         raise SchemaError(f"schema nests deeper than {limits.max_depth} levels",
                           limit="max_depth")
+    if size > limits.max_schema_bytes:
+        # descriptions and other annotations never reach the grammar: the bound is on the
+        # part that constrains instances (a documented real schema is mostly prose)
+        size = len(json.dumps(_constraints(schema), ensure_ascii=False).encode())
+        if size > limits.max_schema_bytes:
+            raise SchemaError(f"schema is {size} bytes without its annotations, more than"
+                              f" {limits.max_schema_bytes}", limit="max_schema_bytes")
     conv = Converter(schema, strict, limits)
     try:
         root = conv.gen(schema, "#")
