@@ -218,3 +218,37 @@ async def test_a_slow_template_goes_back_to_threads(monkeypatch) -> None:
         reply = await call(app, "/v1/chat/completions", chat("x" * 20000))
         assert reply.status == 200, reply.body
         assert not service.inline_prepare  # slow in the thread too: threads from now on
+
+
+# -- batches through the metered backend and from a backend without them --------------------
+
+class _Batched:
+    async def stream_batches(self, payload: dict[str, Any]) -> Any:
+        yield [{"content": "a"}, {"content": "b"}]
+        yield [{"content": "", "stop": True, "tokens_evaluated": 5, "tokens_predicted": 2}]
+
+
+class _OneByOne:
+    async def stream(self, payload: dict[str, Any]) -> Any:
+        for text in ("a", "b"):
+            yield {"content": text}
+        yield {"content": "", "stop": True, "tokens_evaluated": 5, "tokens_predicted": 2}
+
+
+@pytest.mark.parametrize("inner", [_Batched, _OneByOne])
+async def test_metered_batches_count_tokens_and_first_token_once(inner: type) -> None:
+    from gateway.backend.batches import event_batches
+    from gateway.metrics import GatewayMetrics
+
+    class _Runtime:
+        def backends_state(self) -> list[Any]:
+            return []
+
+    metrics = GatewayMetrics(_Runtime())
+    backend = metrics.wrap_backend(inner())
+    batches = [b async for b in event_batches(backend, {})]
+    events = [e async for e in backend.stream({})]
+    assert [e["content"] for b in batches for e in b] == [e["content"] for e in events] == [
+        "a", "b", ""]
+    assert metrics.tokens_in._value.get() == 10 and metrics.tokens_out._value.get() == 4
+    assert metrics.registry.get_sample_value("gateway_time_to_first_token_seconds_count") == 2
