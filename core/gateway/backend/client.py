@@ -273,6 +273,8 @@ def _upstream_error(status: int, body: bytes) -> BackendError:
 
 
 async def _drain(resp: aiohttp.ClientResponse, timeout: float = 1.0) -> None:
-    # on failure the connection is closed rather than reused: nothing is lost
+    # on failure the connection is closed rather than reused: nothing is lost. (A timeout
+    # scope, not wait_for: that runs the read in a task of its own, one more per request.)
     with contextlib.suppress(TimeoutError, aiohttp.ClientError, ConnectionError):
-        await asyncio.wait_for(resp.read(), timeout)
+        async with asyncio.timeout(timeout):
+            await resp.read()
