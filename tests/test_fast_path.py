@@ -252,3 +252,22 @@ async def test_metered_batches_count_tokens_and_first_token_once(inner: type) ->
         "a", "b", ""]
     assert metrics.tokens_in._value.get() == 10 and metrics.tokens_out._value.get() == 4
     assert metrics.registry.get_sample_value("gateway_time_to_first_token_seconds_count") == 2
+
+
+async def test_leash_trips_of_a_fast_template_still_end_inline_preparing(monkeypatch) -> None:
+    from gateway.template_limits import RenderLeashExceeded
+
+    async with gateway_on_stub() as (app, runtime, _):
+        service = runtime.service
+        real = service.prepare
+
+        def tripping(req: Any, squeeze: int = 1, *, inline: bool = False) -> Any:
+            if inline:  # as if the process stalled during the render on the loop
+                raise RenderLeashExceeded("simulated")
+            return real(req, squeeze)
+
+        monkeypatch.setattr(service, "prepare", tripping)
+        for _ in range(chat_module.MAX_LEASH_TRIPS):
+            assert service.inline_prepare
+            assert (await call(app, "/v1/chat/completions", chat())).status == 200
+        assert not service.inline_prepare  # fast in the thread each time, but tripped 3 times

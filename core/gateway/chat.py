@@ -52,6 +52,7 @@ _encode = msgspec.json.encode
 # render leashed to INLINE_LEASH seconds (see ChatService.prepare_async).
 INLINE_BODY_BYTES = 32 * 1024
 INLINE_LEASH = 0.1
+MAX_LEASH_TRIPS = 3  # renders over the leash, however fast in a thread, before threads only
 
 
 class _PlanNotCached(Exception):
@@ -105,8 +106,9 @@ class ChatService:
     # Same tools/tool_choice/response_format → same constraint: skip rebuilding it.
     _plans: BoundedCache[GrammarPlan] = field(default_factory=lambda: BoundedCache(256))
     on_plan: Callable[[bool, float], None] | None = None  # (cache hit, build seconds): metrics
-    # Small requests are prepared on the event loop until a render goes over its leash once.
+    # Small requests are prepared on the event loop until renders go over their leash.
     inline_prepare: bool = True
+    _leash_trips: int = 0
 
     @property
     def model(self) -> ServedModel:
@@ -123,9 +125,9 @@ class ChatService:
         cached: handing it to a thread and back cost more than preparing it (~70 µs of CPU a
         request, and two thread wake-ups of latency), so it is prepared right here, its
         render leashed to INLINE_LEASH s. A render over the leash is redone in a thread; when
-        it is slow there too, every render goes to a thread from then on: a slow template
-        holds the loop once, for at most the leash plus the watchdog's tick (template_limits).
-        """
+        it is slow there too (or after MAX_LEASH_TRIPS trips), every render goes to a thread
+        from then on: a slow template holds the loop at most that many times, each for at
+        most the leash plus the watchdog's tick (template_limits)."""
         if not (small and self.inline_prepare):
             return await asyncio.to_thread(self.prepare, req, squeeze)
         try:
@@ -134,14 +136,16 @@ class ChatService:
         except _PlanNotCached:
             return await asyncio.to_thread(self.prepare, req, squeeze)
         except RenderLeashExceeded:
-            pass
+            self._leash_trips += 1
         # Over the leash: the template is slow, or the process was (a busy machine, a
-        # garbage collection). Timed in a thread, the render tells which.
+        # garbage collection). Timed in a thread, the render tells which; a few trips of
+        # either kind are enough.
         started = time.perf_counter()
         try:
             return await asyncio.to_thread(self.prepare, req, squeeze)
         finally:
-            if time.perf_counter() - started > INLINE_LEASH:
+            if time.perf_counter() - started > INLINE_LEASH or \
+                    self._leash_trips >= MAX_LEASH_TRIPS:
                 self.inline_prepare = False
                 log.warning("rendering a prompt took over %g s: prompts are rendered in "
                             "worker threads from now on", INLINE_LEASH)
