@@ -9,7 +9,8 @@ Two mechanisms, because Python cannot stop a thread from outside:
   concatenation, big powers, `join`, padding filters) are checked *before* they run against
   the output-size bound, and `range` keeps the sandbox's cap.
 Rendering also runs off the event loop (see ChatService.prepare_async), so even a template
-that defeats both costs one worker thread, never the server.
+that defeats both costs one worker thread, never the server. The exception, small requests
+rendered on the loop, run under a short leash (`leashed`) and go to a thread past it.
 """
 
 from __future__ import annotations
