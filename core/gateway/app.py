@@ -10,16 +10,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from gateway import protocol as p
 from gateway.app_state import SSE_HEADERS, AppState, answer, json_response
+from gateway.chat import INLINE_BODY_BYTES
 from gateway.chat_request import decode_request
 from gateway.endpoints import EndpointHandlers, install_metrics
 from gateway.errors import GatewayError
@@ -27,6 +29,21 @@ from gateway.runtime import Runtime
 from gateway.slots import LeasedStream
 
 log = logging.getLogger("gateway.app")
+
+
+class PlainEndpoint:
+    """A handler `request -> Response` as a plain ASGI app under its Starlette Route: for the
+    hot path, without the per-request wrapper Starlette adds around a function endpoint,
+    which only passes exceptions on to the app's handlers. They answer this route's errors as
+    any other's: an error raised before the response starts reaches them through the
+    exception middleware around the router."""
+
+    def __init__(self, handler: Callable[[Request], Awaitable[Response]]) -> None:
+        self.handler = handler
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.handler(Request(scope, receive))
+        await response(scope, receive, send)
 
 
 class ChatHandlers:
@@ -38,17 +55,19 @@ class ChatHandlers:
     async def chat_completions(self, request: Request) -> Response:
         state = self.state
         state.check_auth(request)
-        req = decode_request(await state.read_body(request))
+        body = await state.read_body(request)
+        req = decode_request(body)
         service = state.chat_service()
+        small = len(body) <= INLINE_BODY_BYTES
         lease = state.take_slot()
         try:
             if req.stream:  # the response gives the slot back when it ends, however it ends
-                return LeasedStream(await service.stream(req), lease,
+                return LeasedStream(await service.stream(req, small=small), lease,
                                     media_type="text/event-stream", headers=SSE_HEADERS)
         except BaseException:
             lease.release()
             raise
-        return await answer(request, lease, service.complete(req))
+        return await answer(request, lease, service.complete(req, small=small))
 
     async def models(self, request: Request) -> Response:
         self.state.check_auth(request)
@@ -75,9 +94,10 @@ class ChatHandlers:
         return json_response(self.state.runtime.describe())
 
     def routes(self) -> list[Route]:
+        chat = PlainEndpoint(self.chat_completions)
         return [
-            Route("/v1/chat/completions", self.chat_completions, methods=["POST"]),
-            Route("/chat/completions", self.chat_completions, methods=["POST"]),
+            Route("/v1/chat/completions", chat, methods=["POST"]),
+            Route("/chat/completions", chat, methods=["POST"]),
             Route("/v1/models", self.models, methods=["GET"]),
             Route("/health", self.health, methods=["GET"]),
             Route("/-/plugins", self.plugins, methods=["GET"]),

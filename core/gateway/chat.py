@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
@@ -14,6 +15,7 @@ import msgspec
 
 from gateway import protocol as p
 from gateway.backend import Backend
+from gateway.backend.batches import event_batches, one_by_one
 from gateway.cache import BoundedCache
 from gateway.callgate import (
     CallGate,
@@ -35,17 +37,26 @@ from gateway.dialect import (
     SchemaGrammars,
     ServedModel,
     assemble,
-    new_call_id,
     request_plan,
 )
 from gateway.errors import GatewayError, bad_request
 from gateway.grammar import GrammarLimits, SchemaError
 from gateway.plugins import Plugins
 from gateway.staged import staged_stream
+from gateway.template_limits import RenderLeashExceeded, leashed
 from gateway.templating import ChatTemplate, TemplateError, TemplateLimitError
 
 log = logging.getLogger("gateway.chat")
 _encode = msgspec.json.encode
+# A request this small whose grammar plan is cached is prepared on the event loop, its
+# render leashed to INLINE_LEASH seconds (see ChatService.prepare_async).
+INLINE_BODY_BYTES = 32 * 1024
+INLINE_LEASH = 0.1
+MAX_LEASH_TRIPS = 3  # renders over the leash, however fast in a thread, before threads only
+
+
+class _PlanNotCached(Exception):
+    """prepare(inline=True) met a grammar plan to build: that goes to a worker thread."""
 
 
 @dataclass
@@ -95,6 +106,9 @@ class ChatService:
     # Same tools/tool_choice/response_format → same constraint: skip rebuilding it.
     _plans: BoundedCache[GrammarPlan] = field(default_factory=lambda: BoundedCache(256))
     on_plan: Callable[[bool, float], None] | None = None  # (cache hit, build seconds): metrics
+    # Small requests are prepared on the event loop until renders go over their leash.
+    inline_prepare: bool = True
+    _leash_trips: int = 0
 
     @property
     def model(self) -> ServedModel:
@@ -102,16 +116,47 @@ class ChatService:
         and the template, dialect or options may be replaced after construction)."""
         return ServedModel(self.template, self.dialect, self.settings.dialect_options)
 
-    async def prepare_async(self, req: p.ChatCompletionRequest, squeeze: int = 1) -> Prepared:
+    async def prepare_async(self, req: p.ChatCompletionRequest, squeeze: int = 1, *,
+                            small: bool = False) -> Prepared:
         """prepare() in a worker thread: rendering an untrusted chat template (bounded in
-        time, see template_limits) and building grammars never hold the event loop."""
-        return await asyncio.to_thread(self.prepare, req, squeeze)
+        time, see template_limits) and building grammars never hold the event loop.
 
-    def prepare(self, req: p.ChatCompletionRequest, squeeze: int = 1) -> Prepared:
+        Except for a `small` request (a body under INLINE_BODY_BYTES) whose grammar plan is
+        cached: handing it to a thread and back cost more than preparing it (~70 µs of CPU a
+        request, and two thread wake-ups of latency), so it is prepared right here, its
+        render leashed to INLINE_LEASH s. A render over the leash is redone in a thread; when
+        it is slow there too (or after MAX_LEASH_TRIPS trips), every render goes to a thread
+        from then on: a slow template holds the loop at most that many times, each for at
+        most the leash plus the watchdog's tick (template_limits)."""
+        if not (small and self.inline_prepare):
+            return await asyncio.to_thread(self.prepare, req, squeeze)
+        try:
+            with leashed(INLINE_LEASH):
+                return self.prepare(req, squeeze, inline=True)
+        except _PlanNotCached:
+            return await asyncio.to_thread(self.prepare, req, squeeze)
+        except RenderLeashExceeded:
+            self._leash_trips += 1
+        # Over the leash: the template is slow, or the process was (a busy machine, a
+        # garbage collection). Timed in a thread, the render tells which; a few trips of
+        # either kind are enough.
+        started = time.perf_counter()
+        try:
+            return await asyncio.to_thread(self.prepare, req, squeeze)
+        finally:
+            if time.perf_counter() - started > INLINE_LEASH or \
+                    self._leash_trips >= MAX_LEASH_TRIPS:
+                self.inline_prepare = False
+                log.warning("rendering a prompt took over %g s: prompts are rendered in "
+                            "worker threads from now on", INLINE_LEASH)
+
+    def prepare(self, req: p.ChatCompletionRequest, squeeze: int = 1, *,
+                inline: bool = False) -> Prepared:
         """The request, top to bottom: checked into a RequestContext, rendered into a prompt,
         its token budget estimated, its grammar planned, the llama.cpp payload assembled.
         squeeze > 1 shapes the grammar for a budget that many times smaller (the retry of a
-        required call that ran out of tokens)."""
+        required call that ran out of tokens). inline: stop with _PlanNotCached rather than
+        build a grammar."""
         ctx = build_context(req, self.settings)
         model = self.model
         hook = self.plugins.hook
@@ -120,7 +165,7 @@ class ChatService:
             budget = self._budget(req, prompt)
             if budget is not None and squeeze > 1:
                 budget = max(16, budget // squeeze)
-            plan = self._plan(ctx, model, budget)
+            plan = self._plan(ctx, model, budget, inline)
         except SchemaError as exc:
             raise bad_request(f"cannot build a grammar for this request: {exc}",
                               param=_schema_param(ctx, exc), code="unsupported_schema") from exc
@@ -141,8 +186,8 @@ class ChatService:
                               "tools", code="grammar_too_large")
         return Prepared(ctx, self._payload(req, prompt, plan), prompt, budget, plan.decision)
 
-    def _plan(self, ctx: RequestContext, model: ServedModel, budget: int | None
-              ) -> GrammarPlan:
+    def _plan(self, ctx: RequestContext, model: ServedModel, budget: int | None,
+              inline: bool = False) -> GrammarPlan:
         """The request's constraint, from the dialect (through the tools-grammar hook), or
         the cached one for the same tools, tool_choice, response_format and budget."""
         plan_key = ctx.tools_key + str(budget).encode()
@@ -151,6 +196,8 @@ class ChatService:
             if self.on_plan and plan.grammar:
                 self.on_plan(True, 0.0)
             return plan
+        if inline:
+            raise _PlanNotCached()
         started = time.perf_counter()
         check_tool_schemas(ctx.tools)
         check_response_schema(ctx.response_schema)
@@ -169,14 +216,20 @@ class ChatService:
         parser: OutputParser = self.plugins.hook.gateway_create_parser(ctx=ctx, model=self.model)
         return parser
 
-    def _parse(self, ctx: RequestContext, text: str) -> ParsedOutput:
+    def _parse(self, ctx: RequestContext, text: str, deltas: list[Delta] | None = None
+               ) -> ParsedOutput:
         """A whole generation parsed: by a plugin's parse-output hook, else by the request's
-        parser over all of it (so streamed and non-streamed results are the same)."""
+        parser over all of it (so streamed and non-streamed results are the same). `deltas`:
+        what a parser of this request gave for exactly this text fed piece by piece, which
+        assembles to the same result (the dialect conformance suite checks that), so the text
+        is not parsed a second time."""
         parsed: ParsedOutput | None = self.plugins.hook.gateway_parse_output(
             ctx=ctx, model=self.model, text=text)
         if parsed is None:
-            parser = self._parser(ctx)
-            parsed = assemble(parser.feed(text) + parser.finish())
+            if deltas is None:
+                parser = self._parser(ctx)
+                deltas = parser.feed(text) + parser.finish()
+            parsed = assemble(deltas)
         return parsed
 
     def _budget(self, req: p.ChatCompletionRequest, prompt: str) -> int | None:
@@ -218,8 +271,10 @@ class ChatService:
         return payload
 
     # -- non-streaming ----------------------------------------------------------------------
-    async def complete(self, req: p.ChatCompletionRequest) -> p.ChatCompletion:
-        prep = await self.prepare_async(req)
+    async def complete(self, req: p.ChatCompletionRequest, *, small: bool = False
+                       ) -> p.ChatCompletion:
+        """small: see prepare_async."""
+        prep = await self.prepare_async(req, small=small)
         result, parsed, gate = await self._attempt(prep)
         if _retry_wanted(prep, parsed, result):
             # A required call ran out of tokens (the model looped in a free part): once more
@@ -241,7 +296,7 @@ class ChatService:
         message = p.OutMessage(content=parsed.content if parsed.content is not None or calls
                                else "", tool_calls=calls, reasoning_content=parsed.reasoning)
         return p.ChatCompletion(
-            id="chatcmpl-" + new_call_id("", 24), created=int(time.time()), model=self.model_id,
+            id=_completion_id(), created=int(time.time()), model=self.model_id,
             choices=[p.Choice(index=0, message=message, finish_reason=finish)],
             usage=_usage(result))
 
@@ -249,79 +304,97 @@ class ChatService:
         """One generation, parsed and gated. Always through llama.cpp's streaming endpoint:
         closing that stream is what stops llama.cpp when the client has gone away (seen: a
         non-streamed /completion kept decoding after its connection was closed)."""
-        result, looped = await self._generate_watching(prep)
+        result, looped, deltas = await self._generate_watching(prep)
         gate = CallGate(prep.ctx.tools)
-        parsed = gate_output(self._parse(prep.ctx, result.get("content", "")), gate,
+        parsed = gate_output(self._parse(prep.ctx, result.get("content", ""), deltas), gate,
                              complete=_finish_reason(result) != "length" and not looped)
         return result, parsed, gate
 
-    async def _run(self, run: _Run) -> AsyncIterator[Delta]:
-        """Stream one generation through the gated parser, stopping at a repeated call."""
-        run.parser = GatedParser(self._parser(run.prep.ctx), CallGate(run.prep.ctx.tools))
-        parser = run.parser
+    async def _run(self, run: _Run) -> AsyncIterator[list[Delta]]:
+        """Stream one generation through the gated parser, stopping at a repeated call. The
+        deltas come in lists, one per batch of events (those one read of the backend
+        brought), so the steps above run once per read; each event is still fed on its own
+        and the repeat check still stops right after the event that repeated a call."""
+        inner = self._parser(run.prep.ctx)
+        if run.record is not None:
+            inner = _Recording(inner, run.record)
+        run.parser = parser = GatedParser(inner, CallGate(run.prep.ctx.tools))
+        gate, raw = parser.gate, run.raw
+        # Without tools no call passes the gate, so none repeats: a non-streamed answer's
+        # batch is fed whole (streamed, each event stays a chunk of its own).
+        whole = run.record is not None and not run.prep.ctx.tools
         decision = run.prep.decision
-        events = (staged_stream(self.backend, run.prep.payload, decision) if decision
-                  else self.backend.stream(run.prep.payload))
+        batches = (one_by_one(staged_stream(self.backend, run.prep.payload, decision))
+                   if decision else event_batches(self.backend, run.prep.payload))
         try:
-            async for event in events:
-                run.last = event
-                run.raw.append(event.get("content", ""))
-                for d in parser.feed(run.raw[-1]):
-                    yield d
-                if parser.gate.looping:
+            async for batch in batches:
+                if whole:
+                    run.last = batch[-1]
+                    texts = [event.get("content", "") for event in batch]
+                    raw += texts
+                    out = parser.feed("".join(texts))
+                else:
+                    out = []
+                    for event in batch:
+                        run.last = event
+                        text = event.get("content", "")
+                        raw.append(text)
+                        out += parser.feed(text)
+                        if gate.looping:
+                            break
+                if out:
+                    yield out
+                if gate.looping:
                     break  # the model repeats a call: stop generating (see complete())
         finally:
-            await events.aclose()  # closes the connection: llama.cpp stops generating
-        if parser.gate.looping:
-            run.last = {**run.last, "tokens_predicted": len(run.raw)}
-        cut = _finish_reason(run.last) == "length" and not parser.gate.looping
-        for d in parser.finish(complete=not cut):
-            yield d
+            await batches.aclose()  # closes the connection: llama.cpp stops generating
+        if gate.looping:
+            run.last = {**run.last, "tokens_predicted": len(raw)}
+        cut = _finish_reason(run.last) == "length" and not gate.looping
+        tail = parser.finish(complete=not cut)
+        if tail:
+            yield tail
 
-    async def _generate_watching(self, prep: Prepared) -> tuple[dict[str, Any], bool]:
+    async def _generate_watching(self, prep: Prepared
+                                 ) -> tuple[dict[str, Any], bool, list[Delta]]:
         """Generate through the streaming endpoint, watching the calls as they form: when the
         model writes a call it already wrote, it is looping — stop there instead of paying
-        for the rest of max_tokens. Returns the final event (content = all text) and whether
-        it was cut for a loop."""
-        run = _Run(prep)
+        for the rest of max_tokens. Returns the final event (content = all text), whether
+        it was cut for a loop, and the dialect parser's deltas for that text."""
+        run = _Run(prep, record=[])
         async for _ in self._run(run):
-            pass  # the whole text is parsed once more through the parse-output hook
+            pass
         result = {**run.last, "content": "".join(run.raw)}
         if run.parser.gate.looping:
             result["stop_type"] = "loop"
-        return result, run.parser.gate.looping
+        assert run.record is not None
+        return result, run.parser.gate.looping, run.record
 
     # -- streaming --------------------------------------------------------------------------
-    async def stream(self, req: p.ChatCompletionRequest) -> AsyncIterator[bytes]:
-        """Prepares first (so request errors are a plain 400), then yields SSE lines."""
-        prep = await self.prepare_async(req)
+    async def stream(self, req: p.ChatCompletionRequest, *, small: bool = False
+                     ) -> AsyncIterator[bytes]:
+        """Prepares first (so request errors are a plain 400), then yields SSE lines (small:
+        see prepare_async)."""
+        prep = await self.prepare_async(req, small=small)
         return self._events(req, prep)
 
     async def _events(self, req: p.ChatCompletionRequest, prep: Prepared) -> AsyncIterator[bytes]:
-        cid = "chatcmpl-" + new_call_id("", 24)
-        created = int(time.time())
-
-        def chunk(delta: p.ChunkDelta, finish: str | None = None) -> bytes:
-            c = p.ChatCompletionChunk(id=cid, created=created, model=self.model_id,
-                                      choices=[p.ChunkChoice(index=0, delta=delta,
-                                                             finish_reason=finish)])
-            return b"data: " + _encode(c) + b"\n\n"
-
-        yield chunk(p.ChunkDelta(role="assistant", content=""))
+        sse = SseChunks(_completion_id(), int(time.time()), self.model_id)
+        yield sse.delta(p.ChunkDelta(role="assistant", content=""))
         run = _Run(prep)
         try:
-            async for d in self._run(run):
-                yield chunk(_delta(d))
+            async for deltas in self._run(run):
+                yield sse.deltas(deltas)
             if run.retry_wanted():  # see complete(): nothing went out yet, so try once more
                 log.info("required call cut off by max_tokens; retrying with a tighter grammar")
                 spent = run.last.get("tokens_predicted") or 0
                 run = _Run(await self.prepare_async(req, squeeze=RETRY_SQUEEZE))
-                async for d in self._run(run):
-                    yield chunk(_delta(d))
+                async for deltas in self._run(run):
+                    yield sse.deltas(deltas)
                 run.last["tokens_predicted"] = (run.last.get("tokens_predicted") or 0) + spent
             parser = run.parser
             if parser.gate.rejected and not parser.released and not parser.text_out:
-                yield chunk(p.ChunkDelta(content="".join(run.raw)))
+                yield sse.delta(p.ChunkDelta(content="".join(run.raw)))
         except Exception as exc:  # the stream has begun: an error event, never a cut stream
             if isinstance(exc, GatewayError):
                 log.warning("stream failed: %s", exc.message)
@@ -337,12 +410,67 @@ class ChatService:
         finish = _finish_reason(last)
         if parser.released and finish != "length":
             finish = "tool_calls"
-        yield chunk(p.ChunkDelta(), finish)
+        yield sse.chunk(p.ChunkDelta(), finish)
         if req.stream_options is not None and req.stream_options.include_usage:
-            usage = p.ChatCompletionChunk(id=cid, created=created, model=self.model_id,
-                                          choices=[], usage=_usage(last))
-            yield b"data: " + _encode(usage) + b"\n\n"
+            yield sse.usage(_usage(last))
         yield b"data: [DONE]\n\n"
+
+
+class SseChunks:
+    """The SSE lines of one streamed answer, as `p.ChatCompletionChunk` encodes them; the parts
+    that never change within the answer (id, created, model, the choice's frame) are encoded
+    once, and a delta's line is those bytes around the delta's own."""
+
+    def __init__(self, cid: str, created: int, model: str) -> None:
+        self.cid, self.created, self.model = cid, created, model
+        frame = _encode(p.ChatCompletionChunk(id=cid, created=created, model=model,
+                                              choices=[]))
+        cut = frame.rindex(b'"choices":[]') + len(b'"choices":[')
+        self._head = b"data: " + frame[:cut] + b'{"index":0,"delta":'
+        self._tail = b',"finish_reason":null,"logprobs":null}' + frame[cut:] + b"\n\n"
+
+    def delta(self, delta: p.ChunkDelta) -> bytes:
+        return self._head + _encode(delta) + self._tail
+
+    def deltas(self, deltas: list[Delta]) -> bytes:
+        head, tail = self._head, self._tail
+        out: list[bytes] = []
+        for d in deltas:
+            if d.kind == "content":  # the common case, without building the structs
+                out += (head, b'{"content":', _encode(d.text), b"}", tail)
+            else:
+                out += (head, _encode(_delta(d)), tail)
+        return b"".join(out)
+
+    def chunk(self, delta: p.ChunkDelta, finish: str | None = None) -> bytes:
+        c = p.ChatCompletionChunk(id=self.cid, created=self.created, model=self.model,
+                                  choices=[p.ChunkChoice(index=0, delta=delta,
+                                                         finish_reason=finish)])
+        return b"data: " + _encode(c) + b"\n\n"
+
+    def usage(self, usage: p.Usage) -> bytes:
+        c = p.ChatCompletionChunk(id=self.cid, created=self.created, model=self.model,
+                                  choices=[], usage=usage)
+        return b"data: " + _encode(c) + b"\n\n"
+
+
+class _Recording:
+    """A dialect's parser that keeps every delta it gives (see ChatService._parse)."""
+
+    __slots__ = ("inner", "deltas")
+
+    def __init__(self, inner: OutputParser, deltas: list[Delta]) -> None:
+        self.inner, self.deltas = inner, deltas
+
+    def feed(self, text: str) -> list[Delta]:
+        out = self.inner.feed(text)
+        self.deltas += out
+        return out
+
+    def finish(self) -> list[Delta]:
+        out = self.inner.finish()
+        self.deltas += out
+        return out
 
 
 RETRY_SQUEEZE = 8
@@ -356,6 +484,7 @@ class _Run:
     parser: GatedParser = field(init=False)
     last: dict[str, Any] = field(default_factory=dict)
     raw: list[str] = field(default_factory=list)
+    record: list[Delta] | None = None  # the dialect parser's deltas, kept when a list
 
     def retry_wanted(self) -> bool:
         p = self.parser
@@ -390,6 +519,11 @@ def _delta(d: Delta) -> p.ChunkDelta:
             function=p.DeltaFunction(name=d.name, arguments=d.text))])
     return p.ChunkDelta(tool_calls=[p.DeltaToolCall(
         index=d.index, function=p.DeltaFunction(arguments=d.text))])
+
+
+def _completion_id() -> str:
+    """chatcmpl- and 24 random hex digits: unique, not secret (one read of the OS source)."""
+    return "chatcmpl-" + os.urandom(12).hex()
 
 
 def _finish_reason(result: dict[str, Any]) -> str:

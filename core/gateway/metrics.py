@@ -14,6 +14,8 @@ from prometheus_client.registry import Collector
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.backend.batches import event_batches, flattened
+
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 FAST_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
 
@@ -62,6 +64,21 @@ class GatewayMetrics:
 
     def middleware(self, app: ASGIApp, routes: Iterable[str]) -> ASGIApp:
         known = set(routes)
+        # the label children of each (route, method, status) seen: prometheus-client's
+        # labels() takes a lock and builds a key on every call
+        children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+        def count(route: str, method: str, status: int, seconds: float) -> None:
+            key = (route, method, status)
+            pair = children.get(key)
+            if pair is None:
+                s = str(status)
+                pair = children[key] = (self.requests.labels(route, method, s),
+                                        self.latency.labels(route, s))
+            pair[0].inc()
+            pair[1].observe(seconds)
+            if status == 429:
+                self.rate_limited.inc()
 
         async def metered(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] != "http":
@@ -81,11 +98,7 @@ class GatewayMetrics:
             try:
                 await app(scope, receive, send_status)
             finally:
-                s = str(status)
-                self.requests.labels(route, scope["method"], s).inc()
-                self.latency.labels(route, s).observe(time.perf_counter() - start)
-                if status == 429:
-                    self.rate_limited.inc()
+                count(route, scope["method"], status, time.perf_counter() - start)
 
         return metered
 
@@ -105,18 +118,21 @@ class MeteredBackend:
         self.metrics.usage(result)
         return result
 
-    async def stream(self, payload: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
-        start, last, first = time.perf_counter(), None, True
-        events = self.inner.stream(payload)
+    def stream(self, payload: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
+        return flattened(self.stream_batches(payload))
+
+    async def stream_batches(self, payload: dict[str, Any]
+                             ) -> AsyncGenerator[list[dict[str, Any]], None]:
+        start, last = time.perf_counter(), None
+        batches = event_batches(self.inner, payload)
         try:
-            async for event in events:
-                if first:
+            async for batch in batches:
+                if last is None:
                     self.metrics.ttft.observe(time.perf_counter() - start)
-                    first = False
-                last = event
-                yield event
+                last = batch[-1]
+                yield batch
         finally:
-            await events.aclose()
+            await batches.aclose()
             if last is not None:
                 self.metrics.usage(last)
 

@@ -17,7 +17,7 @@ import types
 from collections.abc import AsyncIterator, Awaitable, Generator
 from typing import Any, TypeVar
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
@@ -67,8 +67,16 @@ class LeasedStream(StreamingResponse):
         self.lease = lease
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # What StreamingResponse does with a task group (two tasks and cancel scopes per
+        # stream), with one watcher task: the stream is cut when the client goes away.
         try:
-            await super().__call__(scope, receive, send)
+            async with Hangup(receive):
+                try:
+                    await self.stream_response(send)
+                except OSError as exc:  # ASGI 2.4: a send to a closed connection
+                    raise ClientDisconnect() from exc
+        except ClientGone:
+            pass  # the client went away: the generator is closed below
         finally:
             self.lease.release()
             aclose = getattr(self.body_iterator, "aclose", None)
@@ -160,20 +168,43 @@ class ClientGone(Exception):
 async def until_disconnected(request: Request, work: Awaitable[T]) -> T:
     """Await `work`, cancelling it if the client disconnects first (raises ClientGone).
     Only for after the body was read: it consumes the request's remaining ASGI messages."""
-    task = asyncio.ensure_future(work)
-    watcher = asyncio.ensure_future(_disconnect(request.receive))
-    try:
-        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        watcher.cancel()
-        if not task.done():
-            task.cancel()
-            await asyncio.wait({task})  # its cancellation closes the upstream connection
-    if task.cancelled():
-        raise ClientGone()
-    return task.result()
+    async with Hangup(request.receive):
+        return await work
+    raise AssertionError("unreachable")  # for mypy: the block returns or raises
 
 
-async def _disconnect(receive: Receive) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
+class Hangup:
+    """`async with Hangup(receive):` the block's work is cancelled when the client
+    disconnects, and the block ends with ClientGone. The work runs in the caller's own task
+    (as `asyncio.timeout` does it: one watcher task, no second task to hand the result
+    over); a cancellation that is not ours goes on as it came. Only for after the request
+    body was read: it consumes the request's remaining ASGI messages."""
+
+    __slots__ = ("_receive", "_task", "_cancelling", "_watcher", "_active", "gone")
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self._active = self.gone = False
+
+    async def __aenter__(self) -> Hangup:
+        task = asyncio.current_task()
+        assert task is not None
+        self._task, self._cancelling = task, task.cancelling()
+        self._active = True
+        self._watcher = asyncio.get_running_loop().create_task(self._watch())
+        return self
+
+    async def _watch(self) -> None:
+        while (await self._receive())["type"] != "http.disconnect":
+            pass
+        if self._active:  # the block is still running: it is suspended in its work
+            self.gone = True
+            self._task.cancel()
+
+    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                        tb: types.TracebackType | None) -> None:
+        self._active = False
+        self._watcher.cancel()
+        if self.gone and self._task.uncancel() <= self._cancelling and \
+                kind is asyncio.CancelledError:
+            raise ClientGone()

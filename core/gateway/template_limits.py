@@ -9,17 +9,19 @@ Two mechanisms, because Python cannot stop a thread from outside:
   concatenation, big powers, `join`, padding filters) are checked *before* they run against
   the output-size bound, and `range` keeps the sandbox's cap.
 Rendering also runs off the event loop (see ChatService.prepare_async), so even a template
-that defeats both costs one worker thread, never the server.
+that defeats both costs one worker thread, never the server. The exception, small requests
+rendered on the loop, run under a short leash (`leashed`) and go to a thread past it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import math
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +44,12 @@ class RenderTimeout(BaseException):
     """Raised inside the rendering thread by the watchdog. A BaseException, so that no
     `except ValueError` in a filter can swallow it (it is turned into TemplateLimitError
     where the render started)."""
+
+
+class RenderLeashExceeded(BaseException):
+    """A render under `leashed` took longer than the leash: the caller renders it again
+    without one (in a worker thread). A BaseException, like RenderTimeout, so that no
+    `except Exception` on the way (a template's error classification) turns it into a 400."""
 
 
 @dataclass(frozen=True)
@@ -88,7 +96,9 @@ class _Watchdog:
         self._wakes_at = math.inf  # when the watchdog thread looks next
         self._last_enter = 0.0
 
-    def enter(self, seconds: float) -> None:
+    def enter(self, seconds: float, slack: float = 0.0) -> None:
+        """slack: the render may be interrupted up to that long after its deadline (then a
+        watchdog already looking within that time is not woken for it)."""
         with self._lock:
             now = time.monotonic()
             deadline = self._renders[threading.get_ident()] = now + seconds
@@ -97,7 +107,7 @@ class _Watchdog:
                 self._thread = threading.Thread(target=self._run, name="template-watchdog",
                                                 daemon=True)
                 self._thread.start()
-            elif deadline < self._wakes_at:
+            elif deadline + slack < self._wakes_at:
                 # Only then: waking a thread on every render costs each request two context
                 # switches. Busy, the watchdog looks at least every _TICK seconds anyway.
                 self._wake.notify()
@@ -136,13 +146,32 @@ class _Watchdog:
 _WATCHDOG = _Watchdog()
 
 
+@contextlib.contextmanager
+def leashed(seconds: float) -> Iterator[None]:
+    """Renders in this block (in this thread) stop after `seconds`, or at most _TICK later,
+    with RenderLeashExceeded, when that is shorter than their own time limit: for a render
+    tried on the event loop, which must not hold it for long."""
+    previous = getattr(_local, "leash", None)
+    _local.leash = seconds
+    try:
+        yield
+    finally:
+        _local.leash = previous
+
+
 def bounded(render: Callable[[], Iterable[str]], limits: RenderLimits) -> str:
     """Run `render` (a generator of output pieces) under the limits; TemplateLimitError if
-    it goes over either of them."""
+    it goes over either of them (RenderLeashExceeded over a shorter `leashed` bound)."""
     previous = getattr(_local, "limits", None)
     _local.limits = limits
+    leash: float | None = getattr(_local, "leash", None)
+    if leash is not None and leash >= limits.seconds:
+        leash = None
     try:
-        _WATCHDOG.enter(limits.seconds)
+        if leash is None:
+            _WATCHDOG.enter(limits.seconds)
+        else:  # no wake-up per render: the watchdog looks every _TICK while renders come
+            _WATCHDOG.enter(leash, slack=_TICK)
         try:
             out: list[str] = []
             size = 0
@@ -156,6 +185,8 @@ def bounded(render: Callable[[], Iterable[str]], limits: RenderLimits) -> str:
         finally:
             _WATCHDOG.leave()
     except RenderTimeout as exc:  # also when it lands in the `finally` above
+        if leash is not None:
+            raise RenderLeashExceeded(f"rendering took over {leash:g} s") from exc
         raise TemplateLimitError(f"chat template rendering took over {limits.seconds:g} s "
                                  "(a hostile or broken template?)") from exc
     finally:

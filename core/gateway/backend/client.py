@@ -12,6 +12,7 @@ from typing import Any, Protocol
 import aiohttp
 import msgspec
 
+from gateway.backend.batches import flattened
 from gateway.errors import GatewayError
 
 log = logging.getLogger("gateway.backend")
@@ -23,6 +24,7 @@ _decode = msgspec.json.Decoder().decode
 RESPONSE_FIELDS = ["content", "stop", "stop_type", "tokens_predicted", "tokens_evaluated"]
 # An SSE line may still be long (a big chunk of content): aiohttp's default limit is 128 KiB.
 READ_BUFSIZE = 1 << 20  # aiohttp refuses a line over twice this
+MAX_LINE_BYTES = 2 * READ_BUFSIZE  # the longest SSE line taken from llama.cpp
 MAX_HEADER_BYTES = 64 * 1024
 
 
@@ -135,8 +137,15 @@ class LlamaCppBackend:
         return await self._post("/completion", {"response_fields": RESPONSE_FIELDS, **payload,
                                                 "stream": False})
 
-    async def stream(self, payload: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
+    def stream(self, payload: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
         """Yields llama.cpp's SSE events as dicts; the last one has `stop: true`."""
+        return flattened(self.stream_batches(payload))
+
+    async def stream_batches(self, payload: dict[str, Any]
+                             ) -> AsyncGenerator[list[dict[str, Any]], None]:
+        """stream()'s events, in lists: those one read of the connection brought. A fast
+        backend sends several events per read; each step of the chain above (metrics, parser,
+        SSE writer) then runs once per read instead of once per token."""
         try:
             # Kept alive for the next request once read to its end; a stream left early (the
             # client went away) closes its connection instead, which stops llama.cpp.
@@ -144,29 +153,24 @@ class LlamaCppBackend:
                                                         **payload, "stream": True}) as resp:
                 if resp.status != 200:
                     raise _upstream_error(resp.status, await resp.read())
-                async for raw in resp.content:
-                    line = raw.strip()
-                    if not line.startswith(b"data:"):
-                        continue
-                    data = line[5:].strip()
-                    if data == b"[DONE]":
-                        return
-                    event = _decode(data)
-                    if not isinstance(event, dict):
-                        raise ValueError(f"an event that is not an object: {data[:200]!r}")
-                    if "error" in event:
-                        raise _upstream_error(500, data)
-                    _check_content(event)
-                    if event.get("stop"):
+                lines = SseLines()
+                async for data in resp.content.iter_any():
+                    batch, final = lines.events(data)
+                    if final:
                         try:
-                            yield event
+                            yield batch
                         finally:
                             # Read the stream's end (even when the consumer stops here): a
                             # response left unread closes its connection instead of
                             # returning it to the pool, a new TCP connection per request.
                             await _drain(resp)
                         return
-                    yield event
+                    if batch:
+                        yield batch
+                    if lines.error is not None:  # after the events before it, as they came
+                        raise lines.error
+                    if lines.done:
+                        return
                 # the connection ended without a final event: llama.cpp died mid-answer
                 raise BackendError("llama.cpp ended the stream before its final event", 502)
         except (aiohttp.ClientError, ConnectionError) as exc:
@@ -201,6 +205,53 @@ class LlamaCppBackend:
             return False
 
 
+class SseLines:
+    """llama.cpp's SSE byte stream, cut into events as it arrives: `events(data)` gives the
+    events the data completed and whether the last one is final (`stop: true`). A line may
+    span reads; one longer than MAX_LINE_BYTES is refused (ValueError), as aiohttp's line
+    reader refused it before. A bad event after good ones in the same data is kept in
+    `error`, so the good ones still go out first."""
+
+    __slots__ = ("_tail", "done", "error")
+
+    def __init__(self) -> None:
+        self._tail = b""
+        self.done = False  # `data: [DONE]` came
+        self.error: Exception | None = None
+
+    def events(self, data: bytes) -> tuple[list[dict[str, Any]], bool]:
+        if self._tail:
+            data = self._tail + data
+        lines = data.split(b"\n")
+        self._tail = lines.pop()
+        out: list[dict[str, Any]] = []
+        try:
+            if len(self._tail) > MAX_LINE_BYTES:
+                raise ValueError(f"a line over {MAX_LINE_BYTES} bytes")
+            for raw in lines:
+                line = raw.strip()
+                if not line.startswith(b"data:"):
+                    continue
+                data = line[5:].strip()
+                if data == b"[DONE]":
+                    self.done = True
+                    break
+                event = _decode(data)
+                if not isinstance(event, dict):
+                    raise ValueError(f"an event that is not an object: {data[:200]!r}")
+                if "error" in event:
+                    raise _upstream_error(500, data)
+                _check_content(event)
+                out.append(event)
+                if event.get("stop"):
+                    return out, True
+        except Exception as exc:
+            if not out:
+                raise
+            self.error = exc
+        return out, False
+
+
 def _check_content(event: dict[str, Any]) -> None:
     if not isinstance(event.get("content", ""), str):
         raise ValueError(f"`content` is not a string: {str(event.get('content'))[:200]}")
@@ -222,6 +273,8 @@ def _upstream_error(status: int, body: bytes) -> BackendError:
 
 
 async def _drain(resp: aiohttp.ClientResponse, timeout: float = 1.0) -> None:
-    # on failure the connection is closed rather than reused: nothing is lost
+    # on failure the connection is closed rather than reused: nothing is lost. (A timeout
+    # scope, not wait_for: that runs the read in a task of its own, one more per request.)
     with contextlib.suppress(TimeoutError, aiohttp.ClientError, ConnectionError):
-        await asyncio.wait_for(resp.read(), timeout)
+        async with asyncio.timeout(timeout):
+            await resp.read()
