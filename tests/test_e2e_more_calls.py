@@ -1,6 +1,7 @@
 """End-to-end: the generic dialect's `more_calls_pct` option on the real llama.cpp and demo
-model. The call list is generated in two parts (first call, a one-token probe, then more
-calls or the end); the client sees one ordinary answer, streamed and not, with valid calls."""
+model. The call list is generated in parts (first call, a one-token probe, then more calls
+or the end; with `more_calls_each` a probe after every call); the client sees one ordinary
+answer, streamed and not, with valid calls."""
 
 from __future__ import annotations
 
@@ -23,9 +24,10 @@ TOOLS = [
 ASK = [{"role": "user", "content": "What is the weather in Oslo and the time in Lima?"}]
 
 
-def gateway(gateway_factory, backend_url, pct: int):
+def gateway(gateway_factory, backend_url, pct: int, each: str = "off"):
     return gateway_factory("--endpoint", backend_url, "--dialect", "generic",
-                           "--dialect-option", f"more_calls_pct={pct}").openai()
+                           "--dialect-option", f"more_calls_pct={pct}",
+                           "--dialect-option", f"more_calls_each={each}").openai()
 
 
 def answer(client, stream: bool) -> tuple[list[tuple[str, dict]], str | None, int | None]:
@@ -63,11 +65,12 @@ def test_a_certain_threshold_stops_after_the_first_call(gateway_factory, backend
     assert tokens is not None and 0 < tokens <= 128
 
 
+@pytest.mark.parametrize("each", ["off", "on"])
 def test_going_on_gives_one_answer_the_same_streamed_and_not(gateway_factory,
-                                                             backend_url) -> None:
-    """At 1% the second part runs after nearly any first call: still one answer of valid,
+                                                             backend_url, each) -> None:
+    """At 1% the next part runs after nearly any call: still one answer of valid,
     distinct calls, the same whether streamed or not, within max_tokens."""
-    client = gateway(gateway_factory, backend_url, 1)
+    client = gateway(gateway_factory, backend_url, 1, each)
     plain, finish, tokens = answer(client, stream=False)
     streamed, s_finish, s_tokens = answer(client, stream=True)
     assert plain == streamed and finish == s_finish == "tool_calls"

@@ -223,7 +223,13 @@ def test_more_calls_option_splits_the_call_list(recognizer) -> None:
     assert not recognizer(d.one, "]}")  # going on means one more call
     assert not recognizer(d.one, "," + compact(CALL_T) + "]}")  # and only one: then decide
     assert not recognizer(d.one, ("," + compact(CALL_T)) * 2)
-    assert d.cap == 3  # the cap holds: at most two decisions to go on
+    assert d.cap == 3 and not d.each  # the cap holds: at most two decisions to go on
+    assert recognizer(d.more, "," + compact(CALL_T) + "]}")
+    assert recognizer(d.more, "," + compact(CALL_T) + "," + compact(CALL_W) + "]}")
+    assert not recognizer(d.more, "]}")  # going on means one more call at least
+    assert not recognizer(d.more, ("," + compact(CALL_T)) * 3 + "]}")  # the cap holds
+    each = ctx("required", options={"more_calls_pct": 30, "more_calls_each": "on"})
+    assert each.plan().decision.each
     assert recognizer(d.rest, "]}") and recognizer(d.rest, "," + compact(CALL_T) + "]}")
     assert not recognizer(d.rest, ("," + compact(CALL_T)) * 3 + "]}")
 

@@ -13,7 +13,10 @@ from gateway.dialect import CallDecision
 from gateway.errors import GatewayError
 from gateway.staged import go_on_probability, staged_stream
 
-DECISION = CallDecision(first="FIRST", one="ONE", rest="REST", close="]}", threshold=0.3, cap=2)
+DECISION = CallDecision(first="FIRST", one="ONE", more="MORE", rest="REST", close="]}",
+                        threshold=0.3, cap=2, each=True)
+FIRST_ONLY = CallDecision(first="FIRST", one="ONE", more="MORE", rest="REST", close="]}",
+                          threshold=0.3, cap=4)
 
 
 def probs(**tops: float) -> dict[str, Any]:
@@ -47,7 +50,8 @@ class FakeBackend:
                    "tokens_predicted": 10, "tokens_evaluated": 50}
         else:
             n = len(self.streams)
-            yield {"content": f',{{"b":{n}}}' + ("]}" if payload["grammar"] == "REST" else "")}
+            closed = payload["grammar"] in ("REST", "MORE")
+            yield {"content": f',{{"b":{n}}}' + ("]}" if closed else "")}
             yield {"content": "", "stop": True, "stop_type": "eos", "tokens_predicted": 6,
                    "tokens_evaluated": 60}
 
@@ -80,8 +84,8 @@ def test_likely_more_goes_on_from_the_text_so_far() -> None:
 def test_each_boundary_is_decided_on_its_own() -> None:
     more, end = probs(**{",": 0.9, "]": 0.1}), probs(**{",": 0.1, "]": 0.9})
     b = FakeBackend([more, more, end])
-    events = run(b, CallDecision(first="FIRST", one="ONE", rest="REST", close="]}",
-                                 threshold=0.3, cap=4))
+    events = run(b, CallDecision(first="FIRST", one="ONE", more="MORE", rest="REST",
+                                 close="]}", threshold=0.3, cap=4, each=True))
     assert text(events) == '{"tool_calls":[{"a":1},{"b":2},{"b":3}]}'
     assert [s["grammar"] for s in b.streams] == ["FIRST", "ONE", "ONE"]
     assert b.probes[2]["prompt"] == 'P{"tool_calls":[{"a":1},{"b":2},{"b":3}'
@@ -121,3 +125,14 @@ def test_go_on_probability_reads_both_answer_shapes() -> None:
                                                         {"token": "]}", "prob": 0.2}]}]}
     assert go_on_probability(post, DECISION) == pytest.approx(0.5)
     assert go_on_probability({"completion_probabilities": []}, DECISION) is None
+
+
+def test_without_each_only_the_first_boundary_is_decided() -> None:
+    b = FakeBackend(probs(**{",": 0.9, "]": 0.1}))
+    events = run(b, FIRST_ONLY)
+    assert text(events) == '{"tool_calls":[{"a":1},{"b":2}]}'  # the model closed it
+    assert [s["grammar"] for s in b.streams] == ["FIRST", "MORE"] and len(b.probes) == 1
+    assert events[-1]["tokens_predicted"] == 16
+    b = FakeBackend(probs(**{",": 0.1, "]": 0.9}))
+    assert text(run(b, FIRST_ONLY)) == '{"tool_calls":[{"a":1}]}'
+    assert [s["grammar"] for s in b.streams] == ["FIRST"]

@@ -67,22 +67,26 @@ class CallDecision:
     (after whitespace) with one of `more_marks` against those starting with one of
     `end_marks`. At or above `threshold` (and below `cap` calls) the output goes on from the
     text so far under the `one` grammar (exactly one more call), else `close` is appended
-    as is. Without probabilities (another backend) it goes on under `rest` (the model's
-    greedy choice of any further calls, as in one generation)."""
+    as is. Without `each`, only the first boundary is decided so: going on is under `more`
+    (one or more calls, the later boundaries the model's greedy choice). Without
+    probabilities (another backend) it goes on under `rest` (the model's greedy choice of
+    any further calls, as in one generation)."""
 
     first: str
     one: str
+    more: str
     rest: str
     close: str
     threshold: float
     cap: int = 2
+    each: bool = False
     more_marks: tuple[str, ...] = (",",)
     end_marks: tuple[str, ...] = ("]",)
 
     def with_rules(self, extra: str) -> CallDecision:
         """The same decision with `extra` rules added to each grammar."""
         return replace(self, first=self.first + extra, one=self.one + extra,
-                       rest=self.rest + extra)
+                       more=self.more + extra, rest=self.rest + extra)
 
 
 @dataclass(slots=True)

@@ -1,6 +1,6 @@
-"""Generation call by call for a plan with a CallDecision: the first call, then after each
-call "one more?" decided on the model's probability of going on, read at a clean token
-boundary.
+"""Generation in parts for a plan with a CallDecision: the first call, then after it (with
+`each`, after every call) "one more?" decided on the model's probability of going on, read
+at a clean token boundary.
 
 The events look like one llama.cpp stream (content pieces, then one final event with
 `stop: true`), so the chat path reads them as it reads the backend's own stream.
@@ -66,7 +66,7 @@ async def staged_stream(backend: Backend, payload: dict[str, Any], decision: Cal
         spent += int(last.get("tokens_predicted") or 0)
         evaluated = last.get("tokens_evaluated") if evaluated is None else evaluated
         done = {**last, "content": "", "tokens_predicted": spent, "tokens_evaluated": evaluated}
-        if last.get("stop_type") != "eos" or grammar == decision.rest:
+        if last.get("stop_type") != "eos" or grammar in (decision.rest, decision.more):
             yield done  # cut by max_tokens or a stop word (as it is), or the model's own end
             return
         if calls >= decision.cap or 0 < limit <= spent:
@@ -74,7 +74,8 @@ async def staged_stream(backend: Backend, payload: dict[str, Any], decision: Cal
         p_more = await _probe(backend, payload["prompt"] + "".join(pieces), decision)
         if p_more is not None and p_more < decision.threshold:
             break
-        grammar = decision.rest if p_more is None else decision.one
+        grammar = (decision.rest if p_more is None else
+                   decision.one if decision.each else decision.more)
         calls += 1
     yield {**done, "content": decision.close, "tokens_predicted": spent + 1}
 

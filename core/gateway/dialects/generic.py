@@ -61,6 +61,8 @@ class GenericDialect(Dialect):
                    "with required/named calls: the model's probability (in %) of another call, "
                    "read after each call, at which it goes on (0: its greedy choice in "
                    "one generation)"),
+        choice_option("more_calls_each", "off", "on",
+                      help="with more_calls_pct: decide after every call, not only the first"),
         MAX_PARALLEL_CALLS,
     )
 
@@ -262,16 +264,20 @@ _CALLS_OPEN = '"{\\"tool_calls\\":["'
 def _call_decision(rules: list[str], options: Mapping[str, Any], cap: int
                    ) -> CallDecision | None:
     """With the `more_calls_pct` option and room for more than one call: the call list
-    generated call by call (see CallDecision): after each call, one more or the end."""
+    generated in parts (see CallDecision): after the first call (with `more_calls_each`,
+    after each call), more calls or the end."""
     pct: int = options.get("more_calls_pct", MORE_CALLS_PCT)
     if pct <= 0 or cap < 2:
         return None
     body = "\n".join(rules) + "\n"
+    more = call_list("call", '","', cap - 1)
     return CallDecision(
         first=f"root ::= {_CALLS_OPEN} call\n" + body,
         one='root ::= "," call\n' + body,
+        more=f'root ::= "," {more} "]}}"\n' + body,
         rest=f'root ::= ("," call){{0,{cap - 1}}} "]}}"\n' + body,
-        close="]}", threshold=min(pct, 100) / 100, cap=cap)
+        close="]}", threshold=min(pct, 100) / 100, cap=cap,
+        each=options.get("more_calls_each", "off") == "on")
 
 
 def _quoting(ctx: RequestContext, options: Mapping[str, Any]) -> bool:
