@@ -190,3 +190,22 @@ async def test_pooled_connection_closed_by_llama_cpp_is_retried_on_a_new_one() -
             assert app.state.slots.in_use == 0
     finally:
         await stub.stop()
+
+
+async def test_every_pooled_connection_closed_at_once_still_answers() -> None:
+    """llama.cpp closed all the pooled connections together: each try discards one, and the
+    request goes out on a fresh connection in the end instead of failing with a 502."""
+    stub = await StubLlama(total_slots=2, delay=0.05).start()
+    try:
+        async with gateway_on_stub(stub) as (app, _, _):
+            replies = await asyncio.gather(*(  # two connections in the pool
+                call(app, "/v1/chat/completions", chat()) for _ in range(2)))
+            assert all(r.status == 200 for r in replies) and len(stub.peers) == 2
+            stub.mode = "drop_reused"
+            for stream in (False, True):
+                reply = await call(app, "/v1/chat/completions", chat(stream=stream))
+                assert reply.status == 200, reply.body
+            assert stub.dropped >= 2  # both pooled ones were closed, and it was answered
+            assert app.state.slots.in_use == 0
+    finally:
+        await stub.stop()

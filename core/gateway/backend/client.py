@@ -100,19 +100,25 @@ class LlamaCppBackend:
                     ) -> aiohttp.ClientResponse:
         """POST, for a generation on a pooled keep-alive connection. llama.cpp closes an idle
         one after a few seconds; when it did so just as this request went out (nothing was
-        read, so nothing was generated), the request goes once more on a fresh connection."""
+        read, so nothing was generated), the request goes again. Each failed try discards
+        its connection and the pool holds at most `limit` of them, so the last try is on a
+        fresh one (seen: two pooled connections closed together, the one resend met the
+        other)."""
         data = msgspec.json.encode(payload)
         http = self._side_http() if side else self._http()
         headers = _JSON if self._keep_alive and not side else _JSON_CLOSE
-        try:
-            return await http.post(self.base_url + path, data=data, headers=headers)
-        except aiohttp.ClientConnectorError:
-            raise  # no connection at all: the server is down, not a stale socket
-        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
-            if side or not self._keep_alive:
-                raise
-            log.debug("a pooled connection to %s was closed; sending again", self.base_url)
-            return await http.post(self.base_url + path, data=data, headers=_JSON)
+        tries = 1 if side or not self._keep_alive else self._limit + 1
+        for attempt in range(1, tries + 1):
+            try:
+                return await http.post(self.base_url + path, data=data, headers=headers)
+            except aiohttp.ClientConnectorError:
+                raise  # no connection at all: the server is down, not a stale socket
+            except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
+                if attempt == tries:
+                    raise
+                log.debug("a pooled connection to %s was closed; sending again",
+                          self.base_url)
+        raise AssertionError("unreachable")
 
     async def _post(self, path: str, payload: dict[str, Any], side: bool = False
                     ) -> dict[str, Any]:
