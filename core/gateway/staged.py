@@ -40,12 +40,13 @@ def go_on_probability(probe: dict[str, Any], decision: CallDecision) -> float | 
 
 async def staged_stream(backend: Backend, payload: dict[str, Any], decision: CallDecision
                         ) -> AsyncGenerator[dict[str, Any], None]:
-    """llama.cpp-like events of a call list generated call by call (see CallDecision)."""
+    """llama.cpp-like events of a call list generated in parts (see CallDecision)."""
     limit = int(payload.get("n_predict", -1))
     pieces: list[str] = []
     spent = 0
     evaluated: Any = None
     grammar, calls = decision.first, 1
+    closes_itself = False  # the part's grammar ends the list (`more`, `rest`): no decision
     while True:
         part = backend.stream({**payload, "prompt": payload["prompt"] + "".join(pieces),
                                "grammar": grammar,
@@ -66,7 +67,7 @@ async def staged_stream(backend: Backend, payload: dict[str, Any], decision: Cal
         spent += int(last.get("tokens_predicted") or 0)
         evaluated = last.get("tokens_evaluated") if evaluated is None else evaluated
         done = {**last, "content": "", "tokens_predicted": spent, "tokens_evaluated": evaluated}
-        if last.get("stop_type") != "eos" or grammar in (decision.rest, decision.more):
+        if last.get("stop_type") != "eos" or closes_itself:
             yield done  # cut by max_tokens or a stop word (as it is), or the model's own end
             return
         if calls >= decision.cap or 0 < limit <= spent:
@@ -74,6 +75,7 @@ async def staged_stream(backend: Backend, payload: dict[str, Any], decision: Cal
         p_more = await _probe(backend, payload["prompt"] + "".join(pieces), decision)
         if p_more is not None and p_more < decision.threshold:
             break
+        closes_itself = p_more is None or not decision.each
         grammar = (decision.rest if p_more is None else
                    decision.one if decision.each else decision.more)
         calls += 1

@@ -107,18 +107,16 @@ class LlamaCppBackend:
         data = msgspec.json.encode(payload)
         http = self._side_http() if side else self._http()
         headers = _JSON if self._keep_alive and not side else _JSON_CLOSE
-        tries = 1 if side or not self._keep_alive else self._limit + 1
-        for attempt in range(1, tries + 1):
+        retries = 0 if side or not self._keep_alive else self._limit
+        for _ in range(retries):
             try:
                 return await http.post(self.base_url + path, data=data, headers=headers)
             except aiohttp.ClientConnectorError:
                 raise  # no connection at all: the server is down, not a stale socket
             except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
-                if attempt == tries:
-                    raise
                 log.debug("a pooled connection to %s was closed; sending again",
                           self.base_url)
-        raise AssertionError("unreachable")
+        return await http.post(self.base_url + path, data=data, headers=headers)
 
     async def _post(self, path: str, payload: dict[str, Any], side: bool = False
                     ) -> dict[str, Any]:
