@@ -240,9 +240,41 @@ def test_more_calls_option_only_where_a_call_list_is_all() -> None:
                                 ("required", on, {"parallel_tool_calls": False}),
                                 ("auto", on, {}),
                                 ("required", {**on, "thought": "always"}, {})]:
-        assert ctx(choice, options=options, **kw).plan().decision is None, (choice, options, kw)
+        d = ctx(choice, options=options, **kw).plan().decision
+        assert d is None or not d.probe_more, (choice, options, kw)
+        no_prior = ctx(choice, options={**options, "name_prior_odds": 0}, **kw)
+        assert no_prior.plan().decision is None, (choice, options, kw)
     assert ctx("get_time", options={"more_calls_pct": 30}).plan().decision is not None
     assert ctx("required").plan().decision.threshold == 0.2  # the measured default
+
+
+def test_name_prior_decision(recognizer) -> None:
+    """With several tools under required: each tool's call rule and name as written; the
+    request's words give the prior (the weather tool for a weather request), and
+    `first_for` limits the first call to the chosen tools."""
+    c = ctx("required", messages=[{"role": "user", "content": "What's the weather in Rome?"}])
+    d = c.plan().decision
+    assert d is not None and d.picks == ("call0", "call1")
+    assert d.names == ('get_weather"', 'get_time"')
+    assert d.name_open + d.names[0] == '{"tool_calls":[{"name":"get_weather"'
+    assert len(d.prior) == 2 and d.prior[0] > d.prior[1]
+    assert abs(max(d.prior) / min(d.prior) - 20) < 1e-6  # the default odds
+    head_w, head_t = '{"tool_calls":[' + compact(CALL_W), '{"tool_calls":[' + compact(CALL_T)
+    assert recognizer(d.first, head_w) and recognizer(d.first, head_t)
+    assert recognizer(d.first_for([0]), head_w) and not recognizer(d.first_for([0]), head_t)
+    assert recognizer(d.first_for([1]), head_t) and not recognizer(d.first_for([1]), head_w)
+    assert recognizer(d.first_for([0, 1]), head_t)
+    # no word of the request in any tool: no prior, the model's choice is left alone
+    bare = ctx("required", messages=[{"role": "user", "content": "hello there"}])
+    assert bare.plan().decision.prior == ()
+    # one tool (named), or quotes in front of the name: nothing to choose
+    assert ctx("get_time").plan().decision is None or not ctx("get_time").plan().decision.picks
+    quoted = ctx("required", messages=[{"role": "user", "content": "weather in Rome"}],
+                 options={"quote": "on"}).plan().decision
+    assert quoted is None or not quoted.picks
+    odds = ctx("required", messages=[{"role": "user", "content": "weather in Rome"}],
+               options={"name_prior_odds": 400}).plan().decision
+    assert abs(max(odds.prior) / min(odds.prior) - 400) < 1e-6
 
 
 def test_more_calls_with_quotes(recognizer) -> None:

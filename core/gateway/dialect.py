@@ -25,6 +25,7 @@ from typing import Any, Literal, Protocol
 from gateway.dialect_options import DialectOption
 from gateway.grammar import GrammarLimits
 from gateway.templating import ChatTemplate
+from gateway.toolprior import prior, request_text, tool_scores
 
 ToolChoiceMode = Literal["auto", "none", "required", "named"]
 
@@ -82,6 +83,24 @@ class CallDecision:
     each: bool = False
     more_marks: tuple[str, ...] = (",",)
     end_marks: tuple[str, ...] = ("]",)
+    probe_more: bool = True  # False: after the first call, the model's greedy choice (`rest`)
+    # The first call's tool, chosen on the model's probabilities where the name begins times
+    # a prior from the request's words (gateway.toolprior); the choice constrains the first
+    # part to that tool's call rule. `picks`: each tool's call rule in `first` (in tool
+    # order); `names`: each name as the model writes it after `name_open` (the text before
+    # the first name), up to its closing quote; `pick_open`: the GBNF before the call in
+    # `first`; `prior_strength`: ln of the most the words may move the odds between tools.
+    picks: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    name_open: str = ""
+    pick_open: str = ""
+    prior_strength: float = 0.0
+    prior: tuple[float, ...] = ()  # this request's weights (request_plan), () for none
+
+    def first_for(self, chosen: list[int]) -> str:
+        """`first` with the first call limited to the tools `chosen` (indices)."""
+        head = " | ".join(self.picks[i] for i in chosen)
+        return f"root ::= {self.pick_open} ({head})\n" + self.first.split("\n", 1)[1]
 
     def with_rules(self, extra: str) -> CallDecision:
         """The same decision with `extra` rules added to each grammar."""
@@ -304,12 +323,17 @@ class Dialect:
 
 
 def request_plan(plan: GrammarPlan, ctx: RequestContext, model: ServedModel) -> GrammarPlan:
-    """A (cacheable) plan completed with the rules that depend on this conversation
-    (Dialect.conversation_rules): the constraint the request is sent with."""
+    """A (cacheable) plan completed with what depends on this conversation: the rules of
+    Dialect.conversation_rules, and the prior on the first call's tool from the request's
+    words (gateway.toolprior). The constraint the request is sent with."""
     extra = model.dialect.conversation_rules(ctx, model) if plan.grammar else ""
+    decision = plan.decision
+    if decision is not None and decision.picks:
+        scores = tool_scores(ctx.selected_tools(), request_text(ctx.messages), ctx.tools_key)
+        decision = replace(decision, prior=prior(scores, decision.prior_strength))
     if not extra or not plan.grammar:
-        return plan
-    decision = plan.decision.with_rules(extra) if plan.decision is not None else None
+        return plan if decision is plan.decision else replace(plan, decision=decision)
+    decision = decision.with_rules(extra) if decision is not None else None
     return replace(plan, grammar=plan.grammar + extra, decision=decision)
 
 

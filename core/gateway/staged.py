@@ -1,6 +1,7 @@
-"""Generation in parts for a plan with a CallDecision: the first call, then after it (with
-`each`, after every call) "one more?" decided on the model's probability of going on, read
-at a clean token boundary.
+"""Generation in parts for a plan with a CallDecision: the first call (its tool chosen on
+the model's probabilities where the name begins and the request's words, when the decision
+has a prior), then after it (with `each`, after every call) "one more?" decided on the
+model's probability of going on, read at a clean token boundary.
 
 The events look like one llama.cpp stream (content pieces, then one final event with
 `stop: true`), so the chat path reads them as it reads the backend's own stream.
@@ -15,26 +16,22 @@ from typing import Any
 from gateway.backend import Backend
 from gateway.dialect import CallDecision
 from gateway.errors import GatewayError
+from gateway.toolprior import choose, name_masses
 
 PROBE_TOKENS = 20  # top tokens read at the decision point
+NAME_PROBE_TOKENS = 40  # top tokens read where the first tool name begins
 
 
 def go_on_probability(probe: dict[str, Any], decision: CallDecision) -> float | None:
     """p(more) / (p(more) + p(end)) from a one-token /completion with n_probs, or None
     when the answer carries no probabilities or neither kind of token is among them."""
-    try:
-        first = probe["completion_probabilities"][0]
-        tops = first.get("top_logprobs") or first.get("top_probs") or []
-        more = end = 0.0
-        for top in tops:
-            p = float(top["prob"]) if "prob" in top else math.exp(float(top["logprob"]))
-            text = str(top["token"]).lstrip()
-            if text.startswith(decision.more_marks):
-                more += p
-            elif text.startswith(decision.end_marks):
-                end += p
-    except (KeyError, IndexError, TypeError, ValueError, AttributeError):
-        return None
+    more = end = 0.0
+    for token, p in top_tokens(probe):
+        text = token.lstrip()
+        if text.startswith(decision.more_marks):
+            more += p
+        elif text.startswith(decision.end_marks):
+            end += p
     return more / (more + end) if more + end > 0 else None
 
 
@@ -46,6 +43,10 @@ async def staged_stream(backend: Backend, payload: dict[str, Any], decision: Cal
     spent = 0
     evaluated: Any = None
     grammar, calls = decision.first, 1
+    if decision.prior:
+        chosen = await _pick_tools(backend, payload["prompt"], decision)
+        if chosen and len(chosen) < len(decision.picks):
+            grammar = decision.first_for(chosen)
     closes_itself = False  # the part's grammar ends the list (`more`, `rest`): no decision
     while True:
         part = backend.stream({**payload, "prompt": payload["prompt"] + "".join(pieces),
@@ -72,7 +73,8 @@ async def staged_stream(backend: Backend, payload: dict[str, Any], decision: Cal
             return
         if calls >= decision.cap or 0 < limit <= spent:
             break
-        p_more = await _probe(backend, payload["prompt"] + "".join(pieces), decision)
+        p_more = (await _probe(backend, payload["prompt"] + "".join(pieces), decision)
+                  if decision.probe_more else None)
         if p_more is not None and p_more < decision.threshold:
             break
         closes_itself = p_more is None or not decision.each
@@ -84,11 +86,39 @@ async def staged_stream(backend: Backend, payload: dict[str, Any], decision: Cal
 
 async def _probe(backend: Backend, text: str, decision: CallDecision) -> float | None:
     """p(another call) after `text`, or None when the backend cannot tell."""
+    probe = await _next_token(backend, text, PROBE_TOKENS)
+    return go_on_probability(probe, decision) if probe is not None else None
+
+
+async def _pick_tools(backend: Backend, prompt: str, decision: CallDecision) -> list[int]:
+    """The first call's tool(s): the model's probabilities where the name begins times the
+    request's prior (gateway.toolprior); [] (the model's own choice) when the backend
+    gives no probabilities there."""
+    probe = await _next_token(backend, prompt + decision.name_open, NAME_PROBE_TOKENS)
+    tops = top_tokens(probe) if probe is not None else []
+    return choose(name_masses(tops, decision.names), decision.prior)
+
+
+async def _next_token(backend: Backend, text: str, n_probs: int) -> dict[str, Any] | None:
+    """llama.cpp's answer for one token after `text`, with its top `n_probs` probabilities;
+    None when the backend cannot answer (the model's own choice then)."""
     try:
-        probe = await backend.complete({
-            "prompt": text, "n_predict": 1, "n_probs": PROBE_TOKENS, "temperature": 0,
+        return await backend.complete({
+            "prompt": text, "n_predict": 1, "n_probs": n_probs, "temperature": 0,
             "cache_prompt": True,
             "response_fields": ["content", "completion_probabilities", "stop_type"]})
-    except GatewayError:  # a backend that cannot answer the probe: the model's own choice
+    except GatewayError:
         return None
-    return go_on_probability(probe, decision)
+
+
+def top_tokens(probe: dict[str, Any]) -> list[tuple[str, float]]:
+    """(token text, probability) of the first generated token's top candidates; [] when
+    the answer has none (llama.cpp leaves them out when the token is an incomplete UTF-8
+    sequence)."""
+    try:
+        first = probe["completion_probabilities"][0]
+        tops = first.get("top_logprobs") or first.get("top_probs") or []
+        return [(str(t["token"]), float(t["prob"]) if "prob" in t
+                 else math.exp(float(t["logprob"]))) for t in tops]
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+        return []

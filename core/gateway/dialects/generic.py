@@ -12,6 +12,7 @@ assistant/user turns so that any template can show it.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -63,6 +64,10 @@ class GenericDialect(Dialect):
                    "one generation)"),
         choice_option("more_calls_each", "off", "on",
                       help="with more_calls_pct: decide after every call, not only the first"),
+        int_option("name_prior_odds", 0,
+                   "with required calls and several tools: the most (as odds) the words the "
+                   "request shares with a tool may favour it over another for the first "
+                   "call, against the model's own probabilities (0 or 1: the model alone)"),
         MAX_PARALLEL_CALLS,
     )
 
@@ -157,7 +162,8 @@ class GenericDialect(Dialect):
         rules.append("step ::= " + " | ".join(steps))
         decision = None
         if steps == ["calls"] and not _with_thought(ctx, options):
-            decision = _call_decision(rules, options, cap)
+            named = [] if _quoting(ctx, options) else [t.name for t in tools]
+            decision = _call_decision(rules, options, cap, named)
         if _with_thought(ctx, options):
             head = _lit('{"' + THOUGHT + '":')
             rules.insert(0, f'root ::= {head} thought ",\\"next_step\\":" step "}}"')
@@ -261,13 +267,23 @@ MORE_CALLS_PCT = 20
 _CALLS_OPEN = '"{\\"tool_calls\\":["'
 
 
-def _call_decision(rules: list[str], options: Mapping[str, Any], cap: int
+# Measured on BFCL's live_multiple (demo model, 317 requests with several tools): the right
+# first tool 44% -> 74% (odds 20, i.e. strength 3; 72% at 3, 75% at 400).
+NAME_PRIOR_ODDS = 20
+
+
+def _call_decision(rules: list[str], options: Mapping[str, Any], cap: int, names: list[str]
                    ) -> CallDecision | None:
-    """With the `more_calls_pct` option and room for more than one call: the call list
-    generated in parts (see CallDecision): after the first call (with `more_calls_each`,
-    after each call), more calls or the end."""
+    """The call list generated in parts (see CallDecision): with the `more_calls_pct`
+    option and room for more than one call, after the first call (with `more_calls_each`,
+    after each call) more calls or the end; with the `name_prior_odds` option and several
+    tools, the first call's tool chosen on the model's probabilities and the request's
+    words."""
     pct: int = options.get("more_calls_pct", MORE_CALLS_PCT)
-    if pct <= 0 or cap < 2:
+    odds: int = options.get("name_prior_odds", NAME_PRIOR_ODDS)
+    probe_more = pct > 0 and cap >= 2
+    pick = odds > 1 and len(names) >= 2
+    if not probe_more and not pick:
         return None
     body = "\n".join(rules) + "\n"
     more = call_list("call", '","', cap - 1)
@@ -277,7 +293,11 @@ def _call_decision(rules: list[str], options: Mapping[str, Any], cap: int
         more=f'root ::= "," {more} "]}}"\n' + body,
         rest=f'root ::= ("," call){{0,{cap - 1}}} "]}}"\n' + body,
         close="]}", threshold=min(pct, 100) / 100, cap=cap,
-        each=options.get("more_calls_each", "off") == "on")
+        each=options.get("more_calls_each", "off") == "on", probe_more=probe_more,
+        picks=tuple(f"call{i}" for i in range(len(names))) if pick else (),
+        names=tuple(json.dumps(n)[1:] for n in names) if pick else (),
+        name_open='{"tool_calls":[{"name":"', pick_open=_CALLS_OPEN,
+        prior_strength=math.log(odds) if pick else 0.0)
 
 
 def _quoting(ctx: RequestContext, options: Mapping[str, Any]) -> bool:
