@@ -36,9 +36,9 @@ def test_tool_descriptions_and_plans_are_built_once_per_tool_set(monkeypatch: An
     built: list[int] = []
     original = GenericDialect._system_prompt
 
-    def counting(self: GenericDialect, ctx: Any, options: Any, style: str) -> str:
+    def counting(self: GenericDialect, ctx: Any, options: Any, style: str, said: Any) -> str:
         built.append(1)
-        return original(self, ctx, options, style)
+        return original(self, ctx, options, style, said)
 
     monkeypatch.setattr(GenericDialect, "_system_prompt", counting)
     tools = [{"type": "function", "function": {"name": "f", "parameters": {

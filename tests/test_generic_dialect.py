@@ -124,6 +124,29 @@ def test_prompt_describes_tools_in_both_styles():
         assert needle in prompt and "get_time" in prompt and prompt.startswith("<system>")
 
 
+def test_enum_values_the_request_names_are_shown_first_then_the_default():
+    from gateway.dialect import ToolDef
+    from gateway.templating import ChatTemplate
+
+    t = ChatTemplate("{% for m in messages %}<{{m.role}}>{{m.content}}\n{% endfor %}")
+    weather = ToolDef("get_weather", "Weather for a city", {"type": "object", "properties": {
+        "city": {"type": "string"},
+        "unit": {"enum": ["celsius", "fahrenheit"], "default": "fahrenheit"},
+        "days": {"type": "array", "items": {"enum": ["today", "tomorrow", "next week"]}}}})
+
+    def shown(ask: str, style: str = "typescript") -> str:
+        c = ctx(template=t, tools=[weather], messages=[{"role": "user", "content": ask}],
+                options={"tool_style": style})
+        return GenericDialect().render_prompt(c.ctx, c.model)
+    assert 'unit?: "fahrenheit" | "celsius"' in shown("Weather in Oslo?")  # the default first
+    said = shown("Weather in Oslo in Celsius, for next week")
+    assert 'unit?: "celsius" | "fahrenheit"' in said
+    assert '("next week" | "today" | "tomorrow")[]' in said  # every word of it named
+    assert '("today" | "tomorrow" | "next week")[]' in shown("Oslo next Monday")
+    # the json style shows the schema as given
+    assert '["celsius", "fahrenheit"]' in shown("Weather in Oslo?", "json")
+
+
 def test_history_with_calls_and_results_is_plain_turns():
     msgs = [{"role": "user", "content": "Weather?"},
             {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function",

@@ -28,6 +28,7 @@ from gateway.dialect import (
     RequestContext,
     SchemaGrammars,
     ServedModel,
+    ToolDef,
     arguments_json,
     new_call_id,
     parallel_cap,
@@ -37,7 +38,8 @@ from gateway.excerpt import excerpt_rules
 from gateway.grammar import rename_rules
 from gateway.hookspecs import hookimpl
 from gateway.jsonstream import JsonScanner
-from gateway.typescript import ts_function
+from gateway.toolprior import request_text, words
+from gateway.typescript import enum_words, ts_function
 
 THOUGHT = "thought_about_next_step_only"
 _STRING_CHAR = r'( [^"\\\x00-\x1f] | "\\" ( ["\\/bfnrt] | "u" [0-9a-fA-F]{4} ) )'
@@ -73,6 +75,7 @@ class GenericDialect(Dialect):
 
     def __init__(self) -> None:
         self._prompts: BoundedCache[str] = BoundedCache(256)
+        self._enum_words: BoundedCache[frozenset[str]] = BoundedCache(256)
 
     # -- prompt ---------------------------------------------------------------------------
     def render_prompt(self, ctx: RequestContext, model: ServedModel) -> str:
@@ -83,20 +86,29 @@ class GenericDialect(Dialect):
 
     def system_prompt(self, ctx: RequestContext, options: Mapping[str, Any]) -> str:
         style = options.get("tool_style", "typescript")
+        said: frozenset[str] = frozenset()
+        if style != "json":  # enum values the request names are shown first (enum_order)
+            tools = ctx.selected_tools() or ctx.tools
+            named = (self._enum_words.get_or_make(ctx.tools_key, lambda: _enum_words(tools))
+                     if ctx.tools_key else _enum_words(tools))
+            if named:
+                said = named.intersection(words(request_text(ctx.messages)))
         if not ctx.tools_key:
-            return self._system_prompt(ctx, options, style)
-        return self._prompts.get_or_make(ctx.tools_key + style.encode(),
-                                         lambda: self._system_prompt(ctx, options, style))
+            return self._system_prompt(ctx, options, style, said)
+        key = ctx.tools_key + style.encode() + " ".join(sorted(said)).encode()
+        return self._prompts.get_or_make(key, lambda: self._system_prompt(ctx, options, style,
+                                                                          said))
 
-    def _system_prompt(self, ctx: RequestContext, options: Mapping[str, Any], style: str
-                       ) -> str:
+    def _system_prompt(self, ctx: RequestContext, options: Mapping[str, Any], style: str,
+                       said: frozenset[str]) -> str:
         tools = ctx.selected_tools() or ctx.tools
         if style == "json":
             described = json.dumps([{"name": t.name, "description": t.description,
                                      "parameters": t.parameters} for t in tools],
                                    ensure_ascii=False)
         else:
-            described = "\n".join(ts_function(t.name, t.description, t.parameters) for t in tools)
+            described = "\n".join(ts_function(t.name, t.description, t.parameters, said)
+                                  for t in tools)
         call = '{"name": "<tool name>", "arguments": {<arguments>}}'
         if _quoting(ctx, options):
             call = ('{"quote": "<the words of the request this call serves>", '
@@ -298,6 +310,10 @@ def _call_decision(rules: list[str], options: Mapping[str, Any], cap: int, names
         names=tuple(json.dumps(n)[1:] for n in names) if pick else (),
         name_open='{"tool_calls":[{"name":"', pick_open=_CALLS_OPEN,
         prior_strength=math.log(odds) if pick else 0.0)
+
+
+def _enum_words(tools: list[ToolDef]) -> frozenset[str]:
+    return frozenset().union(*(enum_words(t.parameters) for t in tools))
 
 
 def _quoting(ctx: RequestContext, options: Mapping[str, Any]) -> bool:
