@@ -135,11 +135,12 @@ async def test_backend_killed_while_idle_then_back() -> None:
 
 async def test_streams_to_llama_cpp_reuse_one_connection() -> None:
     """Streamed generations read to their end leave their connection open for the next
-    request: one TCP connection for sequential requests, not one each."""
+    request: one TCP connection for sequential requests, not one each. (A non-streamed
+    answer without tools is read whole, on a connection of its own: see test_read_whole.)"""
     stub = await StubLlama(total_slots=2).start()
     try:
         async with gateway_on_stub(stub) as (app, _, _):
-            for stream in (True, False, True):
+            for stream in (True, True, True):
                 reply = await call(app, "/v1/chat/completions", chat(stream=stream))
                 assert reply.status == 200, reply.body
             assert stub.served == 3
@@ -156,7 +157,7 @@ async def test_no_more_connections_than_llama_cpp_has_slots() -> None:
     try:
         async with gateway_on_stub(stub) as (app, _, _):
             replies = await asyncio.gather(*(
-                call(app, "/v1/chat/completions", chat(stream=i % 2 == 0)) for i in range(8)))
+                call(app, "/v1/chat/completions", chat(stream=True)) for i in range(8)))
             assert all(r.status == 200 for r in replies), [r.body for r in replies]
             assert stub.served == 8 and stub.peak_active == 2
             assert len(stub.peers) == 2
@@ -179,7 +180,7 @@ async def test_pooled_connection_closed_by_llama_cpp_is_retried_on_a_new_one() -
     stub = await StubLlama(total_slots=2, mode="drop_reused").start()
     try:
         async with gateway_on_stub(stub) as (app, _, _):
-            for stream in (False, True, True):
+            for stream in (True, False, True, True):  # the non-streamed one: a whole read
                 reply = await call(app, "/v1/chat/completions", chat(stream=stream))
                 assert reply.status == 200, reply.body
                 text = reply.json()["choices"][0]["message"]["content"] if not stream else \
@@ -199,7 +200,7 @@ async def test_every_pooled_connection_closed_at_once_still_answers() -> None:
     try:
         async with gateway_on_stub(stub) as (app, _, _):
             replies = await asyncio.gather(*(  # two connections in the pool
-                call(app, "/v1/chat/completions", chat()) for _ in range(2)))
+                call(app, "/v1/chat/completions", chat(stream=True)) for _ in range(2)))
             assert all(r.status == 200 for r in replies) and len(stub.peers) == 2
             stub.mode = "drop_reused"
             for stream in (False, True):

@@ -420,6 +420,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=0, help="llama.cpp threads for the model "
                     "figures (0: its default; 1 keeps a shared machine's noise out)")
     ap.add_argument("--no-model", action="store_true", help="only the stub-backend figures")
+    ap.add_argument("--only", choices=["model"], help="model: only the real model's side by "
+                    "side figures (no stub, start-up or thread figures)")
     ap.add_argument("--stub", type=int, metavar="PORT", help=argparse.SUPPRESS)
     ap.add_argument("--floor", nargs=2, metavar=("PORT", "STUB_URL"), help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -430,6 +432,10 @@ def main() -> None:
         asyncio.run(run_stub(a.stub))
         return
     print(json.dumps({"bench": "gateway vs direct llama.cpp", "n": a.n}))
+    if a.only == "model":
+        asyncio.run(real_backend(a.n, a.threads))
+        print_table()
+        return
     asyncio.run(stub_backend(a.n, a.workers or [1, 2]))
     if not a.no_model:
         asyncio.run(startup(a.threads))

@@ -16,6 +16,7 @@ import msgspec
 from gateway import protocol as p
 from gateway.backend import Backend
 from gateway.backend.batches import event_batches, one_by_one
+from gateway.backend.client import READ_WHOLE
 from gateway.cache import BoundedCache
 from gateway.callgate import (
     CallGate,
@@ -303,7 +304,10 @@ class ChatService:
     async def _attempt(self, prep: Prepared) -> tuple[dict[str, Any], ParsedOutput, CallGate]:
         """One generation, parsed and gated. Always through llama.cpp's streaming endpoint:
         closing that stream is what stops llama.cpp when the client has gone away (seen: a
-        non-streamed /completion kept decoding after its connection was closed)."""
+        non-streamed /completion kept decoding after its connection was closed, measured
+        again with the xllamacpp wheel of 2026-10). Without tools it is read whole (see
+        READ_WHOLE): nothing is watched while it runs, and the client's hang-up still closes
+        the stream."""
         result, looped, deltas = await self._generate_watching(prep)
         gate = CallGate(prep.ctx.tools)
         parsed = gate_output(self._parse(prep.ctx, result.get("content", ""), deltas), gate,
@@ -324,8 +328,12 @@ class ChatService:
         # batch is fed whole (streamed, each event stays a chunk of its own).
         whole = run.record is not None and not run.prep.ctx.tools
         decision = run.prep.decision
+        # Fed whole, the answer is read whole too: the gateway does not wake for each token
+        # (on a machine whose cores llama.cpp fills, each wake-up slowed its decoding).
         batches = (one_by_one(staged_stream(self.backend, run.prep.payload, decision))
-                   if decision else event_batches(self.backend, run.prep.payload))
+                   if decision else event_batches(self.backend, {**run.prep.payload,
+                                                                 READ_WHOLE: True}
+                                                  if whole else run.prep.payload))
         try:
             async for batch in batches:
                 if whole:
