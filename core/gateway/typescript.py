@@ -89,17 +89,16 @@ def enum_order(schema: dict[str, Any], said: Said = frozenset()) -> list[Any]:
 
 def enum_words(schema: Any, depth: int = 0) -> frozenset[str]:
     """The words of every string enum value in a schema: what a request may name."""
-    if isinstance(schema, list):
-        return frozenset().union(*(enum_words(s, depth + 1) for s in schema)) \
-            if depth < 16 else frozenset()
-    if not isinstance(schema, dict) or depth > 16:
-        return frozenset()
     found: set[str] = set()
-    enum = schema.get("enum")
-    for v in enum if isinstance(enum, list) else []:
-        if isinstance(v, str):
-            found.update(words(v))
-    for sub in schema.values():
+    if depth > 16:
+        return frozenset()
+    if isinstance(schema, dict):
+        enum = schema.get("enum")
+        for v in enum if isinstance(enum, list) else []:
+            if isinstance(v, str):
+                found.update(words(v))
+        schema = list(schema.values())
+    for sub in schema if isinstance(schema, list) else []:
         if isinstance(sub, dict | list):
             found |= enum_words(sub, depth + 1)
     return frozenset(found)
