@@ -139,11 +139,19 @@ def test_timeouts_racing_the_end_of_renders_never_escape() -> None:
     # the thread's other work
     template = ChatTemplate("{% for i in range(3000) %}{{ i }}{% endfor %}")
     template.settle()
+    # deadlines from a tenth of this machine's render time to about thirteen times it (four
+    # threads share the GIL), so both outcomes occur however fast the machine is
+    timings = []
+    for _ in range(5):
+        started = time.perf_counter()
+        template.render(USER)
+        timings.append(time.perf_counter() - started)
+    render_time = sorted(timings)[2]
     outcomes: list[str] = []
 
     def worker(k: int) -> None:
-        for j in range(60):
-            template.limits = RenderLimits(seconds=0.0005 * (1 + (j + k) % 8))
+        for j in range(64):
+            template.limits = RenderLimits(seconds=render_time * 0.1 * 2 ** ((j + k) % 8))
             try:
                 template.render(USER)
                 outcomes.append("ok")
