@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from gateway.dialect import CallDecision
 from gateway.errors import GatewayError
-from gateway.staged import go_on_probability, staged_stream
+from gateway.staged import go_on_probability, novel_values, request_values, staged_stream
 
 DECISION = CallDecision(first="FIRST", one="ONE", more="MORE", rest="REST", close="]}",
                         threshold=0.3, cap=2, each=True)
@@ -136,3 +136,71 @@ def test_without_each_only_the_first_boundary_is_decided() -> None:
     b = FakeBackend(probs(**{",": 0.1, "]": 0.9}))
     assert text(run(b, FIRST_ONLY)) == '{"tool_calls":[{"a":1}]}'
     assert [s["grammar"] for s in b.streams] == ["FIRST"]
+
+
+# -- further calls kept only when new (CallDecision.novel) ---------------------------------
+
+class ScriptedBackend:
+    """The first call, then the given further calls one per part; p(more) always 0.9."""
+
+    def __init__(self, first: str, further: list[tuple[str, str]]) -> None:
+        self.first, self.further = first, further
+        self.streams: list[dict[str, Any]] = []
+
+    async def complete(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return probs(**{",": 0.9, "]": 0.1})
+
+    async def stream(self, payload: dict[str, Any]) -> Any:
+        self.streams.append(payload)
+        text, stop = ((self.first, "eos") if payload["grammar"] == "FIRST"
+                      else self.further[len(self.streams) - 2])
+        for piece in (text[: len(text) // 2], text[len(text) // 2:]):
+            yield {"content": piece}
+        yield {"content": "", "stop": True, "stop_type": stop, "tokens_predicted": 5,
+               "tokens_evaluated": 40}
+
+
+NOVEL = CallDecision(first="FIRST", one="ONE", more="MORE", rest="REST", close="]}",
+                     threshold=0.3, cap=4, novel=True,
+                     request="Weather in Oslo and in São Paulo, in celsius please")
+OSLO = '{"tool_calls":[{"name":"weather","arguments":{"city":"Oslo","unit":"celsius"}}'
+
+
+def call(city: str, unit: str = "celsius") -> str:
+    return f',{{"name":"weather","arguments":{{"city":"{city}","unit":"{unit}"}}}}'
+
+
+def test_a_further_call_with_a_new_value_of_the_request_is_kept() -> None:
+    b = ScriptedBackend(OSLO, [(call("São Paulo"), "eos"), (call("Oslo", "kelvin"), "eos")])
+    events = run(b, NOVEL)  # type: ignore[arg-type]
+    assert text(events) == OSLO + call("São Paulo") + "]}"
+    assert [s["grammar"] for s in b.streams] == ["FIRST", "ONE", "ONE"]
+    # the third call (Oslo again, a unit the request never gave) was generated, not sent
+    assert b.streams[2]["prompt"] == "P" + OSLO + call("São Paulo")
+    assert events[-1]["tokens_predicted"] == 11  # 5 + 5 kept + the closing bracket
+
+
+@pytest.mark.parametrize("further", [call("Oslo"), call("oslo", "fahrenheit"), call("Bergen"),
+                                     ',{"name":"weather","arguments":{"city":"Oslo, celsius"}}'])
+def test_a_further_call_with_nothing_new_is_never_sent(further: str) -> None:
+    b = ScriptedBackend(OSLO, [(further, "eos")])
+    events = run(b, NOVEL)  # type: ignore[arg-type]
+    assert text(events) == OSLO + "]}"  # not a piece of the dropped call reached the stream
+    assert events[-1]["stop"] and events[-1]["tokens_predicted"] == 6
+
+
+def test_a_further_call_cut_by_the_budget_is_dropped_and_the_list_closed() -> None:
+    b = ScriptedBackend(OSLO, [(call("São Paulo")[:20], "limit")])
+    events = run(b, NOVEL)  # type: ignore[arg-type]
+    assert text(events) == OSLO + "]}"
+    assert sum(bool(e.get("stop")) for e in events) == 1
+
+
+def test_request_values() -> None:
+    request = "Area of circles with radius 5 and 10.0, both in cm; 北京和上海"
+    text = '{"name":"f","arguments":{"radius":5.0,"unit":"cm","city":"上海","n":7}}'
+    # keys (radius, unit), values the request never gave (7, f) and common words left out
+    assert request_values(text, request) == {"5", "cm", "上海"}
+    assert request_values('{"r":10}', request) == {"10"}
+    assert not novel_values(',{"r":5,"unit":"CM"}', text, request)
+    assert novel_values(',{"r":10}', text, request)

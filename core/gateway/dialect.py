@@ -96,6 +96,12 @@ class CallDecision:
     pick_open: str = ""
     prior_strength: float = 0.0
     prior: tuple[float, ...] = ()  # this request's weights (request_plan), () for none
+    # With `novel` (implies `each`): a further call is generated when its probability
+    # reaches `threshold`, and kept only if it brings a value of the request no earlier
+    # call used (gateway.staged.novel_values); `request`: the user's last message
+    # (request_plan).
+    novel: bool = False
+    request: str = ""
 
     def first_for(self, chosen: list[int]) -> str:
         """`first` with the first call limited to the tools `chosen` (indices)."""
@@ -331,6 +337,8 @@ def request_plan(plan: GrammarPlan, ctx: RequestContext, model: ServedModel) -> 
     if decision is not None and decision.picks:
         scores = tool_scores(ctx.selected_tools(), request_text(ctx.messages), ctx.tools_key)
         decision = replace(decision, prior=prior(scores, decision.prior_strength))
+    if decision is not None and decision.novel:
+        decision = replace(decision, request=request_text(ctx.messages))
     if not extra or not plan.grammar:
         return plan if decision is plan.decision else replace(plan, decision=decision)
     decision = decision.with_rules(extra) if decision is not None else None

@@ -9,14 +9,16 @@ The events look like one llama.cpp stream (content pieces, then one final event 
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from collections.abc import AsyncGenerator
 from typing import Any
 
 from gateway.backend import Backend
 from gateway.dialect import CallDecision
 from gateway.errors import GatewayError
-from gateway.toolprior import choose, name_masses
+from gateway.toolprior import COMMON_WORDS, choose, name_masses, words
 
 PROBE_TOKENS = 20  # top tokens read at the decision point
 NAME_PROBE_TOKENS = 40  # top tokens read where the first tool name begins
@@ -48,26 +50,45 @@ async def staged_stream(backend: Backend, payload: dict[str, Any], decision: Cal
         if chosen and len(chosen) < len(decision.picks):
             grammar = decision.first_for(chosen)
     closes_itself = False  # the part's grammar ends the list (`more`, `rest`): no decision
+    held = False  # the part is a further call kept only if it is new (decision.novel)
+    dropped = 0  # tokens of further calls generated and not kept
     while True:
         part = backend.stream({**payload, "prompt": payload["prompt"] + "".join(pieces),
                                "grammar": grammar,
                                "n_predict": limit - spent if limit > 0 else -1})
         last: dict[str, Any] = {}
+        kept: list[dict[str, Any]] = []  # a held part's events, sent once it is kept
         try:
             async for event in part:
                 if event.get("stop"):
                     last = event
                     break
+                if held:
+                    kept.append(event)
+                    continue
                 pieces.append(event.get("content", ""))
                 yield event
         finally:
             await part.aclose()
         if last.get("content"):
-            pieces.append(last["content"])
-            yield {"content": last["content"]}
+            if held:
+                kept.append({"content": last["content"]})
+            else:
+                pieces.append(last["content"])
+                yield {"content": last["content"]}
         spent += int(last.get("tokens_predicted") or 0)
         evaluated = last.get("tokens_evaluated") if evaluated is None else evaluated
-        done = {**last, "content": "", "tokens_predicted": spent, "tokens_evaluated": evaluated}
+        if held:
+            text = "".join(event.get("content", "") for event in kept)
+            if last.get("stop_type") != "eos" or not novel_values(text, "".join(pieces),
+                                                                  decision.request):
+                dropped += int(last.get("tokens_predicted") or 0)
+                break  # cut, or nothing the earlier calls did not already cover
+            pieces.append(text)
+            for event in kept:
+                yield event
+        done = {**last, "content": "", "tokens_predicted": spent - dropped,
+                "tokens_evaluated": evaluated}
         if last.get("stop_type") != "eos" or closes_itself:
             yield done  # cut by max_tokens or a stop word (as it is), or the model's own end
             return
@@ -77,11 +98,49 @@ async def staged_stream(backend: Backend, payload: dict[str, Any], decision: Cal
                   if decision.probe_more else None)
         if p_more is not None and p_more < decision.threshold:
             break
-        closes_itself = p_more is None or not decision.each
+        held = decision.novel and p_more is not None
+        closes_itself = p_more is None or not (decision.each or held)
         grammar = (decision.rest if p_more is None else
-                   decision.one if decision.each else decision.more)
+                   decision.one if decision.each or held else decision.more)
         calls += 1
-    yield {**done, "content": decision.close, "tokens_predicted": spent + 1}
+    yield {**done, "content": decision.close, "tokens_predicted": spent - dropped + 1}
+
+
+_JSON_VALUE = re.compile(r'"((?:[^"\\]|\\.)*)"(\s*:)?|(-?\d+(?:\.\d+)?)')
+
+
+def request_values(text: str, request: str) -> set[str]:
+    """The values in a JSON text (strings that are not keys, numbers) that come from the
+    request: a string found in it whole (case and spacing aside), and each word of a value
+    that is a word of the request (common English words aside)."""
+    said = " ".join(request.lower().split())
+    said_words = set(words(request)) - COMMON_WORDS
+    out: set[str] = set()
+    for match in _JSON_VALUE.finditer(text):
+        if match.group(2):
+            continue  # a key
+        raw = match.group(1)
+        if raw is None:
+            number = match.group(3)
+            value = number[:-2] if number.endswith(".0") else number
+        else:
+            try:
+                value = json.loads(f'"{raw}"')
+            except ValueError:
+                value = raw
+        value = " ".join(value.lower().split())
+        if len(value) >= 2 and value in said:
+            out.add(value)
+        out.update(w for w in words(value) if w in said_words)
+    return out
+
+
+def novel_values(call: str, earlier: str, request: str) -> bool:
+    """Does a further call (its JSON text) bring a value of the request that the text so
+    far (`earlier`) does not use? A second call that only repeats or reshuffles the first
+    one's values, or fills in values the request never gave, is not a call the user asked
+    for."""
+    return bool(request_values(call, request) - request_values(earlier, request))
 
 
 async def _probe(backend: Backend, text: str, decision: CallDecision) -> float | None:

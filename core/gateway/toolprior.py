@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 NAME_WEIGHT, TEXT_WEIGHT, PARAM_WEIGHT = 2.0, 1.0, 0.5
 _WORD = re.compile(r"[^\W_]+")
 _CAMEL = re.compile(r"([a-z])([A-Z])")
-_COMMON = frozenset({
+COMMON_WORDS = frozenset({
     "a", "an", "and", "are", "as", "at", "be", "by", "can", "could", "do", "does", "for",
     "from", "get", "how", "i", "in", "is", "it", "its", "me", "my", "of", "on", "or",
     "please", "should", "that", "the", "this", "to", "what", "which", "will", "with", "would",
@@ -83,7 +83,7 @@ def tool_scores(tools: Sequence[ToolDef], query: str, key: bytes = b"") -> list[
              else [_tool_weights(t) for t in tools])
     n = len(index)
     scores = [0.0] * n
-    for w in set(words(query)) - _COMMON:
+    for w in set(words(query)) - COMMON_WORDS:
         having = [i for i, weights in enumerate(index) if w in weights]
         if not having:
             continue

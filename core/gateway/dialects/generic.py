@@ -66,6 +66,9 @@ class GenericDialect(Dialect):
                    "one generation)"),
         choice_option("more_calls_each", "off", "on",
                       help="with more_calls_pct: decide after every call, not only the first"),
+        choice_option("more_calls_novel", "off", "on",
+                      help="with more_calls_pct: a further call is kept only if it brings a "
+                           "value of the request no earlier call used"),
         int_option("name_prior_odds", 0,
                    "with required calls and several tools: the most (as odds) the words the "
                    "request shares with a tool may favour it over another for the first "
@@ -306,6 +309,7 @@ def _call_decision(rules: list[str], options: Mapping[str, Any], cap: int, names
         rest=f'root ::= ("," call){{0,{cap - 1}}} "]}}"\n' + body,
         close="]}", threshold=min(pct, 100) / 100, cap=cap,
         each=options.get("more_calls_each", "off") == "on", probe_more=probe_more,
+        novel=probe_more and options.get("more_calls_novel", "off") == "on",
         picks=tuple(f"call{i}" for i in range(len(names))) if pick else (),
         names=tuple(json.dumps(n)[1:] for n in names) if pick else (),
         name_open='{"tool_calls":[{"name":"', pick_open=_CALLS_OPEN,
