@@ -1,10 +1,13 @@
-"""`gateway render` and `gateway grammar`: debugging commands, no backend needed."""
+"""`gateway render` and `gateway grammar`: debugging commands, no backend needed; `serve`'s heap
+settling."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+
+import pytest
 
 REQ = {"messages": [{"role": "user", "content": "hi"}], "tools": [{"type": "function",
        "function": {"name": "pick", "parameters": {"type": "object", "properties": {
@@ -41,3 +44,37 @@ def test_grammar_command(tmp_path):
                                   "uniqueItems": True}))
     r = run("grammar", str(schema))
     assert r.returncode == 1 and "uniqueItems" in r.stderr
+
+
+_SETTLE = """
+import asyncio, gc, json, sys
+from types import SimpleNamespace
+from gateway.cli import GC_YOUNG_THRESHOLD, settle_when_ready
+
+async def main(status):
+    rt = SimpleNamespace(ready=False, status="loading model")
+    task = asyncio.create_task(settle_when_ready(rt))
+    await asyncio.sleep(0.25)
+    before = gc.get_freeze_count()
+    rt.ready, rt.status = status == "ready", status
+    await asyncio.wait_for(task, 2)
+    return before, gc.get_freeze_count(), gc.get_threshold()[0]
+
+before, after, young = asyncio.run(main(sys.argv[1]))
+print(json.dumps({"before": before, "after": after, "young": young,
+                  "expected_young": GC_YOUNG_THRESHOLD}))
+"""
+
+
+@pytest.mark.parametrize("status", ["ready", "failed: no model"])
+def test_heap_settled_once_ready_never_on_failure(status):
+    """`gateway serve` freezes its start-up objects out of the cyclic GC once the runtime is
+    ready (a subprocess: freezing would keep this test process's garbage forever)."""
+    out = subprocess.run([sys.executable, "-c", _SETTLE, status], capture_output=True,
+                         text=True, timeout=60, check=True).stdout
+    got = json.loads(out)
+    assert got["before"] == 0  # nothing frozen while loading
+    if status == "ready":
+        assert got["after"] > 1000 and got["young"] == got["expected_young"]
+    else:
+        assert got["after"] == 0 and got["young"] != got["expected_young"]

@@ -26,13 +26,20 @@ def ready_banner(host: str, port: int, model: str, api_key: bool = False) -> str
             f"try:   {curl}\n")
 
 
+async def until_ready(runtime: Runtime) -> bool:
+    """Once the runtime is first ready: True; False if its start failed."""
+    while not runtime.ready:
+        if runtime.status.startswith("failed"):
+            return False
+        await asyncio.sleep(0.1)
+    return True
+
+
 async def announce_when_ready(runtime: Runtime, host: str, port: int,
                               out: TextIO | None = None) -> None:
     """Print the banner once, when the runtime first becomes ready (never if it fails)."""
-    while not runtime.ready:
-        if runtime.status.startswith("failed"):
-            return
-        await asyncio.sleep(0.1)
+    if not await until_ready(runtime):
+        return
     model = runtime.service.model_id if runtime.service else "model"
     stream = out or sys.stderr
     stream.write(ready_banner(host, port, model, api_key=runtime.cfg.settings.api_key is not None))
