@@ -275,3 +275,47 @@ async def test_leash_trips_of_a_fast_template_still_end_inline_preparing(monkeyp
             assert service.inline_prepare
             assert (await call(app, "/v1/chat/completions", chat())).status == 200
         assert not service.inline_prepare  # fast in the thread each time, but tripped 3 times
+
+
+async def _outcome(app: Any, runtime: Any, body: Any, headers: dict[str, str]) -> tuple:
+    before = generate_latest(runtime.metrics.registry).decode()
+    try:
+        reply = await call(app, "/v1/chat/completions", body, headers=headers)
+        raised = None
+        answer = (reply.status, reply.headers.get("content-type"),
+                  reply.json() if reply.status != 200 else reply.status)
+    except Exception as exc:  # what the server would log
+        raised, answer = type(exc).__name__, None
+    after = generate_latest(runtime.metrics.registry).decode()
+    counted = [line.rsplit(" ", 1)[0] for line in after.splitlines()
+               if line.startswith("gateway_requests_total{") and line not in before.splitlines()]
+    return answer, raised, counted
+
+
+@pytest.mark.parametrize("case", ["ok", "stream", "auth", "bad_json", "unhandled"])
+async def test_the_chat_route_in_front_of_starlette_answers_as_its_stack_would(
+        case: str, monkeypatch) -> None:
+    """POST to the chat routes is served by the app itself (GatewayApp.chat_route), not by
+    Starlette's middleware and router: the same answer, raise and count either way."""
+    async with gateway_on_stub(api_key="k") as (app, runtime, stub):
+        key = {"authorization": "Bearer k"}
+        body: Any = chat(stream=case == "stream")
+        if case == "auth":
+            key = {}
+        elif case == "bad_json":
+            body = b"{not json"
+        elif case == "unhandled":
+            def broken() -> Any:
+                raise ValueError("a bug")
+            monkeypatch.setattr(app.state.gateway, "chat_service", broken)
+        fast = await _outcome(app, runtime, body, key)
+        assert app.middleware_stack is None  # Starlette's stack was not needed: not built
+        lean_paths = app.chat_paths
+        app.chat_paths = ()  # the general stack: middleware, router, PlainEndpoint
+        general = await _outcome(app, runtime, body, key)
+        app.chat_paths = lean_paths
+        assert fast == general
+        assert len(fast[2]) == 1  # counted once, with its status
+        if case == "unhandled":
+            assert fast[0] is None and fast[1] == "ValueError"
+        assert app.state.slots.in_use == 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from starlette.applications import Starlette
@@ -17,7 +18,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from gateway import protocol as p
 from gateway.app_state import SSE_HEADERS, AppState, answer, json_response
@@ -29,6 +30,7 @@ from gateway.runtime import Runtime
 from gateway.slots import LeasedStream
 
 log = logging.getLogger("gateway.app")
+CHAT_PATHS = ("/v1/chat/completions", "/chat/completions")
 
 
 class PlainEndpoint:
@@ -44,6 +46,65 @@ class PlainEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = await self.handler(Request(scope, receive))
         await response(scope, receive, send)
+
+
+class GatewayApp(Starlette):
+    """The Starlette app, with POST to the chat routes served straight from `__call__`: on the
+    hot path, the layers a request otherwise crosses (the server-error and exception
+    middleware, the metrics middleware, the router, each wrapping `send` again) are done
+    here in one frame, with the same exception handlers and counts (`chat_route`)."""
+
+    chat: Callable[[Request], Awaitable[Response]] | None = None
+    chat_paths: tuple[str, ...] = ()
+    count: Callable[[str, str, int, float], None] | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and \
+                scope["path"] in self.chat_paths and not scope.get("root_path"):
+            scope["app"] = self
+            await self.chat_route(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+    async def chat_route(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """What Starlette's stack does for this route, in order: a handled exception
+        (GatewayError, HTTPException, ClientDisconnect) becomes its handler's response, or a
+        RuntimeError once the response has started; anything else is logged and answered 500
+        (unless started), then raised on for the server; the request is counted by route and
+        status, a 500 sent for an unhandled error excepted (the metrics middleware is inside
+        the server-error one: it counts 500 without seeing that response)."""
+        assert self.chat is not None and self.count is not None
+        status, started = 500, False
+        start = time.perf_counter()
+
+        async def sent(message: Message) -> None:
+            nonlocal status, started
+            if message["type"] == "http.response.start":
+                status, started = message["status"], True
+            await send(message)
+
+        request = Request(scope, receive)
+        try:
+            try:
+                response = await self.chat(request)
+                await response(scope, receive, sent)
+            except Exception as exc:
+                handler = _handler_for(exc)
+                if handler is None:
+                    raise
+                if started:
+                    raise RuntimeError(
+                        "Caught handled exception, but response already started.") from exc
+                response = await handler(request, exc)
+                await response(scope, receive, sent)
+                exc.__traceback__ = None  # as Starlette: a reused exception keeps no frames
+        except Exception as exc:
+            response = await on_error(Request(scope), exc)
+            if not started:
+                await response(scope, receive, send)
+            raise
+        finally:
+            self.count(scope["path"], "POST", status, time.perf_counter() - start)
 
 
 class ChatHandlers:
@@ -96,8 +157,7 @@ class ChatHandlers:
     def routes(self) -> list[Route]:
         chat = PlainEndpoint(self.chat_completions)
         return [
-            Route("/v1/chat/completions", chat, methods=["POST"]),
-            Route("/chat/completions", chat, methods=["POST"]),
+            *(Route(path, chat, methods=["POST"]) for path in CHAT_PATHS),
             Route("/v1/models", self.models, methods=["GET"]),
             Route("/health", self.health, methods=["GET"]),
             Route("/-/plugins", self.plugins, methods=["GET"]),
@@ -131,6 +191,15 @@ async def on_error(request: Request, exc: Exception) -> Response:
 
 EXCEPTION_HANDLERS = {GatewayError: on_gateway_error, HTTPException: on_http_error,
                       ClientDisconnect: on_client_gone, Exception: on_error}
+# the handlers Starlette's exception middleware applies (Exception's is the server-error one)
+HANDLED = {kind: h for kind, h in EXCEPTION_HANDLERS.items() if kind is not Exception}
+
+
+def _handler_for(exc: Exception) -> Callable[[Request, Exception], Awaitable[Response]] | None:
+    for kind in type(exc).__mro__:
+        if kind in HANDLED:
+            return HANDLED[kind]
+    return None
 
 
 def create_app(runtime: Runtime, *, manage_backend: bool = True) -> Starlette:
@@ -146,12 +215,16 @@ def create_app(runtime: Runtime, *, manage_backend: bool = True) -> Starlette:
                 task.cancel()
             await runtime.stop()
 
-    routes = ChatHandlers(state).routes() + EndpointHandlers(state).routes()
-    app = Starlette(routes=routes, lifespan=lifespan,
-                    exception_handlers=dict(EXCEPTION_HANDLERS))
+    chat = ChatHandlers(state)
+    routes = chat.routes() + EndpointHandlers(state).routes()
+    app = GatewayApp(routes=routes, lifespan=lifespan,
+                     exception_handlers=dict(EXCEPTION_HANDLERS))
     app.state.gateway = state
     app.state.slots = state.slots  # requests in flight, for tests and monitoring
     install_metrics(app, runtime)
+    assert runtime.metrics is not None
+    app.chat, app.chat_paths, app.count = chat.chat_completions, CHAT_PATHS, \
+        runtime.metrics.counter()
     return app
 
 

@@ -4,7 +4,7 @@ tests can build many apps in one process)."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncGenerator, Iterable
+from collections.abc import AsyncGenerator, Callable, Iterable
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
@@ -63,8 +63,8 @@ class GatewayMetrics:
     def render(self) -> Response:
         return Response(_generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
-    def middleware(self, app: ASGIApp, routes: Iterable[str]) -> ASGIApp:
-        known = set(routes)
+    def counter(self) -> Callable[[str, str, int, float], None]:
+        """count(route, method, status, seconds): one request, counted and timed."""
         # the label children of each (route, method, status) seen: prometheus-client's
         # labels() takes a lock and builds a key on every call
         children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
@@ -80,6 +80,12 @@ class GatewayMetrics:
             pair[1].observe(seconds)
             if status == 429:
                 self.rate_limited.inc()
+
+        return count
+
+    def middleware(self, app: ASGIApp, routes: Iterable[str]) -> ASGIApp:
+        known = set(routes)
+        count = self.counter()
 
         async def metered(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] != "http":
