@@ -319,3 +319,21 @@ async def test_the_chat_route_in_front_of_starlette_answers_as_its_stack_would(
         if case == "unhandled":
             assert fast[0] is None and fast[1] == "ValueError"
         assert app.state.slots.in_use == 0
+
+
+async def test_a_middleware_added_by_an_embedder_sees_the_chat_route() -> None:
+    """The chat route skips Starlette's stack only while that stack is the gateway's own: a
+    middleware added to the app afterwards sees chat requests too."""
+    seen: list[str] = []
+
+    def tagging(app: Any) -> Any:
+        async def tagged(scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] == "http":
+                seen.append(scope["path"])
+            await app(scope, receive, send)
+        return tagged
+
+    async with gateway_on_stub() as (app, runtime, stub):
+        app.add_middleware(tagging)
+        ok = await call(app, "/v1/chat/completions", chat())
+        assert ok.status == 200 and seen == ["/v1/chat/completions"]

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -57,6 +58,16 @@ class GatewayApp(Starlette):
     chat: Callable[[Request], Awaitable[Response]] | None = None
     chat_paths: tuple[str, ...] = ()
     count: Callable[[str, str, int, float], None] | None = None
+
+    def add_middleware(self, *args: Any, **kwargs: Any) -> None:
+        """A layer added by whoever embeds the app must see every request: the chat routes
+        go through Starlette's stack from then on."""
+        super().add_middleware(*args, **kwargs)
+        self.chat_paths = ()
+
+    def add_exception_handler(self, *args: Any, **kwargs: Any) -> None:
+        super().add_exception_handler(*args, **kwargs)
+        self.chat_paths = ()  # chat_route knows only EXCEPTION_HANDLERS
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST" and \
