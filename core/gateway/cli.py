@@ -252,20 +252,12 @@ def serve(a: argparse.Namespace, argv: list[str]) -> int:
     return 0
 
 
-# Young objects are collected once per this many container allocations (Python's default:
-# 700). A chat request allocates hundreds: at the default the collector ran every request or
-# two under load, walking mostly objects still in use by the requests in flight.
-GC_YOUNG_THRESHOLD = 10_000
-
-
 def settle_heap() -> None:
     """What exists now (modules, plugins, settings; once ready the template, dialect and
     grammars too) lives as long as the process: frozen out of the cyclic GC, whose full
-    collections walked all of it again under load (tens of ms each). Young collections run
-    less often (GC_YOUNG_THRESHOLD). Only for `gateway serve`'s own process."""
+    collections walked all of it again under load (tens of ms each). Only for `gateway
+    serve`'s own process."""
     gc.freeze()
-    _, middle, old = gc.get_threshold()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
 async def settle_when_ready(runtime: Runtime) -> None:
