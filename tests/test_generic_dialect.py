@@ -268,7 +268,12 @@ def test_more_calls_option_only_where_a_call_list_is_all() -> None:
         no_prior = ctx(choice, options={**options, "name_prior_odds": 0}, **kw)
         assert no_prior.plan().decision is None, (choice, options, kw)
     assert ctx("get_time", options={"more_calls_pct": 30}).plan().decision is not None
-    assert ctx("required").plan().decision.threshold == 0.2  # the measured default
+    default = ctx("required").plan().decision  # the measured defaults
+    assert default.threshold == 0.05 and default.novel
+    unchecked = ctx("required", options={"more_calls_novel": "off"}).plan().decision
+    assert unchecked.threshold == 0.2 and not unchecked.novel
+    assert not ctx("required", options={"more_calls_novel": "off", "more_calls_pct": 10}
+                   ).plan().decision.novel
 
 
 def test_name_prior_decision(recognizer) -> None:
