@@ -34,6 +34,7 @@ class StubLlama:
     total_slots: int | None = None  # reported in /props when set (llama.cpp always does)
     last_payload: dict[str, Any] = field(default_factory=dict)
     peers: set[Any] = field(default_factory=set)  # client (host, port)s: one per connection
+    peers_in_order: list[Any] = field(default_factory=list)  # each request's (host, port)
     port: int = 0
     _runner: web.AppRunner | None = None
 
@@ -57,6 +58,19 @@ class StubLlama:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+    def open_connections(self) -> list[Any]:
+        """The client (host, port) of each connection open now, a request on it or not."""
+        server = self._runner.server if self._runner is not None else None
+        return [h.transport.get_extra_info("peername") for h in
+                (server.connections if server is not None else []) if h.transport is not None]
+
+    def close_connections(self) -> None:
+        """Close every open connection (as llama.cpp closes an idle one after a while)."""
+        server = self._runner.server if self._runner is not None else None
+        for handler in server.connections if server is not None else []:
+            if handler.transport is not None:
+                handler.transport.close()
 
     async def _health(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
@@ -88,6 +102,7 @@ class StubLlama:
             request.transport.close()
             return web.Response()
         self.peers.add(peer)
+        self.peers_in_order.append(peer)
         self.active += 1
         self.peak_active = max(self.peak_active, self.active)
         try:
