@@ -35,6 +35,7 @@ class StubLlama:
     last_payload: dict[str, Any] = field(default_factory=dict)
     peers: set[Any] = field(default_factory=set)  # client (host, port)s: one per connection
     peers_in_order: list[Any] = field(default_factory=list)  # each request's (host, port)
+    connections_made: int = 0
     port: int = 0
     _runner: web.AppRunner | None = None
 
@@ -52,6 +53,15 @@ class StubLlama:
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         self.port = self._runner.addresses[0][1]
+        server = self._runner.server
+        if server is not None:  # count the connections accepted, a request on them or not
+            made = server.connection_made
+
+            def counted(handler: Any, transport: Any) -> None:
+                self.connections_made += 1
+                made(handler, transport)
+
+            server.connection_made = counted  # type: ignore[method-assign]
         return self
 
     async def stop(self) -> None:

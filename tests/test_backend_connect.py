@@ -170,6 +170,23 @@ async def test_spare_and_generations_never_hold_more_connections_than_slots() ->
     assert most == 2
 
 
+async def test_a_generation_asked_for_while_the_spare_connects_waits_for_that_spare() -> None:
+    """Back to back, one slot: each generation after the first goes on the spare the one
+    before opened (even when it is still connecting), never on a connection of its own
+    beside it (which would also have closed the spare unused: no slot for it)."""
+    stub = await StubLlama(total_slots=1).start()
+    backend = LlamaCppBackend(stub.url)
+    backend.limit_connections(1)
+    try:
+        for _ in range(5):
+            assert (await _generate(backend, **{READ_WHOLE: True}))[-1]["stop"]
+        assert await settle(lambda: len(stub.open_connections()) == 1)
+        assert stub.connections_made == 6  # the first generation's, then a spare each
+    finally:
+        await backend.close()
+        await stub.stop()
+
+
 async def test_no_spare_before_the_slots_are_known() -> None:
     stub = await StubLlama().start()
     backend = LlamaCppBackend(stub.url)

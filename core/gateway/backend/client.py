@@ -61,6 +61,7 @@ class NumericConnector(aiohttp.TCPConnector):
         self._spare: tuple[asyncio.Transport, asyncio.Protocol] | None = None
         self._spare_expiry: asyncio.TimerHandle | None = None
         self._spare_task: asyncio.Task[None] | None = None
+        self._spare_claims = 0  # connections waiting for the spare on its way
 
     async def _wrap_create_connection(  # type: ignore[override]
             self, factory: Callable[[], asyncio.Protocol], *args: Any, req: Any,
@@ -77,6 +78,14 @@ class NumericConnector(aiohttp.TCPConnector):
                 factory, *args, req=req, timeout=timeout, client_error=client_error, **kwargs)
         family, _, _, _, address = addr_infos[0]
         target = (factory, address[0], address[1], family)
+        task = self._spare_task
+        if task is not None and target == self._target:
+            # a spare on its way: sooner there than a connect begun now
+            self._spare_claims += 1
+            try:
+                await asyncio.wait((task,))
+            finally:
+                self._spare_claims -= 1
         spare = self._take_spare(target)
         if spare is not None:
             return spare
@@ -111,7 +120,8 @@ class NumericConnector(aiohttp.TCPConnector):
         finally:
             if self._spare_task is asyncio.current_task():
                 self._spare_task = None
-        if self._spare is not None or self._target != target or not self._wants_spare():
+        if self._spare is not None or self._target != target or \
+                not (self._spare_claims or self._wants_spare()):
             transport.close()  # not wanted any more
             return
         self._spare = (transport, proto)
