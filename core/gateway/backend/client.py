@@ -204,6 +204,8 @@ class LlamaCppBackend:
         ones were dropped unanswered (measured). No more generations than slots run at once
         anyway: the others wait here instead of in llama.cpp's queue. Until this is called
         (slots unknown), each generation has a connection of its own, closed after it.
+        With them known, one spare connection may wait for the next generation (see
+        NumericConnector), counted against the slots like a running generation.
         /health, /props and /tokenize go on short connections of their own, never queued
         behind generations."""
         if self._session is None:  # fixed once the first generation has opened the session
