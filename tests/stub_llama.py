@@ -34,8 +34,6 @@ class StubLlama:
     total_slots: int | None = None  # reported in /props when set (llama.cpp always does)
     last_payload: dict[str, Any] = field(default_factory=dict)
     peers: set[Any] = field(default_factory=set)  # client (host, port)s: one per connection
-    peers_in_order: list[Any] = field(default_factory=list)  # each request's (host, port)
-    connections_made: int = 0
     port: int = 0
     _runner: web.AppRunner | None = None
 
@@ -53,34 +51,12 @@ class StubLlama:
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         self.port = self._runner.addresses[0][1]
-        server = self._runner.server
-        if server is not None:  # count the connections accepted, a request on them or not
-            made = server.connection_made
-
-            def counted(handler: Any, transport: Any) -> None:
-                self.connections_made += 1
-                made(handler, transport)
-
-            server.connection_made = counted  # type: ignore[method-assign]
         return self
 
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-
-    def open_connections(self) -> list[Any]:
-        """The client (host, port) of each connection open now, a request on it or not."""
-        server = self._runner.server if self._runner is not None else None
-        return [h.transport.get_extra_info("peername") for h in
-                (server.connections if server is not None else []) if h.transport is not None]
-
-    def close_connections(self) -> None:
-        """Close every open connection (as llama.cpp closes an idle one after a while)."""
-        server = self._runner.server if self._runner is not None else None
-        for handler in server.connections if server is not None else []:
-            if handler.transport is not None:
-                handler.transport.close()
 
     async def _health(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
@@ -112,7 +88,6 @@ class StubLlama:
             request.transport.close()
             return web.Response()
         self.peers.add(peer)
-        self.peers_in_order.append(peer)
         self.active += 1
         self.peak_active = max(self.peak_active, self.active)
         try:

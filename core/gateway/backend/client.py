@@ -33,7 +33,6 @@ READ_WHOLE = "gateway_read_whole"
 # Bytes waiting before a stream read whole wakes the gateway: more than a short answer's
 # events, so it wakes once, when llama.cpp closes the connection after the last one.
 WHOLE_LOW_WATER = 256 * 1024
-SPARE_SECONDS = 4.0  # a spare connection's life (see NumericConnector); llama.cpp's is 5 s
 
 
 class NumericConnector(aiohttp.TCPConnector):
@@ -44,24 +43,7 @@ class NumericConnector(aiohttp.TCPConnector):
     which misses its numeric fast path): a worker thread's wake-up and futex round trip
     before every connect() (seen with strace), on a machine whose cores llama.cpp's threads
     fill. Its create_connection takes a numeric host without a lookup. Anything else
-    (several addresses, a local address, TLS, a socket factory) goes aiohttp's own way.
-
-    With `may_keep_spare` it also keeps one spare connection, opened ahead (`open_spare()`,
-    in the background) and taken by the next connection wanted: llama.cpp closes every
-    streamed connection, so each generation would otherwise wait for a connect (and for
-    llama.cpp to hand the new connection to one of its HTTP threads). An idle connection
-    holds one of those threads, so a spare is kept only while `may_keep_spare()` says so,
-    and never longer than SPARE_SECONDS (under llama.cpp's 5 s keep-alive)."""
-
-    def __init__(self, *args: Any, may_keep_spare: Callable[[], bool] | None = None,
-                 **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._may_keep_spare = may_keep_spare
-        self._target: tuple[Callable[[], asyncio.Protocol], str, int, int] | None = None
-        self._spare: tuple[asyncio.Transport, asyncio.Protocol] | None = None
-        self._spare_expiry: asyncio.TimerHandle | None = None
-        self._spare_task: asyncio.Task[None] | None = None
-        self._spare_claims = 0  # connections waiting for the spare on its way
+    (several addresses, a local address, TLS, a socket factory) goes aiohttp's own way."""
 
     async def _wrap_create_connection(  # type: ignore[override]
             self, factory: Callable[[], asyncio.Protocol], *args: Any, req: Any,
@@ -77,19 +59,6 @@ class NumericConnector(aiohttp.TCPConnector):
             return await super()._wrap_create_connection(  # type: ignore[no-any-return]
                 factory, *args, req=req, timeout=timeout, client_error=client_error, **kwargs)
         family, _, _, _, address = addr_infos[0]
-        target = (factory, address[0], address[1], family)
-        task = self._spare_task
-        if task is not None and target == self._target:
-            # a spare on its way: sooner there than a connect begun now
-            self._spare_claims += 1
-            try:
-                await asyncio.wait((task,))
-            finally:
-                self._spare_claims -= 1
-        spare = self._take_spare(target)
-        if spare is not None:
-            return spare
-        self._target = target
         try:
             async with asyncio.timeout(timeout.sock_connect):
                 return await self._loop.create_connection(factory, address[0], address[1],
@@ -98,71 +67,6 @@ class NumericConnector(aiohttp.TCPConnector):
             if exc.errno is None and isinstance(exc, TimeoutError):
                 raise  # aiohttp's own connect timeout
             raise client_error(req.connection_key, exc) from exc
-
-    def open_spare(self) -> None:
-        """Open the spare connection in the background, unless one is there or on its way,
-        or the connector has not connected anywhere yet."""
-        target = self._target
-        if target is None or self._spare is not None or self._spare_task is not None or \
-                not self._wants_spare():
-            return
-        self._spare_task = self._loop.create_task(self._connect_spare(target))
-
-    async def _connect_spare(self, target: tuple[Callable[[], asyncio.Protocol], str, int, int]
-                             ) -> None:
-        factory, host, port, family = target
-        try:
-            async with asyncio.timeout(SPARE_SECONDS):
-                transport, proto = await self._loop.create_connection(factory, host, port,
-                                                                      family=family)
-        except (OSError, TimeoutError):
-            return  # the next request connects (and reports what is wrong)
-        finally:
-            if self._spare_task is asyncio.current_task():
-                self._spare_task = None
-        if self._spare is not None or self._target != target or \
-                not (self._spare_claims or self._wants_spare()):
-            transport.close()  # not wanted any more
-            return
-        self._spare = (transport, proto)
-        self._spare_expiry = self._loop.call_later(SPARE_SECONDS, self.drop_spare)
-
-    def _wants_spare(self) -> bool:
-        """A spare is allowed, and no kept-alive connection is waiting (a server that keeps
-        its streamed connections alive needs none)."""
-        pooled = getattr(self, "_conns", {})  # aiohttp's idle connections, by host
-        return self._may_keep_spare is not None and self._target is not None and \
-            not self.closed and self._may_keep_spare() and \
-            not any(proto.is_connected() for idle in pooled.values() for proto, _ in idle)
-
-    def _take_spare(self, target: tuple[Callable[[], asyncio.Protocol], str, int, int]
-                    ) -> tuple[asyncio.Transport, asyncio.Protocol] | None:
-        spare = self._spare
-        if spare is None:
-            return None
-        self._spare = None
-        if self._spare_expiry is not None:
-            self._spare_expiry.cancel()
-            self._spare_expiry = None
-        transport, _ = spare
-        if transport.is_closing() or target != self._target:  # llama.cpp closed it
-            transport.close()
-            return None
-        return spare
-
-    def drop_spare(self) -> None:
-        """Close the spare connection, and stop one being opened."""
-        if self._spare_task is not None:
-            self._spare_task.cancel()
-            self._spare_task = None
-        spare = self._take_spare(self._target) if self._target is not None else None
-        if spare is not None:
-            spare[0].close()
-
-    def _close(self, *args: Any, **kwargs: Any) -> Any:  # what close() runs
-        if not self._loop.is_closed():
-            self.drop_spare()
-        return super()._close(*args, **kwargs)
 
 
 class BackendError(GatewayError):
@@ -192,8 +96,6 @@ class LlamaCppBackend:
         self._limit = max_connections
         self._keep_alive = False  # generations on kept-alive connections (limit_connections)
         self._session: aiohttp.ClientSession | None = None  # generations
-        self._connector: NumericConnector | None = None  # the generations' (a spare ahead)
-        self._running = 0  # generations on their way
         self._side: aiohttp.ClientSession | None = None  # /health, /props, /tokenize
 
     def limit_connections(self, slots: int) -> None:
@@ -204,8 +106,6 @@ class LlamaCppBackend:
         ones were dropped unanswered (measured). No more generations than slots run at once
         anyway: the others wait here instead of in llama.cpp's queue. Until this is called
         (slots unknown), each generation has a connection of its own, closed after it.
-        With them known, one spare connection may wait for the next generation (see
-        NumericConnector), counted against the slots like a running generation.
         /health, /props and /tokenize go on short connections of their own, never queued
         behind generations."""
         if self._session is None:  # fixed once the first generation has opened the session
@@ -214,15 +114,10 @@ class LlamaCppBackend:
     def _http(self) -> aiohttp.ClientSession:
         # Created lazily so it binds to the serving event loop.
         if self._session is None or self._session.closed:
-            # With the slots known, a spare connection ahead while fewer generations run
-            # than slots: generations and the spare together hold no more of llama.cpp's
-            # HTTP threads than the slots would.
-            self._connector = NumericConnector(
+            self._session = self._open(NumericConnector(
                 # under llama.cpp's own 5 s keep-alive: never reuse a socket it is closing
-                limit=self._limit, keepalive_timeout=4,
-                may_keep_spare=lambda: self._running < self._limit) if self._keep_alive else \
-                NumericConnector(limit=self._limit, force_close=True)
-            self._session = self._open(self._connector)
+                limit=self._limit, keepalive_timeout=4) if self._keep_alive else
+                NumericConnector(limit=self._limit, force_close=True))
         return self._session
 
     def _side_http(self) -> aiohttp.ClientSession:
@@ -308,48 +203,42 @@ class LlamaCppBackend:
         whole = bool(payload.get(READ_WHOLE))
         if READ_WHOLE in payload:
             payload = {k: v for k, v in payload.items() if k != READ_WHOLE}
-        self._running += 1
         try:
-            try:
-                # Kept alive for the next request once read to its end; a stream left early (the
-                # client went away) closes its connection instead, which stops llama.cpp.
-                async with await self._send("/completion", {"response_fields": RESPONSE_FIELDS,
-                                                            **payload, "stream": True},
-                                            close=whole) as resp:
-                    if resp.status != 200:
-                        raise _upstream_error(resp.status, await resp.read())
-                    if whole:
-                        _wake_at_end(resp)
-                    lines = SseLines()
-                    async for data in resp.content.iter_any():
-                        batch, final = lines.events(data)
-                        if final:
-                            try:
-                                yield batch
-                            finally:
-                                # Read the stream's end (even when the consumer stops here): a
-                                # response left unread closes its connection instead of
-                                # returning it to the pool, a new TCP connection per request.
-                                await _drain(resp)
-                            return
-                        if batch:
+            # Kept alive for the next request once read to its end; a stream left early (the
+            # client went away) closes its connection instead, which stops llama.cpp.
+            async with await self._send("/completion", {"response_fields": RESPONSE_FIELDS,
+                                                        **payload, "stream": True},
+                                        close=whole) as resp:
+                if resp.status != 200:
+                    raise _upstream_error(resp.status, await resp.read())
+                if whole:
+                    _wake_at_end(resp)
+                lines = SseLines()
+                async for data in resp.content.iter_any():
+                    batch, final = lines.events(data)
+                    if final:
+                        try:
                             yield batch
-                        if lines.error is not None:  # after the events before it, as they came
-                            raise lines.error
-                        if lines.done:
-                            return
-                    # the connection ended without a final event: llama.cpp died mid-answer
-                    raise BackendError("llama.cpp ended the stream before its final event", 502)
-            except (aiohttp.ClientError, ConnectionError) as exc:
-                raise BackendError(f"llama.cpp backend unreachable: {exc}", 502) from exc
-            except TimeoutError as exc:
-                raise BackendError("llama.cpp backend timed out", 504) from exc
-            except (msgspec.DecodeError, ValueError) as exc:  # garbage, or a line over the limit
-                raise BackendError(f"llama.cpp sent a malformed stream: {exc}", 502) from exc
-        finally:
-            self._running -= 1
-            if self._connector is not None:  # llama.cpp closed (or will) this connection
-                self._connector.open_spare()
+                        finally:
+                            # Read the stream's end (even when the consumer stops here): a
+                            # response left unread closes its connection instead of
+                            # returning it to the pool, a new TCP connection per request.
+                            await _drain(resp)
+                        return
+                    if batch:
+                        yield batch
+                    if lines.error is not None:  # after the events before it, as they came
+                        raise lines.error
+                    if lines.done:
+                        return
+                # the connection ended without a final event: llama.cpp died mid-answer
+                raise BackendError("llama.cpp ended the stream before its final event", 502)
+        except (aiohttp.ClientError, ConnectionError) as exc:
+            raise BackendError(f"llama.cpp backend unreachable: {exc}", 502) from exc
+        except TimeoutError as exc:
+            raise BackendError("llama.cpp backend timed out", 504) from exc
+        except (msgspec.DecodeError, ValueError) as exc:  # garbage, or a line over the limit
+            raise BackendError(f"llama.cpp sent a malformed stream: {exc}", 502) from exc
 
     async def tokenize(self, text: str, add_special: bool = True) -> list[int]:
         out = await self._post("/tokenize", {"content": text, "add_special": add_special},
