@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from typing import Any, Protocol
 
 import aiohttp
@@ -33,6 +33,40 @@ READ_WHOLE = "gateway_read_whole"
 # Bytes waiting before a stream read whole wakes the gateway: more than a short answer's
 # events, so it wakes once, when llama.cpp closes the connection after the last one.
 WHOLE_LOW_WATER = 256 * 1024
+
+
+class NumericConnector(aiohttp.TCPConnector):
+    """aiohttp's TCP connector, opening a connection to one numeric address (llama.cpp's
+    127.0.0.1:port) with the event loop's create_connection(host, port) instead of a socket
+    of aiohappyeyeballs' connected by loop.sock_connect. uvloop's sock_connect looks the
+    address up again, in libuv's thread pool (it asks getaddrinfo without a socket type,
+    which misses its numeric fast path): a worker thread's wake-up and futex round trip
+    before every connect() (seen with strace), on a machine whose cores llama.cpp's threads
+    fill. Its create_connection takes a numeric host without a lookup. Anything else
+    (several addresses, a local address, TLS, a socket factory) goes aiohttp's own way."""
+
+    async def _wrap_create_connection(  # type: ignore[override]
+            self, factory: Callable[[], asyncio.Protocol], *args: Any, req: Any,
+            timeout: aiohttp.ClientTimeout,
+            client_error: type[Exception] = aiohttp.ClientConnectorError,
+            addr_infos: list[Any] | None = None, **kwargs: Any) -> tuple[asyncio.Transport, Any]:
+        if addr_infos is None or len(addr_infos) != 1 or args or kwargs.get("ssl") or \
+                not set(kwargs) <= {"ssl", "server_hostname"} or \
+                getattr(self, "_local_addr_infos", None) or \
+                getattr(self, "_socket_factory", None) is not None:
+            if addr_infos is not None:
+                kwargs["addr_infos"] = addr_infos
+            return await super()._wrap_create_connection(  # type: ignore[no-any-return]
+                factory, *args, req=req, timeout=timeout, client_error=client_error, **kwargs)
+        family, _, _, _, address = addr_infos[0]
+        try:
+            async with asyncio.timeout(timeout.sock_connect):
+                return await self._loop.create_connection(factory, address[0], address[1],
+                                                          family=family)
+        except OSError as exc:
+            if exc.errno is None and isinstance(exc, TimeoutError):
+                raise  # aiohttp's own connect timeout
+            raise client_error(req.connection_key, exc) from exc
 
 
 class BackendError(GatewayError):
@@ -80,15 +114,15 @@ class LlamaCppBackend:
     def _http(self) -> aiohttp.ClientSession:
         # Created lazily so it binds to the serving event loop.
         if self._session is None or self._session.closed:
-            self._session = self._open(aiohttp.TCPConnector(
+            self._session = self._open(NumericConnector(
                 # under llama.cpp's own 5 s keep-alive: never reuse a socket it is closing
                 limit=self._limit, keepalive_timeout=4) if self._keep_alive else
-                aiohttp.TCPConnector(limit=self._limit, force_close=True))
+                NumericConnector(limit=self._limit, force_close=True))
         return self._session
 
     def _side_http(self) -> aiohttp.ClientSession:
         if self._side is None or self._side.closed:
-            self._side = self._open(aiohttp.TCPConnector(force_close=True))
+            self._side = self._open(NumericConnector(force_close=True))
         return self._side
 
     def _open(self, connector: aiohttp.TCPConnector) -> aiohttp.ClientSession:
