@@ -112,6 +112,7 @@ def test_firefunction_gets_functions_and_datetime_from_its_model_card() -> None:
     assert today is not None
     stamp = datetime.strptime(today.group(1), "%Y-%m-%d %H:%M:%S")
     assert abs((datetime.now() - stamp).total_seconds()) < 120
+    assert stamp.second == 0  # to the minute: renders of one minute give the same prompt
     assert "JSON spec:\n[]\nToday" in template.render([{"role": "user", "content": "hi"}])
     # given values win over the defaults
     given = {"functions": "FNS", "datetime": "Jan 01 2025"}

@@ -194,7 +194,9 @@ def default_variables(reads: frozenset[str], tools: list[dict[str, Any]] | None)
         specs = [tool.get("function", tool) for tool in tools or ()]
         out["functions"] = json.dumps(specs, ensure_ascii=False, indent=4)
     if "datetime" in reads:  # the same card: datetime.now().strftime("%Y-%m-%d %H:%M:%S")
-        out["datetime"] = datetime.now().strftime("%Y-%m-%d %H:%M:%S")
+        # to the minute: the prompts of one minute share their prefix (llama.cpp's prompt
+        # cache), and two renders compared (dialect detection) rarely straddle a change
+        out["datetime"] = datetime.now().strftime("%Y-%m-%d %H:%M:00")
     return out
 
 
