@@ -115,3 +115,31 @@ def test_invalid_tool_schema_is_a_400_naming_the_tool():
         check_tool_schemas([ToolDef("f", "", {"type": "dict"})])
     assert err.value.status == 400 and "'f'" in err.value.message
     assert err.value.param == "tools[0].function.parameters"
+
+
+def test_a_string_copied_without_its_spaces_goes_out_as_the_user_wrote_it():
+    code = ToolDef("code", "", {"type": "object", "properties": {
+        "city": {"type": "string"}, "id": {"type": "string", "pattern": "^[A-Za-z]+$"},
+        "tags": {"type": "array", "items": {"type": "string"}}}})
+    request = "Weather for Boston, MA and Ha  Noi? ID: Ab Cd. Tag los angeles"
+    script = call(0, "code", '{"city":"Boston,MA","tags":["HaNoi","Boston","LosAngeles"]}')
+    gate = CallGate([code], request)
+    out = GatedParser(ScriptedParser(script), gate)
+    deltas = [d for _ in script for d in out.feed("x")] + out.finish()
+    got = json.loads(assemble(deltas).tool_calls[0].arguments)
+    # the user's own spacing (nested too); a piece found whole, or in another case, stays
+    assert got == {"city": "Boston, MA", "tags": ["Ha  Noi", "Boston", "LosAngeles"]}
+    # a respelling the schema refuses is not made: the call goes out as the model wrote it
+    same = [ParsedToolCall("a", "code", '{"id":"AbCd"}')]
+    kept = gate_output(ParsedOutput(tool_calls=same), CallGate([code], request), True)
+    assert json.loads(kept.tool_calls[0].arguments) == {"id": "AbCd"}
+    # short strings are left alone; without the request nothing changes
+    for args, req in (('{"city":"a,b"}', "a, b"), ('{"city":"Boston,MA"}', "")):
+        kept = gate_output(ParsedOutput(tool_calls=[ParsedToolCall("a", "code", args)]),
+                           CallGate([code], req), True)
+        assert kept.tool_calls[0].arguments == args
+    # a respelled call that repeats an earlier one is still a repeat
+    twice = [ParsedToolCall("a", "code", '{"city":"Boston, MA"}'),
+             ParsedToolCall("b", "code", '{"city":"Boston,MA"}')]
+    assert len(gate_output(ParsedOutput(tool_calls=twice), CallGate([code], request),
+                           True).tool_calls) == 1

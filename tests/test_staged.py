@@ -6,12 +6,22 @@ from __future__ import annotations
 
 import asyncio
 import math
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from gateway.dialect import CallDecision
 from gateway.errors import GatewayError
-from gateway.staged import go_on_probability, novel_values, request_values, staged_stream
+from gateway.staged import (
+    BAN,
+    found_whole,
+    go_on_probability,
+    novel_values,
+    parallel_variant,
+    request_values,
+    staged_stream,
+    value_tokens,
+)
 
 DECISION = CallDecision(first="FIRST", one="ONE", more="MORE", rest="REST", close="]}",
                         threshold=0.3, cap=2, each=True)
@@ -143,9 +153,15 @@ def test_without_each_only_the_first_boundary_is_decided() -> None:
 class ScriptedBackend:
     """The first call, then the given further calls one per part; p(more) always 0.9."""
 
-    def __init__(self, first: str, further: list[tuple[str, str]]) -> None:
-        self.first, self.further = first, further
+    def __init__(self, first: str, further: list[tuple[str, str]], tokens: bool = True
+                 ) -> None:
+        self.first, self.further, self.tokens = first, further, tokens
         self.streams: list[dict[str, Any]] = []
+
+    async def tokenize(self, text: str, add_special: bool = True) -> list[int]:
+        if not self.tokens:
+            raise GatewayError("no tokenizer here", 502)
+        return [ord(c) for c in text]  # one token per character
 
     async def complete(self, payload: dict[str, Any]) -> dict[str, Any]:
         return probs(**{",": 0.9, "]": 0.1})
@@ -196,6 +212,58 @@ def test_a_further_call_cut_by_the_budget_is_dropped_and_the_list_closed() -> No
     assert sum(bool(e.get("stop")) for e in events) == 1
 
 
+RETRY = replace(NOVEL, retry=True)
+
+
+def test_a_further_call_with_nothing_new_is_tried_once_more_steered_off_the_used_values(
+        ) -> None:
+    b = ScriptedBackend(OSLO, [(call("Oslo"), "eos"), (call("São Paulo"), "eos"),
+                               (call("Oslo", "kelvin"), "eos"), (call("Bergen"), "eos")])
+    events = run(b, RETRY)  # type: ignore[arg-type]
+    assert text(events) == OSLO + call("São Paulo") + "]}"
+    assert [s["grammar"] for s in b.streams] == ["FIRST", "ONE", "ONE", "ONE", "ONE"]
+    first_try, second_try = b.streams[1], b.streams[2]
+    assert "logit_bias" not in first_try and first_try["prompt"] == second_try["prompt"]
+    # the first token of each value the earlier call took from the request: Oslo, celsius
+    assert second_try["logit_bias"] == [[ord("O"), BAN], [ord("c"), BAN]]
+    # a kept call's successor starts unsteered; its own second try avoids São Paulo too
+    assert "logit_bias" not in b.streams[3]
+    assert [t for t, _ in b.streams[4]["logit_bias"]] == [ord("O"), ord("c"), ord("S")]
+    # tokens: first 5, São Paulo 5 (kept), the dropped tries not counted, the bracket
+    assert events[-1]["tokens_predicted"] == 11
+
+
+def test_a_second_try_with_nothing_new_closes_the_list() -> None:
+    b = ScriptedBackend(OSLO, [(call("Oslo"), "eos"), (call("oslo", "kelvin"), "eos")])
+    events = run(b, RETRY)  # type: ignore[arg-type]
+    assert text(events) == OSLO + "]}"
+    assert len(b.streams) == 3 and sum(bool(e.get("stop")) for e in events) == 1
+
+
+@pytest.mark.parametrize("decision,backend", [
+    (NOVEL, ScriptedBackend(OSLO, [(call("Oslo"), "eos")])),  # retry off
+    (RETRY, ScriptedBackend(OSLO, [(call("São Paulo")[:20], "limit")])),  # cut: no retry
+    (RETRY, ScriptedBackend(OSLO, [(call("Oslo"), "eos")], tokens=False)),  # no tokenizer
+])
+def test_no_second_try(decision: CallDecision, backend: ScriptedBackend) -> None:
+    events = run(backend, decision)  # type: ignore[arg-type]
+    assert text(events) == OSLO + "]}" and len(backend.streams) == 2
+
+
+def test_value_tokens_are_the_first_token_of_each_grounded_value_in_place() -> None:
+    class Words:
+        """A tokenizer of words and single other characters."""
+        async def tokenize(self, text: str, add_special: bool = True) -> list[int]:
+            import re
+            return [hash(w) for w in re.findall(r"\w+|\W", text)]
+
+    request = "radius 5 and 10 for Oslo"
+    got = asyncio.run(value_tokens(Words(), '{"r":5,"n":7,"city":"Oslo","k":"r"}',  # type: ignore[arg-type]
+                                   request))
+    # 7 and "r" (a key's name used as a value, not in the request as a value) left out
+    assert got == [hash("5"), hash("Oslo")]
+
+
 def test_request_values() -> None:
     request = "Area of circles with radius 5 and 10.0, both in cm; 北京和上海"
     text = '{"name":"f","arguments":{"radius":5.0,"unit":"cm","city":"上海","n":7}}'
@@ -204,3 +272,26 @@ def test_request_values() -> None:
     assert request_values('{"r":10}', request) == {"10"}
     assert not novel_values(',{"r":5,"unit":"CM"}', text, request)
     assert novel_values(',{"r":10}', text, request)
+
+
+def test_found_whole() -> None:
+    said = "order 1234 for oslo, 北京和上海"
+    assert found_whole("1234", said) and not found_whole("234", said)
+    assert found_whole("oslo", said) and not found_whole("slo", said)
+    assert found_whole("上海", said)  # no word edges in CJK
+
+
+def test_parallel_variant() -> None:
+    request = "Area of circles with radius 5 and 10, and the weather in Oslo"
+    first = '{"tool_calls":[{"name":"area","arguments":{"radius":5,"unit":"cm"}}'
+    assert parallel_variant(',{"name":"area","arguments":{"radius":10,"unit":"cm"}}', first,
+                            request)
+    # the same tool with a value of the request in an argument not filled from it before
+    assert not parallel_variant(',{"name":"area","arguments":{"radius":5,"unit":"oslo"}}',
+                                first, request)
+    # another tool: any value of the request not used yet
+    assert parallel_variant(',{"name":"weather","arguments":{"city":"Oslo"}}', first, request)
+    # a word of the request is not enough: the value must be found whole
+    assert not parallel_variant(',{"name":"weather","arguments":{"city":"Oslo, Norway"}}',
+                                first, request)
+    assert not parallel_variant(',{"name":"area","arguments":{"radius":5}}', first, request)

@@ -85,44 +85,100 @@ class CallGate:
     """Checks calls for one request; remembers what it let through to catch repeats."""
 
     tools: list[ToolDef]
+    request: str = ""  # the user's last message: string arguments keep its spacing
     seen: set[tuple[str, bytes]] = field(default_factory=set)
     rejected: list[Rejection] = field(default_factory=list)
     looping: bool = False  # a call came again: the model is looping; stop generating
+    _spelling: Spelling | None = None
 
     def check(self, name: str, arguments: str) -> str | None:
         """None when the call may go out, else why not (and the rejection is recorded)."""
-        reason = self._reason(name, arguments)
+        return self.admit(name, arguments)[0]
+
+    def admit(self, name: str, arguments: str) -> tuple[str | None, str]:
+        """(None, the arguments as they go out) when the call may go out, else (why not,
+        the arguments as they came) and the rejection is recorded. A string argument that
+        is a piece of the user's last message with its spaces lost (`"Boston,MA"` for
+        "Boston, MA") goes out as the user wrote it, when that still validates."""
+        reason, out = self._reason(name, arguments)
         if reason is not None:
             log.warning("tool call %r dropped at the gate: %s", name, reason)
             self.rejected.append(Rejection(name, arguments, reason))
-        return reason
+        return reason, out
 
-    def _reason(self, name: str, arguments: str) -> str | None:
+    def _reason(self, name: str, arguments: str) -> tuple[str | None, str]:
         tool = next((t for t in self.tools if t.name == name), None)
         if tool is None:
-            return "no such tool in this request"
+            return "no such tool in this request", arguments
         try:
             value = json.loads(arguments)
         except ValueError as exc:
-            return f"arguments are not JSON ({exc})"
+            return f"arguments are not JSON ({exc})", arguments
         if not isinstance(value, dict):
-            return "arguments are not a JSON object"
+            return "arguments are not a JSON object", arguments
         try:
             canonical = msgspec.json.encode(value, order="sorted")
         except UnicodeEncodeError:
-            return "arguments hold a lone UTF-16 surrogate escape (not valid Unicode)"
+            return "arguments hold a lone UTF-16 surrogate escape (not valid Unicode)", arguments
         try:
-            errors = list(validator_for(tool.parameters).iter_errors(value))
+            validator = validator_for(tool.parameters)
+            errors = list(validator.iter_errors(value))
         except (ValueError, TypeError) as exc:
-            return f"schema cannot be checked: {exc}"
+            return f"schema cannot be checked: {exc}", arguments
         if errors:
-            return "arguments do not match the schema: " + str(errors[0]).split("\n", 1)[0]
+            return ("arguments do not match the schema: " + str(errors[0]).split("\n", 1)[0],
+                    arguments)
+        if self.request:
+            if self._spelling is None:
+                self._spelling = Spelling(self.request)
+            respelled = self._spelling.apply(value)
+            if respelled != value and validator.is_valid(respelled):
+                value = respelled
+                canonical = msgspec.json.encode(value, order="sorted")
+                arguments = msgspec.json.encode(value).decode()
         key = (name, canonical)
         if key in self.seen:
             self.looping = True
-            return REPEATED
+            return REPEATED, arguments
         self.seen.add(key)
-        return None
+        return None, arguments
+
+
+class Spelling:
+    """The user's spacing for string values copied from their message without it: a small
+    model often drops a space while copying (`"Boston,MA"`, `"HaNoi"`). A string whose
+    characters other than whitespace are, in order and contiguous, a piece of the message
+    (at least MIN_CHARS of them, starting and ending where the string does) becomes that
+    piece; anything else is left as it is."""
+
+    MIN_CHARS = 4
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        kept = [(i, ch) for i, ch in enumerate(message) if not ch.isspace()]
+        self._at = [i for i, _ in kept]
+        self._dense = "".join(ch for _, ch in kept)
+
+    def apply(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: self.apply(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.apply(v) for v in value]
+        if isinstance(value, str):
+            return self.respell(value)
+        return value
+
+    def respell(self, text: str) -> str:
+        if text in self.message:
+            return text
+        dense = "".join(text.split())
+        if len(dense) < self.MIN_CHARS:
+            return text
+        start = self._dense.find(dense)
+        if start < 0:
+            return text
+        piece = self.message[self._at[start]:self._at[start + len(dense) - 1] + 1]
+        return piece if "\n" not in piece else text
 
 
 @dataclass
@@ -183,8 +239,8 @@ class GatedParser:
         p, self._pending = self._pending, None
         if p is None:
             return []
-        args = "".join(p.args).strip() or "{}"
-        if self.gate.check(p.name, args) is not None:
+        reason, args = self.gate.admit(p.name, "".join(p.args).strip() or "{}")
+        if reason is not None:
             return []
         index = self.released
         self.released += 1
@@ -200,6 +256,8 @@ def gate_output(parsed: ParsedOutput, gate: CallGate, complete: bool) -> ParsedO
         args = call.arguments.strip() or "{}"
         if not complete and i == len(parsed.tool_calls) - 1:
             gate.rejected.append(Rejection(call.name, args, "cut off by max_tokens"))
-        elif gate.check(call.name, args) is None:
-            kept.append(ParsedToolCall(call.id, call.name, args))
+        else:
+            reason, args = gate.admit(call.name, args)
+            if reason is None:
+                kept.append(ParsedToolCall(call.id, call.name, args))
     return ParsedOutput(parsed.content, parsed.reasoning, kept)

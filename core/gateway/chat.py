@@ -46,6 +46,7 @@ from gateway.plugins import Plugins
 from gateway.staged import staged_stream
 from gateway.template_limits import RenderLeashExceeded, leashed
 from gateway.templating import ChatTemplate, TemplateError, TemplateLimitError
+from gateway.toolprior import request_text
 
 log = logging.getLogger("gateway.chat")
 _encode = msgspec.json.encode
@@ -309,7 +310,7 @@ class ChatService:
         READ_WHOLE): nothing is watched while it runs, and the client's hang-up still closes
         the stream."""
         result, looped, deltas = await self._generate_watching(prep)
-        gate = CallGate(prep.ctx.tools)
+        gate = CallGate(prep.ctx.tools, _request(prep.ctx))
         parsed = gate_output(self._parse(prep.ctx, result.get("content", ""), deltas), gate,
                              complete=_finish_reason(result) != "length" and not looped)
         return result, parsed, gate
@@ -322,7 +323,8 @@ class ChatService:
         inner = self._parser(run.prep.ctx)
         if run.record is not None:
             inner = _Recording(inner, run.record)
-        run.parser = parser = GatedParser(inner, CallGate(run.prep.ctx.tools))
+        run.parser = parser = GatedParser(
+            inner, CallGate(run.prep.ctx.tools, _request(run.prep.ctx)))
         gate, raw = parser.gate, run.raw
         # Without tools no call passes the gate, so none repeats: a non-streamed answer's
         # batch is fed whole (streamed, each event stays a chunk of its own).
@@ -548,3 +550,8 @@ def _usage(result: dict[str, Any]) -> p.Usage:
 def _schema_param(ctx: RequestContext, exc: SchemaError) -> str | None:
     return "response_format.json_schema.schema" if ctx.response_schema is not None and \
         not ctx.tools else "tools"
+
+
+def _request(ctx: RequestContext) -> str:
+    """The user's last message, for the gate (string arguments keep its spacing)."""
+    return request_text(ctx.messages) if ctx.tools else ""

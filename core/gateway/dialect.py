@@ -102,6 +102,10 @@ class CallDecision:
     # (request_plan).
     novel: bool = False
     request: str = ""
+    # With `novel`: a further call that brings nothing new is tried once more with the
+    # first tokens of the request's values the earlier calls used held back
+    # (gateway.staged.value_tokens) before the list is closed.
+    retry: bool = False
 
     def first_for(self, chosen: list[int]) -> str:
         """`first` with the first call limited to the tools `chosen` (indices)."""

@@ -10,9 +10,10 @@ The events look like one llama.cpp stream (content pieces, then one final event 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterator
 from typing import Any
 
 from gateway.backend import Backend
@@ -20,6 +21,9 @@ from gateway.dialect import CallDecision
 from gateway.errors import GatewayError
 from gateway.toolprior import COMMON_WORDS, choose, name_masses, words
 
+log = logging.getLogger("gateway.staged")
+
+BAN = -10.0  # logit bias on the first token of a value a further call's second try should avoid
 PROBE_TOKENS = 20  # top tokens read at the decision point
 NAME_PROBE_TOKENS = 40  # top tokens read where the first tool name begins
 
@@ -52,10 +56,12 @@ async def staged_stream(backend: Backend, payload: dict[str, Any], decision: Cal
     closes_itself = False  # the part's grammar ends the list (`more`, `rest`): no decision
     held = False  # the part is a further call kept only if it is new (decision.novel)
     dropped = 0  # tokens of further calls generated and not kept
+    banned: list[int] | None = None  # a held call's second try: tokens it should not begin
     while True:
         part = backend.stream({**payload, "prompt": payload["prompt"] + "".join(pieces),
                                "grammar": grammar,
-                               "n_predict": limit - spent if limit > 0 else -1})
+                               "n_predict": limit - spent if limit > 0 else -1,
+                               **({"logit_bias": [[t, BAN] for t in banned]} if banned else {})})
         last: dict[str, Any] = {}
         kept: list[dict[str, Any]] = []  # a held part's events, sent once it is kept
         try:
@@ -80,10 +86,22 @@ async def staged_stream(backend: Backend, payload: dict[str, Any], decision: Cal
         evaluated = last.get("tokens_evaluated") if evaluated is None else evaluated
         if held:
             text = "".join(event.get("content", "") for event in kept)
-            if last.get("stop_type") != "eos" or not novel_values(text, "".join(pieces),
-                                                                  decision.request):
+            cut = last.get("stop_type") != "eos"
+            new = (parallel_variant if banned else novel_values)(text, "".join(pieces),
+                                                                  decision.request)
+            if cut or not new:
+                log.debug("further call %d dropped (%s%s): %s", calls,
+                          "cut" if cut else "nothing new", ", second try" if banned else "",
+                          text)
                 dropped += int(last.get("tokens_predicted") or 0)
-                break  # cut, or nothing the earlier calls did not already cover
+                if cut or banned is not None or not decision.retry or 0 < limit <= spent:
+                    break  # cut, or nothing the earlier calls did not already cover
+                # once more, the values the earlier calls took from the request held back
+                banned = await value_tokens(backend, "".join(pieces), decision.request)
+                if not banned:
+                    break
+                continue
+            banned = None
             pieces.append(text)
             for event in kept:
                 yield event
@@ -96,6 +114,8 @@ async def staged_stream(backend: Backend, payload: dict[str, Any], decision: Cal
             break
         p_more = (await _probe(backend, payload["prompt"] + "".join(pieces), decision)
                   if decision.probe_more else None)
+        log.debug("after call %d: p(more) %s", calls,
+                  "unknown" if p_more is None else f"{p_more:.3f}")
         if p_more is not None and p_more < decision.threshold:
             break
         held = decision.novel and p_more is not None
@@ -106,16 +126,17 @@ async def staged_stream(backend: Backend, payload: dict[str, Any], decision: Cal
     yield {**done, "content": decision.close, "tokens_predicted": spent - dropped + 1}
 
 
+_CALL_NAME = re.compile(r'(?:^|[\[,])\{"name":$')
 _JSON_VALUE = re.compile(r'"((?:[^"\\]|\\.)*)"(\s*:)?|(-?\d+(?:\.\d+)?)')
 
 
-def request_values(text: str, request: str) -> set[str]:
-    """The values in a JSON text (strings that are not keys, numbers) that come from the
-    request: a string found in it whole (case and spacing aside), and each word of a value
-    that is a word of the request (common English words aside)."""
+def _grounded(text: str, request: str) -> Iterator[tuple[re.Match[str], set[str]]]:
+    """Each value in a JSON text (a string that is not a key, a number) with what of it
+    comes from the request: the value itself when it is found in the request whole (case
+    and spacing aside), and each of its words that is a word of the request (common English
+    words aside)."""
     said = " ".join(request.lower().split())
     said_words = set(words(request)) - COMMON_WORDS
-    out: set[str] = set()
     for match in _JSON_VALUE.finditer(text):
         if match.group(2):
             continue  # a key
@@ -129,9 +150,120 @@ def request_values(text: str, request: str) -> set[str]:
             except ValueError:
                 value = raw
         value = " ".join(value.lower().split())
-        if len(value) >= 2 and value in said:
-            out.add(value)
-        out.update(w for w in words(value) if w in said_words)
+        found = {w for w in words(value) if w in said_words}
+        if len(value) >= 2 and found_whole(value, said):
+            found.add(value)
+        yield match, found
+
+
+def _ascii_word(char: str) -> bool:
+    return char.isascii() and char.isalnum()
+
+
+def found_whole(value: str, said: str) -> bool:
+    """Is `value` in `said`, not as a piece of a longer word or number (`234` is not in
+    `1234`)? Scripts written without spaces (CJK) have no word edges to check."""
+    start = said.find(value)
+    while start >= 0:
+        end = start + len(value)
+        if not ((_ascii_word(value[0]) and start > 0 and _ascii_word(said[start - 1]))
+                or (_ascii_word(value[-1]) and end < len(said) and _ascii_word(said[end]))):
+            return True
+        start = said.find(value, start + 1)
+    return False
+
+
+def _leaves(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], str]]:
+    """Each string or number in a JSON value with its path, as text (numbers as written
+    by Python, `5.0` as `5`)."""
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            yield from _leaves(sub, (*path, key))
+    elif isinstance(value, list):
+        for i, sub in enumerate(value):
+            yield from _leaves(sub, (*path, i))
+    elif isinstance(value, str):
+        yield path, " ".join(value.lower().split())
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        yield path, str(int(value)) if value == int(value) else str(value)
+
+
+def _calls(text: str) -> list[dict[str, Any]]:
+    """The complete call objects in a call list's text (`{"tool_calls":[{...},{...}`, or a
+    further call's `,{...}`)."""
+    decoder = json.JSONDecoder()
+    out: list[dict[str, Any]] = []
+    i = text.find("[") + 1 if text.lstrip().startswith('{"tool_calls"') else 0
+    while True:
+        while i < len(text) and text[i] in " ,\n":
+            i += 1
+        if i >= len(text) or text[i] != "{":
+            return out
+        try:
+            call, i = decoder.raw_decode(text, i)
+        except ValueError:
+            return out
+        if isinstance(call, dict):
+            out.append(call)
+
+
+def _worth(value: str) -> bool:
+    """A value long enough to say something: a number, or two characters or more."""
+    return len(value) >= 2 or value.isdigit()
+
+
+def parallel_variant(call: str, earlier: str, request: str) -> bool:
+    """Stricter than `novel_values`, for a further call the model made only when steered:
+    it brings a value of the request, found there whole, that no earlier call used; and
+    when an earlier call is to the same tool, that value stands where the earlier call
+    had a value of the request too (the same argument for another city, another number),
+    not in an argument the request did not fill before."""
+    said = " ".join(request.lower().split())
+    before = _calls(earlier)
+    used: set[str] = set()
+    grounded_at: set[tuple[Any, ...]] = set()
+    made = _calls(call)
+    if len(made) != 1:
+        return False
+    name = made[0].get("name")
+    for old in before:
+        for path, value in _leaves(old.get("arguments")):
+            if _worth(value) and found_whole(value, said):
+                used.add(value)
+                if old.get("name") == name:
+                    grounded_at.add(path)
+    same_tool = any(old.get("name") == name for old in before)
+    return any(_worth(value) and value not in used and found_whole(value, said)
+               and (not same_tool or path in grounded_at)
+               for path, value in _leaves(made[0].get("arguments")))
+
+
+def request_values(text: str, request: str) -> set[str]:
+    """The values in a JSON text that come from the request (see `_grounded`)."""
+    return set().union(*(found for _, found in _grounded(text, request)))
+
+
+async def value_tokens(backend: Backend, text: str, request: str) -> list[int]:
+    """The first token of each value in a JSON text that comes from the request, as the
+    model wrote it there (the value tokenized after the two characters before it): what a
+    further call's second try is steered away from, so that the model, which tends to copy
+    the call before, reaches for a value of the request no call has used yet. [] when the
+    backend cannot tokenize."""
+    out: list[int] = []
+    for match, found in _grounded(text, request):
+        start = match.start(1) if match.group(1) is not None else match.start(3)
+        if not found or start < 2 or _CALL_NAME.search(text, 0, match.start()):
+            continue  # (a call's tool name stays free: parallel calls often share it)
+        context, value = text[start - 2:start], match.group(1) or match.group(3)
+        try:
+            head = await backend.tokenize(context, add_special=False)
+            whole = await backend.tokenize(context + value, add_special=False)
+        except GatewayError:
+            return []
+        if len(whole) > len(head) and whole[:len(head)] == head:
+            token = whole[len(head)]
+            if token not in out:
+                out.append(token)
     return out
 
 

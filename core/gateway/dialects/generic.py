@@ -69,6 +69,9 @@ class GenericDialect(Dialect):
         choice_option("more_calls_novel", "on", "off",
                       help="with more_calls_pct: a further call is kept only if it brings a "
                            "value of the request no earlier call used"),
+        choice_option("more_calls_retry", "on", "off",
+                      help="with more_calls_novel: a further call that brings nothing new is "
+                           "tried once more, steered away from the values already used"),
         int_option("name_prior_odds", 0,
                    "with required calls and several tools: the most (as odds) the words the "
                    "request shares with a tool may favour it over another for the first "
@@ -317,6 +320,7 @@ def _call_decision(rules: list[str], options: Mapping[str, Any], cap: int, names
         close="]}", threshold=min(pct, 100) / 100, cap=cap,
         each=options.get("more_calls_each", "off") == "on", probe_more=probe_more,
         novel=probe_more and novel,
+        retry=probe_more and novel and options.get("more_calls_retry", "on") == "on",
         picks=tuple(f"call{i}" for i in range(len(names))) if pick else (),
         names=tuple(json.dumps(n)[1:] for n in names) if pick else (),
         name_open='{"tool_calls":[{"name":"', pick_open=_CALLS_OPEN,
