@@ -78,3 +78,71 @@ def test_going_on_gives_one_answer_the_same_streamed_and_not(gateway_factory,
     assert all(n in ("get_weather", "get_time") and set(a) == {"city"} for n, a in plain)
     assert len({json.dumps(c, sort_keys=True) for c in plain}) == len(plain)  # no repeats
     assert tokens == s_tokens and tokens is not None and 0 < tokens <= 129
+
+
+# -- a further call's second try (more_calls_retry) ----------------------------------------
+
+WEATHER = [{"type": "function", "function": {
+    "name": "get_current_weather", "description": "Current weather of a location",
+    "parameters": {"type": "object", "properties": {
+        "location": {"type": "string", "description": "The city, e.g. San Francisco, CA"},
+        "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}},
+        "required": ["location"]}}}]
+TWO_CITIES = [{"role": "user",
+               "content": "请问北京的当前天气状况如何？还有，上海的天气情况是怎样的？"}]
+
+
+def _calls(client, stream: bool) -> list[tuple[str, str]]:
+    body = dict(model="demo", messages=TWO_CITIES, tools=WEATHER, tool_choice="required",
+                max_tokens=160, temperature=0)
+    if not stream:
+        message = client.chat.completions.create(**body).choices[0].message
+        return [(c.function.name, c.function.arguments) for c in message.tool_calls or []]
+    acc: dict[int, list[str]] = {}
+    for chunk in client.chat.completions.create(**body, stream=True):
+        for choice in chunk.choices:
+            for tc in choice.delta.tool_calls or []:
+                entry = acc.setdefault(tc.index, ["", ""])
+                entry[0] += tc.function.name or ""
+                entry[1] += tc.function.arguments or ""
+    return [(n, a) for _, (n, a) in sorted(acc.items())]
+
+
+def test_a_second_try_only_adds_calls_that_are_new(gateway_factory, backend_url) -> None:
+    """The second try changes nothing before the point where one try gives up: the calls
+    without it are where the calls with it begin; every further call with it is for a city
+    no earlier call asked for; streamed and not the same. (On the demo model one try gives
+    Shanghai alone, its second further call copying the first; the second try adds
+    Beijing.)"""
+    def client(retry: str):
+        return gateway_factory("--endpoint", backend_url, "--dialect", "generic",
+                               "--dialect-option", f"more_calls_retry={retry}").openai()
+    with_retry, without = client("on"), client("off")
+    plain, streamed = _calls(with_retry, False), _calls(with_retry, True)
+    once = _calls(without, False)
+    assert plain == streamed and 1 <= len(plain) <= 4
+    assert plain[:len(once)] == once
+    places = [json.loads(a).get("location") for _, a in plain]
+    assert all(isinstance(p, str) and p for p in places)
+    assert len(set(places)) == len(places)  # each call its own city
+
+
+def test_llama_cpp_takes_the_second_trys_logit_bias(backend_url) -> None:
+    """The bias format the second try sends (gateway.staged.BAN on token ids) moves
+    llama.cpp's greedy choice off the banned token."""
+    import urllib.request
+
+    from gateway.staged import BAN
+
+    def post(path: str, body: dict) -> dict:
+        req = urllib.request.Request(backend_url + path, data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return json.loads(r.read())
+
+    ask = {"prompt": 'Weather in Paris: {"location":"', "n_predict": 1, "temperature": 0,
+           "cache_prompt": True}
+    first = post("/completion", ask)["content"]
+    token = post("/tokenize", {"content": first})["tokens"][0]
+    again = post("/completion", {**ask, "logit_bias": [[token, BAN]]})["content"]
+    assert first and again and not again.startswith(first)
