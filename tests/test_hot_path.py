@@ -1,0 +1,89 @@
+"""What the hot path remembers between requests never changes an answer: checked tools are
+shared only while their schemas are exactly what they were built from."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from gateway.chat_request import build_context, decode_request
+from gateway.config import Settings
+from gateway.errors import GatewayError
+
+TOOLS = [{"type": "function", "function": {
+    "name": f"tool_{i}", "description": f"Tool {i}", "parameters": {
+        "type": "object", "properties": {"a": {"type": "integer", "enum": [1, 2]}},
+        "required": ["a"]}}} for i in range(3)] + [
+    {"type": "function", "function": {"name": "bare"}}]
+
+
+def _request(**extra: Any) -> bytes:
+    return json.dumps({"messages": [{"role": "user", "content": "hi"}], "tools": TOOLS,
+                       **extra}).encode()
+
+
+def test_same_tools_share_checked_tooldefs_in_a_list_of_their_own() -> None:
+    settings = Settings()
+    one = build_context(decode_request(_request()), settings)
+    two = build_context(decode_request(_request()), settings)
+    assert [t.name for t in two.tools] == ["tool_0", "tool_1", "tool_2", "bare"]
+    assert two.tools == one.tools and two.tools is not one.tools
+    assert two.tools[3].parameters == {"type": "object", "properties": {}}
+    assert two.tools[0].description == "Tool 0"
+
+
+def test_a_schema_changed_in_place_never_reaches_a_later_request() -> None:
+    settings = Settings()
+    first = build_context(decode_request(_request()), settings)
+    # whoever holds a request's tools (a plugin, a dialect) changes a schema in place
+    first.tools[0].parameters["properties"]["a"]["enum"].append(3)
+    first.tools[3].parameters["properties"]["x"] = {"type": "string"}
+    later = build_context(decode_request(_request()), settings)
+    assert later.tools[0].parameters["properties"]["a"]["enum"] == [1, 2]
+    assert later.tools[3].parameters == {"type": "object", "properties": {}}
+    assert [t.openai() for t in later.tools] == [
+        {"type": "function", "function": {
+            "name": t["function"]["name"], "description": t["function"].get("description", ""),
+            "parameters": t["function"].get("parameters", {"type": "object",
+                                                          "properties": {}})}}
+        for t in TOOLS]
+
+
+def test_equal_but_differently_typed_schemas_are_not_confused() -> None:
+    """1 == 1.0 == True in Python: the cache must tell the schemas apart all the same."""
+    settings = Settings()
+    bodies = []
+    for value in (1, 1.0, True):
+        tools = [{"type": "function", "function": {"name": "f", "parameters": {
+            "type": "object", "properties": {"a": {"const": value}}}}}]
+        bodies.append(json.dumps({"messages": [{"role": "user", "content": "hi"}],
+                                  "tools": tools}).encode())
+    for _ in range(2):
+        for value, body in zip((1, 1.0, True), bodies, strict=True):
+            got = build_context(decode_request(body), settings).tools[0].parameters
+            assert json.dumps(got["properties"]["a"]["const"]) == json.dumps(value)
+
+
+def test_strict_default_is_not_taken_from_another_setting() -> None:
+    lax = build_context(decode_request(_request()), Settings(strict_default=False))
+    strict = build_context(decode_request(_request()), Settings(strict_default=True))
+    assert [t.strict for t in lax.tools] == [False] * 4
+    assert [t.strict for t in strict.tools] == [True] * 4
+
+
+def test_checks_still_run_for_a_tool_list_seen_before() -> None:
+    settings = Settings()
+    build_context(decode_request(_request()), settings)
+    with pytest.raises(GatewayError) as err:
+        build_context(decode_request(_request(
+            tool_choice={"type": "function", "function": {"name": "missing"}})), settings)
+    assert err.value.status == 400
+    with pytest.raises(GatewayError):
+        build_context(decode_request(_request()), Settings(max_tools=2))
+    bad = [*TOOLS, TOOLS[0]]  # a duplicate name: refused every time, never cached
+    body = json.dumps({"messages": [{"role": "user", "content": "hi"}], "tools": bad}).encode()
+    for _ in range(2):
+        with pytest.raises(GatewayError, match="duplicate tool name"):
+            build_context(decode_request(body), settings)
+
