@@ -1,5 +1,6 @@
 """What the hot path remembers between requests never changes an answer: checked tools are
-shared only while their schemas are exactly what they were built from."""
+shared only while their schemas are exactly what they were built from, and a stream's
+chunks are the same whatever is written together."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import pytest
 from gateway.chat_request import build_context, decode_request
 from gateway.config import Settings
 from gateway.errors import GatewayError
+
+from tests.inprocess import call, chat, gateway_on_stub
 
 TOOLS = [{"type": "function", "function": {
     "name": f"tool_{i}", "description": f"Tool {i}", "parameters": {
@@ -87,3 +90,51 @@ def test_checks_still_run_for_a_tool_list_seen_before() -> None:
         with pytest.raises(GatewayError, match="duplicate tool name"):
             build_context(decode_request(body), settings)
 
+
+# -- a stream's role chunk goes out with the chunk after it ----------------------------------
+
+def _deltas(reply: Any) -> list[Any]:
+    return [e if isinstance(e, str) else
+            (e["choices"][0]["delta"], e["choices"][0]["finish_reason"]) for e in reply.events()]
+
+
+async def test_the_role_chunk_is_written_with_the_first_tokens() -> None:
+    async with gateway_on_stub() as (app, _, stub):
+        stub.delay = 0.02  # one token per read: each batch of deltas is a write of its own
+        reply = await call(app, "/v1/chat/completions", chat(stream=True))
+        assert reply.status == 200 and reply.complete
+        assert _deltas(reply) == [
+            ({"role": "assistant", "content": ""}, None), ({"content": "Hello"}, None),
+            ({"content": ","}, None), ({"content": " world"}, None), ({"content": "!"}, None),
+            ({}, "stop"), "[DONE]"]
+        first = reply.chunks[0]  # the role and the first token, in one body message
+        assert first.count(b"data: ") == 2 and b'"role":"assistant"' in first \
+            and b'"content":"Hello"' in first
+        ids = {e["id"] for e in reply.events() if isinstance(e, dict)}
+        assert len(ids) == 1
+
+
+@pytest.mark.parametrize("mode", ["status500", "cut_before_first"])
+async def test_a_stream_that_fails_before_its_first_token_still_starts_with_the_role(
+        mode: str) -> None:
+    async with gateway_on_stub() as (app, _, stub):
+        stub.mode = mode
+        reply = await call(app, "/v1/chat/completions", chat(stream=True))
+        assert reply.status == 200 and reply.complete
+        events = reply.events()
+        assert events[0]["choices"][0]["delta"] == {"role": "assistant", "content": ""}
+        assert "error" in events[1] and events[2] == "[DONE]" and len(events) == 3
+        assert reply.chunks[0].startswith(b"data: ") and b'"error"' in reply.chunks[0]
+
+
+async def test_an_empty_stream_is_the_role_then_the_end() -> None:
+    async with gateway_on_stub() as (app, _, stub):
+        stub.tokens = []
+        reply = await call(app, "/v1/chat/completions",
+                           chat(stream=True, stream_options={"include_usage": True}))
+        events = reply.events()
+        assert [e["choices"][0]["delta"] for e in events[:2]] == [
+            {"role": "assistant", "content": ""}, {}]
+        assert events[1]["choices"][0]["finish_reason"] == "stop"
+        assert events[2]["choices"] == [] and events[2]["usage"]["completion_tokens"] == 0
+        assert events[3] == "[DONE]"
