@@ -78,9 +78,33 @@ class _GenerationTag(jinja2.ext.Extension):
         return jinja2.nodes.Scope(body, lineno=lineno)
 
 
-# ids of the containers reachable from the variables of the render in progress; None: all
-# containers are foreign (outside `render_sandboxed`, or inputs we could not see through)
-_FOREIGN: ContextVar[set[int] | None] = ContextVar("gateway_template_foreign", default=None)
+class _Inputs:
+    """The variables of the render in progress, and the ids of the containers reachable
+    from them, found at the first call of a method that would change a container (most
+    templates never make one: the walk over a whole conversation is saved). Found then,
+    they are the same as at the start of the render: until that first check passes, no
+    container can have changed."""
+
+    __slots__ = ("_variables", "_ids", "_walked")
+
+    def __init__(self, variables: Mapping[str, Any]) -> None:
+        self._variables = variables
+        self._ids: set[int] | None = None
+        self._walked = False
+
+    def ids(self) -> set[int] | None:
+        """None: some input could hold containers we cannot see (all count as inputs)."""
+        if not self._walked:
+            found: set[int] = set()
+            self._ids = found if _reachable_containers(self._variables.values(), found) \
+                else None
+            self._walked = True
+        return self._ids
+
+
+# the inputs of the render in progress; None outside `render_sandboxed` (all containers
+# are foreign then)
+_FOREIGN: ContextVar[_Inputs | None] = ContextVar("gateway_template_foreign", default=None)
 _PLAIN = (str, int, float, bool, type(None))
 _FUNCTIONS = (types.FunctionType, types.BuiltinFunctionType, types.MethodType)
 
@@ -102,8 +126,11 @@ class _ChatSandbox(SandboxedEnvironment):
             return False
         if not modifies_known_mutable(obj, attr):
             return True
-        foreign = _FOREIGN.get()
-        return foreign is not None and type(obj) in (list, dict, set) and id(obj) not in foreign
+        if type(obj) not in (list, dict, set):
+            return False
+        inputs = _FOREIGN.get()
+        foreign = inputs.ids() if inputs is not None else None
+        return foreign is not None and id(obj) not in foreign
 
 
 def _reachable_containers(values: Iterable[Any], found: set[int]) -> bool:
@@ -130,8 +157,7 @@ def render_sandboxed(template: jinja2.Template, variables: Mapping[str, Any],
     """Render with the caller's data immutable and the template's own containers mutable,
     within the time and size limits (TemplateLimitError past them).
     (The inputs stay alive during the render, so no new object can reuse one of their ids.)"""
-    foreign: set[int] = set()
-    token = _FOREIGN.set(foreign if _reachable_containers(variables.values(), foreign) else None)
+    token = _FOREIGN.set(_Inputs(variables))
     try:
         return lim.bounded(lambda: template.generate(variables), limits)
     finally:
