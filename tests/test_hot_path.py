@@ -138,3 +138,69 @@ async def test_an_empty_stream_is_the_role_then_the_end() -> None:
         assert events[1]["choices"][0]["finish_reason"] == "stop"
         assert events[2]["choices"] == [] and events[2]["usage"]["completion_tokens"] == 0
         assert events[3] == "[DONE]"
+
+
+# -- the sandbox finds the inputs' containers only when a template first changes one ---------
+
+@pytest.mark.parametrize("source", [
+    # the template's own list first (the inputs are found then), an input's dict after
+    "{% set own = [] %}{% do own.append(1) %}{% do own.append(messages[0]) %}"
+    "{% do own[1].update({'content': 'changed'}) %}",
+    "{% set ns = namespace(q=[]) %}{% for m in messages %}{% do ns.q.append(m.content) %}"
+    "{% endfor %}{{ ns.q }}{% do messages[0].pop('content') %}",
+    "{% do messages[0].update({'content': 'changed'}) %}",  # an input first
+    "{% set own = {} %}{% do own.update(m=messages) %}{% do own['m'].append(1) %}",
+])
+def test_inputs_stay_immutable_whenever_a_template_first_changes_a_container(
+        source: str) -> None:
+    from gateway.templating import ChatTemplate, TemplateError
+
+    messages = [{"role": "user", "content": "hi"}]
+    with pytest.raises(TemplateError, match="SecurityError"):
+        ChatTemplate(source).render(messages)
+    assert messages == [{"role": "user", "content": "hi"}]
+
+
+def test_a_template_changes_its_own_containers_between_reads_of_the_inputs() -> None:
+    from gateway.templating import ChatTemplate
+
+    source = ("{% set ns = namespace(ids=[]) %}{% for m in messages %}"
+              "{% do ns.ids.append(m.role) %}{% set d = {} %}{% do d.update(r=m.role) %}"
+              "{{ d.r }};{% endfor %}{% do ns.ids.pop(0) %}{{ ns.ids | join(',') }}")
+    messages = [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"},
+                {"role": "user", "content": "c"}]
+    assert ChatTemplate(source).render(messages) == "user;assistant;user;assistant,user"
+
+
+def test_an_input_the_sandbox_cannot_see_through_makes_every_container_foreign() -> None:
+    from gateway.templating import ChatTemplate, TemplateError
+
+    class Opaque:
+        items: list[int] = []
+
+    template = ChatTemplate("{% set own = [] %}{% do own.append(1) %}{{ own }}",
+                            context={"thing": Opaque()})
+    with pytest.raises(TemplateError, match="SecurityError"):
+        template.render([{"role": "user", "content": "hi"}])
+
+
+# -- the served model handed to dialects follows what the service holds ---------------------
+
+async def test_the_served_model_follows_a_replaced_template_dialect_or_options() -> None:
+    from gateway.dialect import Dialect
+    from gateway.templating import ChatTemplate
+
+    async with gateway_on_stub() as (app, runtime, stub):
+        service = runtime.service
+        assert service is not None
+        before = service.model
+        assert service.model is before  # nothing replaced: the same one
+        service.template = ChatTemplate("{% for m in messages %}[{{ m.content }}]{% endfor %}")
+        reply = await call(app, "/v1/chat/completions", chat("sea"))
+        assert reply.status == 200 and stub.last_payload["prompt"] == "[sea]"
+        assert service.model.template is service.template
+        service.dialect = Dialect()
+        assert service.model.dialect is service.dialect
+        service.settings.dialect_options = {"tool_style": "json"}
+        assert service.model.options == {"tool_style": "json"}
+        assert service.model.template is service.template

@@ -111,11 +111,17 @@ class ChatService:
     inline_prepare: bool = True
     _leash_trips: int = 0
 
+    _model: ServedModel | None = field(default=None, init=False, repr=False, compare=False)
+
     @property
     def model(self) -> ServedModel:
-        """What every request's dialect calls get beside the request (built per call: cheap,
-        and the template, dialect or options may be replaced after construction)."""
-        return ServedModel(self.template, self.dialect, self.settings.dialect_options)
+        """What every request's dialect calls get beside the request: built again whenever
+        the template, dialect or options were replaced after construction."""
+        model, options = self._model, self.settings.dialect_options
+        if model is None or model.template is not self.template or \
+                model.dialect is not self.dialect or model.options is not options:
+            model = self._model = ServedModel(self.template, self.dialect, options)
+        return model
 
     async def prepare_async(self, req: p.ChatCompletionRequest, squeeze: int = 1, *,
                             small: bool = False) -> Prepared:
