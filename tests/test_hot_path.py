@@ -204,3 +204,74 @@ async def test_the_served_model_follows_a_replaced_template_dialect_or_options()
         service.settings.dialect_options = {"tool_style": "json"}
         assert service.model.options == {"tool_style": "json"}
         assert service.model.template is service.template
+
+
+# -- a render's tools written by `tojson` are memoised by content, never by identity ---------
+
+def _tool(name: str, parameters: Any, description: str = "") -> dict[str, Any]:
+    return {"type": "function", "function": {"name": name, "description": description,
+                                             "parameters": parameters}}
+
+
+MEMO_TOOLS = [
+    _tool("get_weather", {"type": "object", "properties": {
+        "city": {"type": "string", "description": "Stadt, z.B. München — 東京"},
+        "unit": {"enum": ["c", "f"], "default": "c"}}, "required": ["city"]},
+        "Weather for a city"),
+    _tool("one_int", {"type": "object", "properties": {"a": {"const": 1}}}),
+    _tool("one_float", {"type": "object", "properties": {"a": {"const": 1.0}}}),
+    _tool("one_true", {"type": "object", "properties": {"a": {"const": True}}}),
+    _tool("big", {"type": "object", "properties": {"n": {"maximum": 2 ** 70}}}),
+    _tool("nullable", {"type": "object", "properties": {"a": {"default": None,
+                                                               "type": "string"}}}),
+]
+
+
+@pytest.mark.parametrize("name", [
+    "Qwen-Qwen2.5-7B-Instruct.jinja",  # tool | tojson
+    "NousResearch-Hermes-2-Pro-Llama-3-8B-tool_use.jinja",  # tool.parameters | tojson
+    "meta-llama-Llama-3.2-3B-Instruct.jinja",  # t | tojson(indent=4)
+    "Mistral-Small-3.2-24B-Instruct-2506.jinja",  # tools | tojson
+    "zai-org-GLM-4.6.jinja",  # tool | tojson(ensure_ascii=False)
+])
+def test_tool_json_is_json_dumps_text_render_after_render(name: str, monkeypatch) -> None:
+    from gateway import templating_env
+    from gateway.testing import shared_template
+
+    template = shared_template(name)
+    messages = [{"role": "user", "content": "What is the weather in Paris?"}]
+
+    def render(tools: list[dict[str, Any]]) -> str:
+        return template.render(messages, tools=json.loads(json.dumps(tools)))
+
+    memoised = [render(MEMO_TOOLS) for _ in range(3)]
+    with monkeypatch.context() as m:
+        m.setattr(templating_env._Inputs, "is_tool", lambda self, value: False)
+        reference = render(MEMO_TOOLS)
+    assert memoised == [reference] * 3
+    assert "1.0" in reference and "true" in reference  # the three consts kept apart
+
+
+def test_a_changed_tool_is_written_as_it_is_now() -> None:
+    from gateway.templating import ChatTemplate
+
+    template = ChatTemplate("{% for t in tools %}{{ t | tojson }}\n{% endfor %}"
+                            "{{ tools[0].function.parameters | tojson(indent=2) }}")
+    tools = [_tool("f", {"type": "object", "properties": {"a": {"const": 1}}})]
+    first = template.render([], tools=tools)
+    tools[0]["function"]["parameters"]["properties"]["a"]["const"] = True
+    second = template.render([], tools=tools)
+    assert json.loads(second.split("\n")[0])["function"]["parameters"]["properties"]["a"] == {
+        "const": True}
+    assert first != second and '"const": true' in second
+
+
+def test_a_nan_in_a_tool_is_not_taken_for_a_null() -> None:
+    from gateway.templating import ChatTemplate
+
+    template = ChatTemplate("{% for t in tools %}{{ t | tojson }}{% endfor %}")
+    null = [_tool("f", {"type": "object", "properties": {"a": {"default": None}}})]
+    nan = [_tool("f", {"type": "object", "properties": {"a": {"default": float("nan")}}})]
+    assert '"default": null' in template.render([], tools=null)
+    assert '"default": NaN' in template.render([], tools=nan)
+    assert '"default": null' in template.render([], tools=null)

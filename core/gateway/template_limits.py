@@ -174,13 +174,13 @@ def bounded(render: Callable[[], Iterable[str]], limits: RenderLimits) -> str:
             _WATCHDOG.enter(leash, slack=_TICK)
         try:
             out: list[str] = []
-            size = 0
+            append, size, most = out.append, 0, limits.max_chars
             for piece in render():
                 size += len(piece)
-                if size > limits.max_chars:
+                if size > most:
                     raise TemplateLimitError(f"the rendered prompt is over the limit of "
-                                             f"{limits.max_chars} characters")
-                out.append(piece)
+                                             f"{most} characters")
+                append(piece)
             return "".join(out)
         finally:
             _WATCHDOG.leave()
