@@ -275,3 +275,26 @@ def test_a_nan_in_a_tool_is_not_taken_for_a_null() -> None:
     assert '"default": null' in template.render([], tools=null)
     assert '"default": NaN' in template.render([], tools=nan)
     assert '"default": null' in template.render([], tools=null)
+
+
+# -- metrics kept for the hot path count as before ---------------------------------------
+
+async def test_grammar_plan_lookups_are_counted_hit_and_miss() -> None:
+    from prometheus_client import generate_latest
+
+    async with gateway_on_stub() as (app, runtime, stub):
+        runtime.service.on_plan = runtime.metrics.plan_observed  # as a started app wires it
+
+        def count(result: str) -> float | None:
+            text = generate_latest(runtime.metrics.registry).decode()
+            line = f'gateway_grammar_cache_total{{result="{result}"}} '
+            found = [x for x in text.splitlines() if x.startswith(line)]
+            return float(found[0].split()[-1]) if found else None
+
+        body = chat(tools=[{"type": "function", "function": {"name": "f", "parameters": {
+            "type": "object", "properties": {"a": {"type": "integer"}}}}}])
+        assert (await call(app, "/v1/chat/completions", body)).status == 200
+        assert (count("miss"), count("hit")) == (1.0, None)  # no hit yet: no series
+        for _ in range(3):
+            assert (await call(app, "/v1/chat/completions", body)).status == 200
+        assert (count("miss"), count("hit")) == (1.0, 3.0)
