@@ -298,3 +298,19 @@ async def test_grammar_plan_lookups_are_counted_hit_and_miss() -> None:
         for _ in range(3):
             assert (await call(app, "/v1/chat/completions", body)).status == 200
         assert (count("miss"), count("hit")) == (1.0, 3.0)
+
+
+def test_a_compiled_template_still_sees_every_global_of_the_sandbox() -> None:
+    from gateway.templating import ChatTemplate, TemplateError
+
+    source = ("{% set ns = namespace(n=0) %}{% for i in range(3) %}{% set ns.n = ns.n + i %}"
+              "{% endfor %}{{ ns.n }}|{{ strftime_now('%Y') | length }}|"
+              "{% set c = cycler('a', 'b') %}{{ c.next() }}{{ c.next() }}|{{ dict(x=1).x }}"
+              "{% if messages[0].content == 'boom' %}{{ raise_exception('no ' + 'boom') }}"
+              "{% endif %}")
+    template = ChatTemplate(source)
+    assert template.render([{"role": "user", "content": "hi"}]) == "3|4|ab|1"
+    with pytest.raises(TemplateError, match="no boom"):
+        template.render([{"role": "user", "content": "boom"}])
+    with pytest.raises(TemplateError):
+        ChatTemplate("{{ range(10**9) | list | length }}").render([])
