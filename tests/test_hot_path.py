@@ -314,3 +314,93 @@ def test_a_compiled_template_still_sees_every_global_of_the_sandbox() -> None:
         template.render([{"role": "user", "content": "boom"}])
     with pytest.raises(TemplateError):
         ChatTemplate("{{ range(10**9) | list | length }}").render([])
+
+
+# -- `x.name` on a plain dict: its item, found without Jinja's failed attribute lookup -------
+
+CONVERSATION = [
+    {"role": "system", "content": "Be brief."},
+    {"role": "user", "content": "Weather in Paris and the time?"},
+    {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "call_abc123xyz", "type": "function",
+         "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}},
+        {"id": "call_def456uvw", "type": "function",
+         "function": {"name": "get_time", "arguments": "{}"}}]},
+    {"role": "tool", "tool_call_id": "call_abc123xyz", "content": "18 C"},
+    {"role": "tool", "tool_call_id": "call_def456uvw", "content": "12:00"},
+    {"role": "assistant", "content": "18 C and noon."},
+    {"role": "user", "content": "Thanks."},
+]
+
+
+def test_every_shared_template_renders_the_same_with_the_dict_item_shortcut(
+        monkeypatch) -> None:
+    import datetime as real
+
+    from gateway import templating_env
+    from gateway.templating import ChatTemplate
+    from gateway.testing import shared_templates_dir
+
+    class Frozen(real.datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Frozen:
+            return cls(2026, 1, 2, 3, 4, 5)
+
+    monkeypatch.setattr(templating_env, "datetime", Frozen)
+    tools = [_tool("get_weather", {"type": "object", "properties": {
+        "city": {"type": "string"}}, "required": ["city"]}, "Weather for a city"),
+        _tool("get_time", {"type": "object", "properties": {}}, "Current time")]
+
+    def renders(source: str, name: str) -> list[str]:
+        out = []
+        template = ChatTemplate(source, name=name, bos_token="<s>", eos_token="</s>")
+        for messages, offered in ((CONVERSATION[:2], tools), (CONVERSATION, tools),
+                                  (CONVERSATION, None)):
+            try:
+                out.append(template.render(messages, tools=offered))
+            except Exception as exc:  # the same refusal either way
+                out.append(f"{type(exc).__name__}: {exc}")
+        return out + [repr(template)]
+
+    paths = sorted(shared_templates_dir().glob("*.jinja"))
+    assert len(paths) > 20
+    for path in paths:
+        source = path.read_text()
+        fast = renders(source, path.name)
+        with monkeypatch.context() as m:
+            m.setattr(templating_env._ChatSandbox, "getattr",
+                      templating_env.SandboxedEnvironment.getattr)
+            slow = renders(source, path.name)
+        assert fast == slow, path.name
+
+
+def test_dict_methods_and_missing_names_are_what_they_were() -> None:
+    from gateway.templating import ChatTemplate, TemplateError
+
+    source = ("{% for k, v in messages[0].items() %}{{ k }}={{ v }};{% endfor %}"
+              "{{ messages[0].get('role') }}|{{ messages[0].nothing is defined }}|"
+              "{{ (messages[0].keys | string)[:9] }}")
+    assert ChatTemplate(source).render([{"role": "user", "content": "hi"}]) == \
+        "role=user;content=hi;user|False|<built-in"
+    with pytest.raises(TemplateError, match="SecurityError|unsafe|access"):
+        ChatTemplate("{{ messages[0].__class__.__mro__ }}").render(
+            [{"role": "user", "content": "hi"}])
+
+
+def test_a_key_named_as_a_dict_method_does_not_hide_the_method() -> None:
+    from gateway.templating import ChatTemplate
+
+    source = ("{% for t in tools %}{% for k, v in t.function.parameters.properties.items() %}"
+              "{{ k }}:{{ v.type }};{% endfor %}{% endfor %}|"
+              "{% for m in messages %}{{ m.content or '' }}{% for c in m.tool_calls or [] %}"
+              "{{ c.function.name }}("
+              "{% for k, v in c.function.arguments.items() %}{{ k }}={{ v }};{% endfor %}"
+              "{{ c.function.arguments.get('keys') }}{% endfor %}{% endfor %}")
+    tools = [_tool("f", {"type": "object", "properties": {
+        "items": {"type": "array"}, "keys": {"type": "string"}}})]
+    messages = [{"role": "user", "content": "hi"},
+                {"role": "assistant", "content": None, "tool_calls": [
+                    {"id": "c1", "type": "function", "function": {
+                        "name": "f", "arguments": '{"items": [1], "keys": "k"}'}}]}]
+    assert ChatTemplate(source).render(messages, tools=tools, add_generation_prompt=False) \
+        == "items:array;keys:string;|hif(items=[1];keys=k;k"

@@ -166,6 +166,7 @@ class _Inputs:
 # are foreign then)
 _FOREIGN: ContextVar[_Inputs | None] = ContextVar("gateway_template_foreign", default=None)
 _PLAIN = (str, int, float, bool, type(None))
+_DICT_NAMES = frozenset(dir(dict))  # every attribute a plain dict instance has
 _FUNCTIONS = (types.FunctionType, types.BuiltinFunctionType, types.MethodType)
 
 
@@ -180,6 +181,17 @@ class _ChatSandbox(SandboxedEnvironment):
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         return lim.checked_binop(operator, left, right, self.binop_table)
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        # `message.role` on a plain dict is its item: what Jinja returns after looking for an
+        # attribute first, which a plain dict has only among dict's own names. Raising and
+        # catching that AttributeError on each `.role`/`.content` was a good part of a render.
+        if type(obj) is dict and attribute not in _DICT_NAMES:
+            try:
+                return obj[attribute]
+            except (TypeError, LookupError):
+                pass
+        return super().getattr(obj, attribute)
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         if not super().is_safe_attribute(obj, attr, value):
