@@ -10,7 +10,8 @@ cost, measured on a trivial ASGI app, is subtracted. Python calls per request ar
 with cProfile.
 
 Cases: plain chat; 20 tools (grammar plan cached) answered with text; the same 20 tools
-answered with a call; streaming plain chat. The backend's events come one per read (as a
+answered with a call; streaming plain chat; an agent's conversation of 42 messages (calls and
+results) with the 20 tools, answered with a call. The backend's events come one per read (as a
 real model's tokens do; --per-read to batch them as an instant stub over a socket may).
 
 Run: .venv/bin/python contrib/bench/bench_cpu.py [--n 2000] [--profile CASE]
@@ -157,6 +158,20 @@ async def cpu_per_request(app: Any, body: bytes, n: int, rounds: int = 10) -> fl
     return min(per)
 
 
+
+def agent_history(turns: int = 10) -> list[dict[str, Any]]:
+    """An agent's conversation: each turn a request, a call, its result and an answer."""
+    out: list[dict[str, Any]] = [{"role": "system", "content": "You are a helpful agent."}]
+    for i in range(turns):
+        call = {"id": f"call_{i:04d}", "type": "function",
+                "function": {"name": f"tool_{i % 20}", "arguments": json.dumps({"a": i})}}
+        out += [{"role": "user", "content": f"Step {i}: look up item {i}, please."},
+                {"role": "assistant", "content": None, "tool_calls": [call]},
+                {"role": "tool", "tool_call_id": call["id"], "content": f"item {i}: ok"},
+                {"role": "assistant", "content": f"Item {i} is ok."}]
+    return out + MESSAGES
+
+
 CASES: dict[str, tuple[dict[str, Any], list[bytes]]] = {
     "plain": ({"messages": MESSAGES, "max_tokens": 5}, TEXT_EVENTS),
     "tools20": ({"messages": MESSAGES, "max_tokens": 5, "tools": TOOLS,
@@ -164,6 +179,8 @@ CASES: dict[str, tuple[dict[str, Any], list[bytes]]] = {
     "tools20_call": ({"messages": MESSAGES, "max_tokens": 64, "tools": TOOLS,
                       "tool_choice": "auto"}, CALL_EVENTS),
     "stream": ({"messages": MESSAGES, "max_tokens": 5, "stream": True}, TEXT_EVENTS),
+    "agent_42msg": ({"messages": agent_history(), "max_tokens": 64, "tools": TOOLS,
+                     "tool_choice": "auto"}, CALL_EVENTS),
 }
 
 
