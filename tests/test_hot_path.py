@@ -404,3 +404,62 @@ def test_a_key_named_as_a_dict_method_does_not_hide_the_method() -> None:
                         "name": "f", "arguments": '{"items": [1], "keys": "k"}'}}]}]
     assert ChatTemplate(source).render(messages, tools=tools, add_generation_prompt=False) \
         == "items:array;keys:string;|hif(items=[1];keys=k;k"
+
+
+# -- a marker's partial tail, found without comparing every prefix ---------------------------
+
+def _partial_tail_reference(markers: list[str], buf: str) -> int:
+    longest = 0
+    for m in markers:
+        for k in range(min(len(m) - 1, len(buf)), longest, -1):
+            if buf.endswith(m[:k]):
+                longest = k
+                break
+    return longest
+
+
+MARKER_SETS = [["<tool_call>", "</tool_call>"], ["<think>", "</think>", "<tool_call>"],
+               [">>>", "all", "<|python_tag|>"], ["[TOOL_CALLS]", "[ARGS]", "<<", "<"],
+               ["aaa", "aab", "abab"], ["x"]]
+
+
+def test_the_partial_tail_is_the_longest_proper_marker_prefix_at_the_end() -> None:
+    import random
+
+    from gateway.textscan import MarkerSplitter
+
+    rng = random.Random(7)
+    for markers in MARKER_SETS:
+        splitter = MarkerSplitter(markers)
+        alphabet = "".join(sorted(set("".join(markers)))) + " z"
+        pieces = [m[:k] for m in markers for k in range(len(m) + 1)]
+        for _ in range(3000):
+            buf = "".join(rng.choice(pieces) if rng.random() < 0.5 else rng.choice(alphabet)
+                          for _ in range(rng.randrange(0, 8)))
+            assert splitter._partial_tail(buf) == _partial_tail_reference(
+                splitter.markers, buf), (markers, buf)
+
+
+def test_a_stream_split_anywhere_gives_the_same_pieces() -> None:
+    from gateway.textscan import MarkerSplitter
+
+    text = 'Hi <think>hmm</think> <tool_call>{"a": "<tool_"}</tool_call> bye <tool_ca'
+    markers = ["<think>", "</think>", "<tool_call>", "</tool_call>"]
+
+    def run(chunks: list[str]) -> list[tuple[str, str]]:
+        s = MarkerSplitter(markers)
+        out = [p for c in chunks for p in s.feed(c)] + s.flush()
+        merged: list[tuple[str, str]] = []
+        for kind, piece in out:  # text may come in several pieces: join them
+            if merged and kind == merged[-1][0] == "text":
+                merged[-1] = ("text", merged[-1][1] + piece)
+            else:
+                merged.append((kind, piece))
+        return merged
+
+    whole = run([text])
+    assert [p for p in whole if p[0] == "marker"] == [
+        ("marker", m) for m in ("<think>", "</think>", "<tool_call>", "</tool_call>")]
+    for i in range(len(text) + 1):
+        assert run([text[:i], text[i:]]) == whole, i
+    assert run(list(text)) == whole

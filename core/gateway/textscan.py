@@ -52,13 +52,21 @@ class MarkerSplitter:
         return best, found
 
     def _partial_tail(self, buf: str) -> int:
-        """Length of the longest suffix of buf that is a proper prefix of a marker."""
-        longest = 0
+        """Length of the longest suffix of buf that is a proper prefix of a marker. Such a
+        suffix starts with the marker's first character: only where that character occurs
+        near the end is a prefix compared (a token's text usually has none of them, and
+        comparing every prefix length of every marker cost microseconds per token)."""
+        longest, size = 0, len(buf)
         for m in self.markers:
-            for k in range(min(len(m) - 1, len(buf)), longest, -1):
-                if buf.endswith(m[:k]):
-                    longest = k
+            if not m:
+                continue
+            # starts of suffixes longer than `longest`, shorter than the marker
+            i = buf.find(m[0], max(0, size - len(m) + 1), size - longest)
+            while i != -1:
+                if m.startswith(buf[i:]):
+                    longest = size - i
                     break
+                i = buf.find(m[0], i + 1, size - longest)
         return longest
 
 
