@@ -36,6 +36,19 @@ def test_same_tools_share_checked_tooldefs_in_a_list_of_their_own() -> None:
     assert two.tools[0].description == "Tool 0"
 
 
+def test_a_tool_list_over_the_size_bound_is_built_anew_each_time() -> None:
+    from gateway import chat_request
+
+    big = [{"type": "function", "function": {"name": "f", "parameters": {
+        "type": "object", "description": "x" * (chat_request._TOOLS_MAX_BYTES + 1)}}}]
+    body = json.dumps({"messages": [{"role": "user", "content": "hi"}], "tools": big}).encode()
+    one = build_context(decode_request(body), Settings()).tools
+    two = build_context(decode_request(body), Settings()).tools
+    assert one == two and one[0] is not two[0]
+    small = build_context(decode_request(_request()), Settings()).tools
+    assert small[0] is build_context(decode_request(_request()), Settings()).tools[0]
+
+
 def test_a_schema_changed_in_place_never_reaches_a_later_request() -> None:
     settings = Settings()
     first = build_context(decode_request(_request()), settings)

@@ -164,7 +164,10 @@ def build_context(req: ChatCompletionRequest, settings: Settings) -> RequestCont
 # takes the same ToolDefs (building and checking 20 took ~30 µs a request); the schemas are
 # encoded again on each hit and compared, so a schema changed in place by anyone along the
 # way never reaches a later request: that entry is built anew from the request's own.
-_TOOLS: BoundedCache[tuple[list[ToolDef], bytes]] = BoundedCache(256)
+# A tool list whose schemas encode to more than _TOOLS_MAX_BYTES is built anew each time: the
+# cache holds at most 128 lists of at most that size.
+_TOOLS: BoundedCache[tuple[list[ToolDef], bytes]] = BoundedCache(128)
+_TOOLS_MAX_BYTES = 128 * 1024
 
 
 def checked_tools(req: ChatCompletionRequest, settings: Settings, key: bytes) -> list[ToolDef]:
@@ -193,7 +196,9 @@ def checked_tools(req: ChatCompletionRequest, settings: Settings, key: bytes) ->
             "type": "object", "properties": {}}
         strict = fn.strict if fn.strict is not None else settings.strict_default
         tools.append(ToolDef(fn.name, fn.description or "", params, strict))
-    _TOOLS.put(cache_key, (tools, _encode([t.parameters for t in tools])))
+    schemas = _encode([t.parameters for t in tools])
+    if len(schemas) <= _TOOLS_MAX_BYTES:
+        _TOOLS.put(cache_key, (tools, schemas))
     return list(tools)
 
 
