@@ -230,8 +230,10 @@ class ChatService:
         what a parser of this request gave for exactly this text fed piece by piece, which
         assembles to the same result (the dialect conformance suite checks that), so the text
         is not parsed a second time."""
-        parsed: ParsedOutput | None = self.plugins.hook.gateway_parse_output(
-            ctx=ctx, model=self.model, text=text)
+        hook = self.plugins.hook.gateway_parse_output
+        # no plugin parses whole generations (the usual case): no hook call to get None
+        parsed: ParsedOutput | None = hook(ctx=ctx, model=self.model, text=text) \
+            if hook.get_hookimpls() else None
         if parsed is None:
             if deltas is None:
                 parser = self._parser(ctx)
