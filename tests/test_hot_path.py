@@ -479,3 +479,20 @@ def test_a_stream_split_anywhere_gives_the_same_pieces() -> None:
     for i in range(len(text) + 1):
         assert run([text[:i], text[i:]]) == whole, i
     assert run(list(text)) == whole
+
+
+def test_concatenation_is_checked_before_it_runs_strings_and_lists() -> None:
+    from gateway.templating import ChatTemplate, RenderLimits, TemplateLimitError
+
+    limits = RenderLimits(max_chars=100)  # over the start-up probes' own strings
+    messages = [{"role": "user", "content": "x" * 60}]
+    for source in ("{{ (messages[0].content + messages[0].content) | length }}",
+                   "{{ ('' + messages[0].content + 'y' * 50) | length }}",
+                   "{% set a = messages[0].content | list %}{{ (a + a) | length }}"):
+        template = ChatTemplate(source, limits=limits)
+        assert template.hostile is None
+        with pytest.raises(TemplateLimitError, match="string of 1[12]0 characters"):
+            template.render(messages)
+    ok = ChatTemplate("{{ (messages[0].content + 'y' * 40) | length }}|{{ 1 + 2 }}",
+                      limits=limits)
+    assert ok.render(messages) == "100|3"
