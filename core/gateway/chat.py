@@ -112,11 +112,17 @@ class ChatService:
     inline_prepare: bool = True
     _leash_trips: int = 0
 
+    _model: ServedModel | None = field(default=None, init=False, repr=False, compare=False)
+
     @property
     def model(self) -> ServedModel:
-        """What every request's dialect calls get beside the request (built per call: cheap,
-        and the template, dialect or options may be replaced after construction)."""
-        return ServedModel(self.template, self.dialect, self.settings.dialect_options)
+        """What every request's dialect calls get beside the request: built again whenever
+        the template, dialect or options were replaced after construction."""
+        model, options = self._model, self.settings.dialect_options
+        if model is None or model.template is not self.template or \
+                model.dialect is not self.dialect or model.options is not options:
+            model = self._model = ServedModel(self.template, self.dialect, options)
+        return model
 
     async def prepare_async(self, req: p.ChatCompletionRequest, squeeze: int = 1, *,
                             small: bool = False) -> Prepared:
@@ -225,8 +231,10 @@ class ChatService:
         what a parser of this request gave for exactly this text fed piece by piece, which
         assembles to the same result (the dialect conformance suite checks that), so the text
         is not parsed a second time."""
-        parsed: ParsedOutput | None = self.plugins.hook.gateway_parse_output(
-            ctx=ctx, model=self.model, text=text)
+        hook = self.plugins.hook.gateway_parse_output
+        # no plugin parses whole generations (the usual case): no hook call to get None
+        parsed: ParsedOutput | None = hook(ctx=ctx, model=self.model, text=text) \
+            if hook.get_hookimpls() else None
         if parsed is None:
             if deltas is None:
                 parser = self._parser(ctx)
@@ -390,21 +398,27 @@ class ChatService:
 
     async def _events(self, req: p.ChatCompletionRequest, prep: Prepared) -> AsyncIterator[bytes]:
         sse = SseChunks(_completion_id(), int(time.time()), self.model_id)
-        yield sse.delta(p.ChunkDelta(role="assistant", content=""))
+        # The first chunk, the role, goes out with the chunk after it (the first tokens, an
+        # error or the end), not alone before llama.cpp answers: the same chunks in the same
+        # order, one write less per stream (the headers are sent at once all the same).
+        head = sse.delta(p.ChunkDelta(role="assistant", content=""))
         run = _Run(prep)
         try:
             async for deltas in self._run(run):
-                yield sse.deltas(deltas)
+                yield head + sse.deltas(deltas)
+                head = b""
             if run.retry_wanted():  # see complete(): nothing went out yet, so try once more
                 log.info("required call cut off by max_tokens; retrying with a tighter grammar")
                 spent = run.last.get("tokens_predicted") or 0
                 run = _Run(await self.prepare_async(req, squeeze=RETRY_SQUEEZE))
                 async for deltas in self._run(run):
-                    yield sse.deltas(deltas)
+                    yield head + sse.deltas(deltas)
+                    head = b""
                 run.last["tokens_predicted"] = (run.last.get("tokens_predicted") or 0) + spent
             parser = run.parser
             if parser.gate.rejected and not parser.released and not parser.text_out:
-                yield sse.delta(p.ChunkDelta(content="".join(run.raw)))
+                yield head + sse.delta(p.ChunkDelta(content="".join(run.raw)))
+                head = b""
         except Exception as exc:  # the stream has begun: an error event, never a cut stream
             if isinstance(exc, GatewayError):
                 log.warning("stream failed: %s", exc.message)
@@ -413,14 +427,14 @@ class ChatService:
                 log.exception("stream failed")
                 err = GatewayError("internal error in the gateway while streaming; see its "
                                    "log", 500)
-            yield b"data: " + _encode(err.body()) + b"\n\n"
+            yield head + b"data: " + _encode(err.body()) + b"\n\n"
             yield b"data: [DONE]\n\n"
             return
         last = run.last
         finish = _finish_reason(last)
         if parser.released and finish != "length":
             finish = "tool_calls"
-        yield sse.chunk(p.ChunkDelta(), finish)
+        yield head + sse.chunk(p.ChunkDelta(), finish)
         if req.stream_options is not None and req.stream_options.include_usage:
             yield sse.usage(_usage(last))
         yield b"data: [DONE]\n\n"

@@ -45,12 +45,17 @@ class GatewayMetrics:
                                        buckets=FAST_BUCKETS, registry=r)
         self.grammar_cache = Counter("gateway_grammar_cache", "grammar plan cache lookups",
                                      ["result"], registry=r)
+        self._plan_hits: Any = None  # the "hit" child, from the first hit on
         r.register(_BackendCollector(runtime))
 
     # -- feeding ----------------------------------------------------------------------------
     def plan_observed(self, hit: bool, seconds: float) -> None:
-        self.grammar_cache.labels("hit" if hit else "miss").inc()
-        if not hit:
+        if hit:  # the child found once: labels() takes a lock and builds a key each call
+            if self._plan_hits is None:
+                self._plan_hits = self.grammar_cache.labels("hit")
+            self._plan_hits.inc()
+        else:
+            self.grammar_cache.labels("miss").inc()
             self.grammar_build.observe(seconds)
 
     def usage(self, result: dict[str, Any]) -> None:

@@ -174,13 +174,13 @@ def bounded(render: Callable[[], Iterable[str]], limits: RenderLimits) -> str:
             _WATCHDOG.enter(leash, slack=_TICK)
         try:
             out: list[str] = []
-            size = 0
+            append, size, most = out.append, 0, limits.max_chars
             for piece in render():
                 size += len(piece)
-                if size > limits.max_chars:
+                if size > most:
                     raise TemplateLimitError(f"the rendered prompt is over the limit of "
-                                             f"{limits.max_chars} characters")
-                out.append(piece)
+                                             f"{most} characters")
+                append(piece)
             return "".join(out)
         finally:
             _WATCHDOG.leave()
@@ -204,7 +204,12 @@ def _size(value: Any) -> int:
 
 def checked_binop(operator: str, left: Any, right: Any, table: dict[str, Any]) -> Any:
     """`*`, `**`, `+` and `%` with their result size checked before they run."""
-    if operator == "*":
+    if operator == "+":  # the common one (templates build their text with it): inline
+        size = (len(left) if isinstance(left, (str, list, tuple)) else 0) + \
+            (len(right) if isinstance(right, (str, list, tuple)) else 0)
+        if size > getattr(_local, "limits", DEFAULT_LIMITS).max_chars:
+            check_size(size)
+    elif operator == "*":
         for seq, n in ((left, right), (right, left)):
             if isinstance(n, int) and _size(seq):
                 check_size(_size(seq) * n)
@@ -212,8 +217,6 @@ def checked_binop(operator: str, left: Any, right: Any, table: dict[str, Any]) -
             _check_bits(left.bit_length() + right.bit_length())
     elif operator == "**" and isinstance(left, int) and isinstance(right, int) and right > 0:
         _check_bits(left.bit_length() * right)
-    elif operator == "+":
-        check_size(_size(left) + _size(right))
     elif operator == "%" and isinstance(left, str):
         _check_format(left)
     return table[operator](left, right)

@@ -16,6 +16,8 @@ class MarkerSplitter:
         # longest first, so "</tool_call>" wins over "</" style overlaps
         self.markers = sorted(set(markers), key=len, reverse=True)
         self._held = ""
+        self._firsts_of: list[str] | None = None  # the markers _firsts and _reach are of
+        self._firsts, self._reach = "", 0
 
     def set_markers(self, markers: list[str] | tuple[str, ...]) -> None:
         self.markers = sorted(set(markers), key=len, reverse=True)
@@ -52,13 +54,33 @@ class MarkerSplitter:
         return best, found
 
     def _partial_tail(self, buf: str) -> int:
-        """Length of the longest suffix of buf that is a proper prefix of a marker."""
+        """Length of the longest suffix of buf that is a proper prefix of a marker. Such a
+        suffix starts with the marker's first character: only where that character occurs
+        near the end is a prefix compared (a token's text usually has none of them, and
+        comparing every prefix length of every marker cost microseconds per token)."""
+        markers = self.markers
+        if self._firsts_of is not markers:  # (markers may be set anew at any time)
+            self._firsts_of = markers
+            self._firsts = "".join({m[0] for m in markers if m})
+            self._reach = max((len(m) - 1 for m in markers), default=0)
+        size = len(buf)
+        tail = buf[size - self._reach:] if size > self._reach else buf
+        for c in self._firsts:
+            if c in tail:
+                break
+        else:  # no marker's first character near the end: no partial marker
+            return 0
         longest = 0
-        for m in self.markers:
-            for k in range(min(len(m) - 1, len(buf)), longest, -1):
-                if buf.endswith(m[:k]):
-                    longest = k
+        for m in markers:
+            if not m:
+                continue
+            # starts of suffixes longer than `longest`, shorter than the marker
+            i = buf.find(m[0], max(0, size - len(m) + 1), size - longest)
+            while i != -1:
+                if m.startswith(buf[i:]):
+                    longest = size - i
                     break
+                i = buf.find(m[0], i + 1, size - longest)
         return longest
 
 

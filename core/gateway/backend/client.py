@@ -289,6 +289,8 @@ class SseLines:
             if len(self._tail) > MAX_LINE_BYTES:
                 raise ValueError(f"a line over {MAX_LINE_BYTES} bytes")
             for raw in lines:
+                if not raw:  # the blank line after each event
+                    continue
                 line = raw.strip()
                 if not line.startswith(b"data:"):
                     continue
@@ -301,7 +303,8 @@ class SseLines:
                     raise ValueError(f"an event that is not an object: {data[:200]!r}")
                 if "error" in event:
                     raise _upstream_error(500, data)
-                _check_content(event)
+                if type(event.get("content", "")) is not str:  # _check_content, inline
+                    _check_content(event)
                 out.append(event)
                 if event.get("stop"):
                     return out, True
