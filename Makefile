@@ -52,6 +52,7 @@ test-fast: install
 bench: install
 	$(PY) contrib/bench/bench_grammar.py
 	$(PY) contrib/bench/bench_gateway.py
+	$(PY) contrib/bench/bench_cpu.py
 	$(PY) contrib/bench/bench_grammar_cost.py
 	$(PY) contrib/bench/bench_affinity.py
 	$(PY) contrib/bench/bfcl_score.py --serve "$(BFCL_SERVE)" $(BFCL)
