@@ -15,6 +15,7 @@ from gateway.errors import GatewayError
 from gateway.staged import (
     BAN,
     found_whole,
+    looping,
     go_on_probability,
     novel_values,
     parallel_variant,
@@ -197,6 +198,7 @@ def test_a_further_call_with_a_new_value_of_the_request_is_kept() -> None:
 
 
 @pytest.mark.parametrize("further", [call("Oslo"), call("oslo", "fahrenheit"), call("Bergen"),
+                                     call("São PauloPauloPauloPaulo"),
                                      ',{"name":"weather","arguments":{"city":"Oslo, celsius"}}'])
 def test_a_further_call_with_nothing_new_is_never_sent(further: str) -> None:
     b = ScriptedBackend(OSLO, [(further, "eos")])
@@ -295,3 +297,13 @@ def test_parallel_variant() -> None:
     assert not parallel_variant(',{"name":"weather","arguments":{"city":"Oslo, Norway"}}',
                                 first, request)
     assert not parallel_variant(',{"name":"area","arguments":{"radius":5}}', first, request)
+
+
+def test_looping() -> None:
+    request = "Book the B125 and the haha show, 1000000 seats"
+    assert looping(',{"a":"P125_B125_B125_B125_B125"}', request)
+    assert looping(',{"a":"TOKUKUKUKUKU"}', request)
+    assert not looping(',{"a":"B125"}', request)
+    assert not looping(',{"a":"hahahaha"}', "say hahahaha")  # the request has it
+    assert not looping(',{"a":"1000000","n":10000000000}', request)  # numbers, zeros
+    assert not looping(',{"abababab":"x"}', request)  # a key

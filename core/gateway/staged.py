@@ -87,8 +87,9 @@ async def staged_stream(backend: Backend, payload: dict[str, Any], decision: Cal
         if held:
             text = "".join(event.get("content", "") for event in kept)
             cut = last.get("stop_type") != "eos"
-            new = (parallel_variant if banned else novel_values)(text, "".join(pieces),
-                                                                  decision.request)
+            new = ((parallel_variant if banned else novel_values)(text, "".join(pieces),
+                                                                   decision.request)
+                   and not looping(text, decision.request))
             if cut or not new:
                 log.debug("further call %d dropped (%s%s): %s", calls,
                           "cut" if cut else "nothing new", ", second try" if banned else "",
@@ -154,6 +155,23 @@ def _grounded(text: str, request: str) -> Iterator[tuple[re.Match[str], set[str]
         if len(value) >= 2 and found_whole(value, said):
             found.add(value)
         yield match, found
+
+
+_LOOP = re.compile(r"(.{2,8}?)\1{3,}", re.S)
+
+
+def looping(call: str, request: str) -> bool:
+    """Does a string value of a further call run in a loop (a piece of 2 to 8 characters
+    four times or more in a row, `"B125_B125_B125_B125"`, `"TOKUKUKUKU"`) that the request
+    does not have? Such a call is the model stuck, not a call the user asked for."""
+    said = request.lower()
+    for match in _JSON_VALUE.finditer(call):
+        if match.group(2) or match.group(1) is None:
+            continue
+        for run in _LOOP.finditer(match.group(1)):
+            if run.group(0).lower() not in said:
+                return True
+    return False
 
 
 def _ascii_word(char: str) -> bool:
