@@ -15,8 +15,8 @@ from gateway.errors import GatewayError
 from gateway.staged import (
     BAN,
     found_whole,
-    looping,
     go_on_probability,
+    looping,
     novel_values,
     parallel_variant,
     request_values,
