@@ -91,10 +91,6 @@ class CallGate:
     looping: bool = False  # a call came again: the model is looping; stop generating
     _spelling: Spelling | None = None
 
-    def check(self, name: str, arguments: str) -> str | None:
-        """None when the call may go out, else why not (and the rejection is recorded)."""
-        return self.admit(name, arguments)[0]
-
     def admit(self, name: str, arguments: str) -> tuple[str | None, str]:
         """(None, the arguments as they go out) when the call may go out, else (why not,
         the arguments as they came) and the rejection is recorded. A string argument that

@@ -270,7 +270,8 @@ async def value_tokens(backend: Backend, text: str, request: str) -> list[int]:
     out: list[int] = []
     for match, found in _grounded(text, request):
         start = match.start(1) if match.group(1) is not None else match.start(3)
-        if not found or start < 2 or _CALL_NAME.search(text, 0, match.start()):
+        before = text[max(0, match.start() - 10):match.start()]
+        if not found or start < 2 or _CALL_NAME.search(before):
             continue  # (a call's tool name stays free: parallel calls often share it)
         context, value = text[start - 2:start], match.group(1) or match.group(3)
         try:
