@@ -45,6 +45,24 @@ def test_stream_reassembles_to_non_streamed(gateway_client):
     assert usage.prompt_tokens == whole.usage.prompt_tokens
 
 
+def test_unstreamed_and_streamed_upstream_give_the_same_answer(gateway_client):
+    # max_tokens <= --unstreamed-max-tokens (128): llama.cpp answers non-streamed; over it,
+    # the gateway reads llama.cpp's stream whole. Same text either way, and as streamed.
+    # a grammar that cannot end early: an answer of 500 numbers
+    schema = {"type": "object", "required": ["n"], "properties": {
+        "n": {"type": "array", "items": {"type": "integer"}, "minItems": 500}}}
+    kw = dict(model="demo", messages=MESSAGES, temperature=0, seed=5, response_format={
+        "type": "json_schema", "json_schema": {"name": "n", "schema": schema}})
+    long = gateway_client.chat.completions.create(max_tokens=140, **kw)
+    short = gateway_client.chat.completions.create(max_tokens=100, **kw)
+    assert short.usage.completion_tokens == 100 and long.usage.completion_tokens == 140
+    assert short.choices[0].finish_reason == long.choices[0].finish_reason == "length"
+    assert long.choices[0].message.content.startswith(short.choices[0].message.content)
+    chunks = list(gateway_client.chat.completions.create(stream=True, max_tokens=100, **kw))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == \
+        short.choices[0].message.content
+
+
 def test_raw_sse_ends_with_done(gateway_server):
     body = json.dumps({"messages": MESSAGES, "max_tokens": 5, "stream": True}).encode()
     req = urllib.request.Request(gateway_server.url + "/v1/chat/completions", data=body,

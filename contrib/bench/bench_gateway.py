@@ -131,19 +131,23 @@ async def real_backend(n: int, threads: int = 0) -> None:
         prompt = ChatTemplate(meta.chat_template or "", bos_token=meta.bos_token or "",
                               eos_token=meta.eos_token or "",
                               strip_bos=meta.add_bos_token).render(MESSAGES)
-        for tokens in (1, 16):
+        # Up to --unstreamed-max-tokens (128) the gateway asks llama.cpp non-streamed; a
+        # longer non-streamed answer is still streamed from llama.cpp (closing the stream is
+        # what stops llama.cpp for a client gone), and llama.cpp's own cost of streaming (its
+        # HTTP thread woken and a write for each token) is the floor of that figure.
+        for tokens, runs in ((1, n), (16, n), (160, max(4, n // 8))):
             direct = (server.url + "/completion", {"prompt": prompt, "n_predict": tokens,
                                                    "temperature": 0, "cache_prompt": True})
             via = (gw.url + "/v1/chat/completions", {"messages": MESSAGES, "max_tokens": tokens,
                                                       "temperature": 0})
-            d, g = await side_by_side(direct, via, n)
-            report(f"non-streaming, {tokens} tokens, conc 1", d, g)
-        # The gateway asks llama.cpp for a stream even for a non-streamed answer (closing
-        # it is what stops llama.cpp for a client gone); llama.cpp's own cost of streaming
-        # (its HTTP thread woken and a write for each token) is the floor of the figure
-        # above. Here "gateway" is llama.cpp itself, streamed and read to its end.
-        d, g = await side_by_side(direct, (direct[0], {**direct[1], "stream": True}), n)
-        report("llama.cpp itself streamed, 16 tokens", d, g)
+            d, g = await side_by_side(direct, via, runs)
+            report(f"non-streaming, max {tokens} tokens, conc 1", d, g)
+            if tokens == 160:  # here "gateway" is llama.cpp itself, streamed, read to its end
+                d, g = await side_by_side(direct, (direct[0], {**direct[1], "stream": True}),
+                                          runs)
+                report("llama.cpp itself streamed, max 160 tokens", d, g)
+        direct = (direct[0], {**direct[1], "n_predict": 16})
+        via = (via[0], {**via[1], "max_tokens": 16})
         direct[1]["stream"] = True
         via[1]["stream"] = True
         d, g = await side_by_side(direct, via, n, first_byte)

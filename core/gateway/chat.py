@@ -16,7 +16,7 @@ import msgspec
 from gateway import protocol as p
 from gateway.backend import Backend
 from gateway.backend.batches import event_batches, one_by_one
-from gateway.backend.client import READ_WHOLE
+from gateway.backend.client import READ_WHOLE, UNSTREAMED
 from gateway.cache import BoundedCache
 from gateway.callgate import (
     CallGate,
@@ -311,17 +311,27 @@ class ChatService:
             usage=_usage(result))
 
     async def _attempt(self, prep: Prepared) -> tuple[dict[str, Any], ParsedOutput, CallGate]:
-        """One generation, parsed and gated. Always through llama.cpp's streaming endpoint:
-        closing that stream is what stops llama.cpp when the client has gone away (seen: a
+        """One generation, parsed and gated. Through llama.cpp's streaming endpoint: closing
+        that stream is what stops llama.cpp when the client has gone away (seen: a
         non-streamed /completion kept decoding after its connection was closed, measured
         again with the xllamacpp wheel of 2026-10). Without tools it is read whole (see
-        READ_WHOLE): nothing is watched while it runs, and the client's hang-up still closes
-        the stream."""
+        _whole)."""
         result, looped, deltas = await self._generate_watching(prep)
         gate = CallGate(prep.ctx.tools, _request(prep.ctx))
         parsed = gate_output(self._parse(prep.ctx, result.get("content", ""), deltas), gate,
                              complete=_finish_reason(result) != "length" and not looped)
         return result, parsed, gate
+
+    def _whole(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """The payload of a generation wanted whole (nothing watched while it runs). Still
+        streamed by llama.cpp (READ_WHOLE: one read at its end) so that the client's hang-up
+        stops it; asked non-streamed (UNSTREAMED) when its n_predict is at most
+        `unstreamed_max_tokens`: llama.cpp's per-token streaming is then saved, and a hang-up
+        costs at most those tokens of decoding."""
+        n_predict, bound = payload.get("n_predict", -1), self.settings.unstreamed_max_tokens
+        if isinstance(n_predict, int) and 0 < n_predict <= bound:
+            return {**payload, UNSTREAMED: True}
+        return {**payload, READ_WHOLE: True}
 
     async def _run(self, run: _Run) -> AsyncIterator[list[Delta]]:
         """Stream one generation through the gated parser, stopping at a repeated call. The
@@ -341,8 +351,7 @@ class ChatService:
         # Fed whole, the answer is read whole too: the gateway does not wake for each token
         # (on a machine whose cores llama.cpp fills, each wake-up slowed its decoding).
         batches = (one_by_one(staged_stream(self.backend, run.prep.payload, decision))
-                   if decision else event_batches(self.backend, {**run.prep.payload,
-                                                                 READ_WHOLE: True}
+                   if decision else event_batches(self.backend, self._whole(run.prep.payload)
                                                   if whole else run.prep.payload))
         try:
             async for batch in batches:

@@ -65,6 +65,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--max-tools", type=int, default=None)
     s.add_argument("--max-concurrent", type=int, default=None)
     s.add_argument("--request-timeout", type=float, default=None)
+    s.add_argument("--unstreamed-max-tokens", type=int, default=None,
+                   help="a non-streamed answer without tools of at most this many tokens "
+                        "(max_tokens) is asked of llama.cpp non-streamed (default 128; 0: "
+                        "never); a client that hangs up on one costs up to that much decoding")
     s.add_argument("--template-timeout", type=float, default=None,
                    help="seconds one chat-template render may take (the template comes "
                         "from the model file: untrusted)")
@@ -141,7 +145,8 @@ def _settings(a: argparse.Namespace) -> Settings:
                                    max_grammar_bytes=a.max_grammar_bytes))
     return Settings(**given(max_body_bytes=a.max_body_bytes, max_tools=a.max_tools,
                             max_concurrent=a.max_concurrent, request_timeout=a.request_timeout,
-                            template_timeout=a.template_timeout),
+                            template_timeout=a.template_timeout,
+                            unstreamed_max_tokens=a.unstreamed_max_tokens),
                     grammar_limits=limits, dialect_options={
                         "tool_style": a.tool_style, **split_option_args(a.dialect_option)},
                     api_key=a.api_key, strict_default=a.strict_schemas)

@@ -15,6 +15,11 @@ class Settings:
     max_stop_words: int = 16
     max_concurrent: int = 64  # requests in flight; more get 429
     request_timeout: float = 600.0
+    # A non-streamed answer without tools of at most this many tokens (an explicit max_tokens)
+    # is asked of llama.cpp non-streamed: llama.cpp's own streaming wakes its HTTP thread for
+    # every token, a core taken from decoding. A client that hangs up on such a request costs
+    # at most these tokens of decoding (only a stream's close stops llama.cpp). 0: never.
+    unstreamed_max_tokens: int = 128
     # a chat template comes from a model file: bounded like any untrusted input
     template_timeout: float = 10.0  # seconds one render may take
     max_prompt_chars: int = 32 * 1024 * 1024  # the rendered prompt and strings built for it

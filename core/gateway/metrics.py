@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.backend.batches import event_batches, flattened
-from gateway.backend.client import READ_WHOLE
+from gateway.backend.client import READ_WHOLE, UNSTREAMED
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 FAST_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5)
@@ -136,7 +136,8 @@ class MeteredBackend:
     async def stream_batches(self, payload: dict[str, Any]
                              ) -> AsyncGenerator[list[dict[str, Any]], None]:
         start, last = time.perf_counter(), None
-        whole = payload.get(READ_WHOLE)  # its first batch is all of it: no first token seen
+        # its first batch is all of it: no first token seen
+        whole = payload.get(READ_WHOLE) or payload.get(UNSTREAMED)
         batches = event_batches(self.inner, payload)
         try:
             async for batch in batches:

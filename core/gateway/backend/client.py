@@ -33,6 +33,10 @@ READ_WHOLE = "gateway_read_whole"
 # Bytes waiting before a stream read whole wakes the gateway: more than a short answer's
 # events, so it wakes once, when llama.cpp closes the connection after the last one.
 WHOLE_LOW_WATER = 256 * 1024
+# A payload key (taken out before sending): ask llama.cpp for the answer non-streamed. It
+# then goes on decoding to n_predict when the client hangs up (no stream to close): only
+# for answers bounded small. See LlamaCppBackend.stream_batches.
+UNSTREAMED = "gateway_unstreamed"
 
 
 class NumericConnector(aiohttp.TCPConnector):
@@ -199,7 +203,17 @@ class LlamaCppBackend:
         WHOLE_LOW_WATER bytes wait or the connection ends (SO_RCVLOWAT): one read at the
         end instead of one per token. On 2 cores whose llama.cpp threads spin, each wake-up
         took a core from its decoding: measured ~0.3 ms a token, the non-streamed answer's
-        gap to llama.cpp's own /completion."""
+        gap to llama.cpp's own /completion.
+
+        With UNSTREAMED in the payload llama.cpp is asked for the answer non-streamed, given
+        here as one batch of one final event: llama.cpp's own streaming costs a wake-up of
+        its HTTP thread per token; a client gone meanwhile costs the rest of n_predict."""
+        if UNSTREAMED in payload:
+            result = await self.complete({k: v for k, v in payload.items()
+                                          if k not in (UNSTREAMED, READ_WHOLE)})
+            result["stop"] = True  # the one event is the final one
+            yield [result]
+            return
         whole = bool(payload.get(READ_WHOLE))
         if READ_WHOLE in payload:
             payload = {k: v for k, v in payload.items() if k != READ_WHOLE}
