@@ -265,7 +265,8 @@ def test_more_calls_option_only_where_a_call_list_is_all() -> None:
                                 ("required", {**on, "thought": "always"}, {})]:
         d = ctx(choice, options=options, **kw).plan().decision
         assert d is None or not d.probe_more, (choice, options, kw)
-        no_prior = ctx(choice, options={**options, "name_prior_odds": 0}, **kw)
+        no_prior = ctx(choice, options={**options, "name_prior_odds": 0,
+                                        "ground_values": "off"}, **kw)
         assert no_prior.plan().decision is None, (choice, options, kw)
     assert ctx("get_time", options={"more_calls_pct": 30}).plan().decision is not None
     default = ctx("required").plan().decision  # the measured defaults

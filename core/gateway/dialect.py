@@ -23,9 +23,16 @@ from enum import IntEnum
 from typing import Any, Literal, Protocol
 
 from gateway.dialect_options import DialectOption
+from gateway.excerpt import value_excerpt_rules
 from gateway.grammar import GrammarLimits
 from gateway.templating import ChatTemplate
-from gateway.toolprior import prior, request_text, tool_scores
+from gateway.toolprior import (
+    content_word,
+    conversation_text,
+    prior,
+    request_text,
+    tool_scores,
+)
 
 ToolChoiceMode = Literal["auto", "none", "required", "named"]
 
@@ -106,6 +113,18 @@ class CallDecision:
     # first tokens of the request's values the earlier calls used held back
     # (gateway.staged.value_tokens) before the list is closed.
     retry: bool = False
+    # With `ground`: each call, once complete, has every string value that shares nothing
+    # with the conversation (`context`: all its messages' text; the tool name, enum values
+    # and values with no letter aside) written again as an excerpt of the user's last
+    # message under `excerpt` (a grammar: the excerpt and the closing quote), the call kept
+    # so only when it still validates (`schemas`: each tool's name and parameters). A small
+    # model invents values (`"Santoflamento"` for Shanghai, `"CA"` copied from a
+    # description) where the request had the words (gateway.staged.ground_values).
+    ground: bool = False
+    context: str = ""
+    excerpt: str = ""
+    schemas: tuple[tuple[str, Any], ...] = ()
+    fixed: frozenset[str] = frozenset()  # the words of the tools' enum values
 
     def first_for(self, chosen: list[int]) -> str:
         """`first` with the first call limited to the tools `chosen` (indices)."""
@@ -116,6 +135,9 @@ class CallDecision:
         """The same decision with `extra` rules added to each grammar."""
         return replace(self, first=self.first + extra, one=self.one + extra,
                        more=self.more + extra, rest=self.rest + extra)
+
+
+GROUND_WORDS = 4  # words a value written again as an excerpt may take (CallDecision.ground)
 
 
 @dataclass(slots=True)
@@ -341,8 +363,13 @@ def request_plan(plan: GrammarPlan, ctx: RequestContext, model: ServedModel) -> 
     if decision is not None and decision.picks:
         scores = tool_scores(ctx.selected_tools(), request_text(ctx.messages), ctx.tools_key)
         decision = replace(decision, prior=prior(scores, decision.prior_strength))
-    if decision is not None and decision.novel:
+    if decision is not None and (decision.novel or decision.ground):
         decision = replace(decision, request=request_text(ctx.messages))
+    if decision is not None and decision.ground:
+        made = value_excerpt_rules(decision.request, "value", GROUND_WORDS, content_word)
+        decision = replace(decision, context=conversation_text(ctx.messages),
+                           excerpt=f'root ::= {made[1]} "\\""\n' + "\n".join(made[0]) + "\n"
+                           if made else "")
     if not extra or not plan.grammar:
         return plan if decision is plan.decision else replace(plan, decision=decision)
     decision = decision.with_rules(extra) if decision is not None else None

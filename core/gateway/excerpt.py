@@ -11,6 +11,7 @@ the next word, so the grammar has one rule per word and every rule ends in a tai
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 
 def words_of(text: str, max_words: int) -> list[str]:
@@ -35,4 +36,39 @@ def excerpt_rules(text: str, name: str = "quote", max_words: int = 300
         rules.append(f"{name}-w{i} ::= {literal}{tail}")
     starts = " | ".join(f"{name}-w{i}" for i in range(len(words)))
     rules.append(f"{name} ::= {starts}")
+    return rules, name
+
+
+_ENDS = (".", "?", "!", ";", ":")  # a word ending so ends a value's excerpt
+
+
+def value_excerpt_rules(text: str, name: str, most: int, may_start: Callable[[str], bool],
+                        max_words: int = 300) -> tuple[list[str], str] | None:
+    """(rules, the root rule name) for a value copied from `text`: one to `most`
+    consecutive words, beginning at a word `may_start` accepts (at any word when it accepts
+    none) and not running on past a word that ends a sentence or clause, written as the
+    inside of a JSON string; None when the text has no words. Rule `{name}-w{i}-{k}` is
+    word i with at most k more words after it (each rule a tail call, as above)."""
+    words = words_of(text, max_words)
+    if not words or most < 1:
+        return None
+    firsts = [i for i, word in enumerate(words) if may_start(word)] or list(range(len(words)))
+
+    def goes_on(i: int, k: int) -> bool:
+        return k > 0 and i + 1 < len(words) and not words[i].endswith(_ENDS)
+
+    needed: set[tuple[int, int]] = set()
+    todo = [(i, most - 1) for i in firsts]
+    while todo:
+        i, k = todo.pop()
+        if (i, k) not in needed:
+            needed.add((i, k))
+            if goes_on(i, k):
+                todo.append((i + 1, k - 1))
+    rules = []
+    for i, k in sorted(needed):
+        literal = json.dumps(json.dumps(words[i], ensure_ascii=False)[1:-1], ensure_ascii=False)
+        tail = f' ( " " {name}-w{i + 1}-{k - 1} )?' if goes_on(i, k) else ""
+        rules.append(f"{name}-w{i}-{k} ::= {literal}{tail}")
+    rules.append(f"{name} ::= " + " | ".join(f"{name}-w{i}-{most - 1}" for i in firsts))
     return rules, name

@@ -17,6 +17,7 @@ from collections.abc import AsyncGenerator, Iterator
 from typing import Any
 
 from gateway.backend import Backend
+from gateway.callgate import validator_for
 from gateway.dialect import CallDecision
 from gateway.errors import GatewayError
 from gateway.toolprior import COMMON_WORDS, choose, name_masses, words
@@ -57,6 +58,7 @@ async def staged_stream(backend: Backend, payload: dict[str, Any], decision: Cal
     held = False  # the part is a further call kept only if it is new (decision.novel)
     dropped = 0  # tokens of further calls generated and not kept
     banned: list[int] | None = None  # a held call's second try: tokens it should not begin
+    grounding = Grounding(decision) if decision.ground and decision.excerpt else None
     while True:
         part = backend.stream({**payload, "prompt": payload["prompt"] + "".join(pieces),
                                "grammar": grammar,
@@ -69,7 +71,7 @@ async def staged_stream(backend: Backend, payload: dict[str, Any], decision: Cal
                 if event.get("stop"):
                     last = event
                     break
-                if held:
+                if held or grounding:
                     kept.append(event)
                     continue
                 pieces.append(event.get("content", ""))
@@ -77,7 +79,7 @@ async def staged_stream(backend: Backend, payload: dict[str, Any], decision: Cal
         finally:
             await part.aclose()
         if last.get("content"):
-            if held:
+            if held or grounding:
                 kept.append({"content": last["content"]})
             else:
                 pieces.append(last["content"])
@@ -103,6 +105,14 @@ async def staged_stream(backend: Backend, payload: dict[str, Any], decision: Cal
                     break
                 continue
             banned = None
+        if held or grounding:
+            text = "".join(event.get("content", "") for event in kept)
+            if grounding and last.get("stop_type") == "eos":
+                grounded, used = await grounding.apply(backend, payload,
+                                                       payload["prompt"] + "".join(pieces), text)
+                spent, dropped = spent + used, dropped + used
+                if grounded != text:
+                    kept, text = [{"content": grounded}], grounded
             pieces.append(text)
             for event in kept:
                 yield event
@@ -155,6 +165,90 @@ def _grounded(text: str, request: str) -> Iterator[tuple[re.Match[str], set[str]
         if len(value) >= 2 and found_whole(value, said):
             found.add(value)
         yield match, found
+
+
+GROUND_MAX_VALUES = 4  # values of one call written again as excerpts, at most
+GROUND_TOKENS = 48  # tokens an excerpt value may take
+_EDGE = " .,;:!?"  # taken off an excerpt's ends: a value is not "Tel Aviv,"
+
+
+_STRUCTURED = re.compile(r"[/\\@#<>{}\[\]=|]")  # a path, URL, address, markup, expression
+
+
+class Grounding:
+    """A call's string values that share nothing with the conversation, written again as
+    an excerpt of the user's last message (see CallDecision.ground)."""
+
+    def __init__(self, decision: CallDecision) -> None:
+        self.decision = decision
+        self.said = " ".join(decision.context.lower().split())
+        self.said_words = set(words(decision.context)) - COMMON_WORDS
+        self.validators = {name: validator_for(schema) for name, schema in decision.schemas}
+
+    def unfounded(self, text: str, start: int = 0) -> re.Match[str] | None:
+        """The first string value from `start` in a call's JSON text that has a letter,
+        is not a tool name nor made of enum words only, and has no word of the
+        conversation (common English words aside) nor is found there whole."""
+        for match in _JSON_VALUE.finditer(text, start):
+            if match.group(2) or match.group(1) is None:
+                continue  # a key, a number
+            if _CALL_NAME.search(text[max(0, match.start() - 10):match.start()]):
+                continue
+            try:
+                value = json.loads(f'"{match.group(1)}"')
+            except ValueError:
+                continue
+            found = set(words(value))
+            letters = sum(c.isalpha() for c in value)
+            if letters <= sum(c.isdigit() for c in value) or _STRUCTURED.search(value) or \
+                    found and found <= self.decision.fixed:
+                continue  # a number, a date, a code, a path, a URL; an enum value, a default
+            if found & self.said_words or found_whole(" ".join(value.lower().split()),
+                                                      self.said):
+                continue
+            return match
+        return None
+
+    async def apply(self, backend: Backend, payload: dict[str, Any], prompt: str, text: str
+                    ) -> tuple[str, int]:
+        """`text` (a call's JSON text, generated after `prompt`) with its unfounded values
+        written again, and the tokens that took; `text` itself when the calls it then
+        holds do not all validate."""
+        out, used, start = text, 0, 0
+        sampling = {k: v for k, v in payload.items()
+                    if k not in ("prompt", "grammar", "n_predict", "logit_bias", "n_probs")}
+        for _ in range(GROUND_MAX_VALUES):
+            match = self.unfounded(out, start)
+            if match is None:
+                break
+            begin, end = match.start(1), match.end(1)
+            start = end + 1
+            try:
+                # the model's own value held back: its first token (or character) would
+                # begin the excerpt word that starts alike ("CA" -> "Could")
+                avoid = await first_tokens(backend, out[max(0, begin - 2):begin],
+                                           (match.group(1), match.group(1)[0]))
+                answer = await backend.complete({
+                    **sampling, "prompt": prompt + out[:begin], "grammar": self.decision.excerpt,
+                    "n_predict": GROUND_TOKENS, "cache_prompt": True,
+                    **({"logit_bias": [[t, BAN] for t in avoid]} if avoid else {})})
+            except GatewayError:
+                return text, used
+            used += int(answer.get("tokens_predicted") or 0)
+            content = str(answer.get("content", ""))
+            value = content[:-1].strip(_EDGE) if content.endswith('"') else ""
+            if answer.get("stop_type") != "eos" or not value or value.endswith("\\"):
+                continue
+            log.debug("value %s written again as %s", match.group(1), value)
+            out = out[:begin] + value + out[end:]
+            start = begin + len(value) + 1
+        if out == text or not all(self._valid(call) for call in _calls(out)):
+            return text, used
+        return out, used
+
+    def _valid(self, call: dict[str, Any]) -> bool:
+        validator = self.validators.get(call.get("name"))  # type: ignore[arg-type]
+        return validator is None or bool(validator.is_valid(call.get("arguments")))
 
 
 _LOOP = re.compile(r"(.{2,8}?)\1{3,}", re.S)
@@ -275,14 +369,21 @@ async def value_tokens(backend: Backend, text: str, request: str) -> list[int]:
             continue  # (a call's tool name stays free: parallel calls often share it)
         context, value = text[start - 2:start], match.group(1) or match.group(3)
         try:
-            head = await backend.tokenize(context, add_special=False)
-            whole = await backend.tokenize(context + value, add_special=False)
+            tokens = await first_tokens(backend, context, (value,))
         except GatewayError:
             return []
-        if len(whole) > len(head) and whole[:len(head)] == head:
-            token = whole[len(head)]
-            if token not in out:
-                out.append(token)
+        out += [token for token in tokens if token not in out]
+    return out
+
+
+async def first_tokens(backend: Backend, context: str, values: tuple[str, ...]) -> list[int]:
+    """The first token of each value as the model writes it after `context`."""
+    head = await backend.tokenize(context, add_special=False)
+    out: list[int] = []
+    for value in values:
+        whole = await backend.tokenize(context + value, add_special=False)
+        if len(whole) > len(head) and whole[:len(head)] == head and whole[len(head)] not in out:
+            out.append(whole[len(head)])
     return out
 
 

@@ -117,6 +117,30 @@ def request_text(messages: Sequence[dict[str, Any]]) -> str:
     return ""
 
 
+def content_word(word: str) -> bool:
+    """Is a word of a text (as split on whitespace) more than a common English word or
+    punctuation? Where a value copied from the request may begin."""
+    found = words(word)
+    return bool(found) and not set(found) <= COMMON_WORDS
+
+
+def conversation_text(messages: Sequence[dict[str, Any]]) -> str:
+    """Every message's text (text parts joined) and the arguments of the calls in it: what
+    a call's values may come from."""
+    out: list[str] = []
+    for message in messages:
+        content = message.get("content")
+        if isinstance(content, str):
+            out.append(content)
+        elif isinstance(content, list):
+            out += [str(part.get("text", "")) for part in content if isinstance(part, dict)]
+        for call in message.get("tool_calls") or []:
+            function = call.get("function") if isinstance(call, dict) else None
+            if isinstance(function, dict):
+                out.append(str(function.get("arguments", "")))
+    return "\n".join(out)
+
+
 def name_masses(tops: Sequence[tuple[str, float]], written: Sequence[str]) -> list[float]:
     """Each tool's share of the next-token probabilities where its name begins: the mass of
     the top tokens the name (as written, up to its closing quote) starts with. Tools whose

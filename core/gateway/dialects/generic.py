@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from gateway.cache import BoundedCache
@@ -76,6 +76,10 @@ class GenericDialect(Dialect):
                    "with required calls and several tools: the most (as odds) the words the "
                    "request shares with a tool may favour it over another for the first "
                    "call, against the model's own probabilities (0 or 1: the model alone)"),
+        choice_option("ground_values", "on", "off",
+                      help="with required/named calls: a string value that shares no word "
+                           "with the conversation is written again as an excerpt of the "
+                           "user's last message (kept only if the call still validates)"),
         MAX_PARALLEL_CALLS,
     )
 
@@ -180,8 +184,7 @@ class GenericDialect(Dialect):
         rules.append("step ::= " + " | ".join(steps))
         decision = None
         if steps == ["calls"] and not _with_thought(ctx, options):
-            named = [] if _quoting(ctx, options) else [t.name for t in tools]
-            decision = _call_decision(rules, options, cap, named)
+            decision = _call_decision(rules, options, cap, tools, not _quoting(ctx, options))
         if _with_thought(ctx, options):
             head = _lit('{"' + THOUGHT + '":')
             rules.insert(0, f'root ::= {head} thought ",\\"next_step\\":" step "}}"')
@@ -295,20 +298,23 @@ _CALLS_OPEN = '"{\\"tool_calls\\":["'
 NAME_PRIOR_ODDS = 20
 
 
-def _call_decision(rules: list[str], options: Mapping[str, Any], cap: int, names: list[str]
-                   ) -> CallDecision | None:
+def _call_decision(rules: list[str], options: Mapping[str, Any], cap: int,
+                   tools: list[ToolDef], may_pick: bool) -> CallDecision | None:
     """The call list generated in parts (see CallDecision): with the `more_calls_pct`
     option and room for more than one call, after the first call (with `more_calls_each`,
     after each call) more calls or the end; with the `name_prior_odds` option and several
-    tools, the first call's tool chosen on the model's probabilities and the request's
-    words."""
+    tools (`may_pick`), the first call's tool chosen on the model's probabilities and the
+    request's words; with `ground_values`, each call's unfounded values written again as
+    excerpts of the request."""
+    names = [t.name for t in tools] if may_pick else []
     novel = options.get("more_calls_novel", "on") == "on"
     pct: int = options.get("more_calls_pct",
                            MORE_CALLS_PCT if novel else MORE_CALLS_PCT_UNCHECKED)
     odds: int = options.get("name_prior_odds", NAME_PRIOR_ODDS)
     probe_more = pct > 0 and cap >= 2
     pick = odds > 1 and len(names) >= 2
-    if not probe_more and not pick:
+    ground = options.get("ground_values", "on") == "on"
+    if not probe_more and not pick and not ground:
         return None
     body = "\n".join(rules) + "\n"
     more = call_list("call", '","', cap - 1)
@@ -324,11 +330,32 @@ def _call_decision(rules: list[str], options: Mapping[str, Any], cap: int, names
         picks=tuple(f"call{i}" for i in range(len(names))) if pick else (),
         names=tuple(json.dumps(n)[1:] for n in names) if pick else (),
         name_open='{"tool_calls":[{"name":"', pick_open=_CALLS_OPEN,
-        prior_strength=math.log(odds) if pick else 0.0)
+        prior_strength=math.log(odds) if pick else 0.0,
+        ground=ground, fixed=_fixed_words(tools) if ground else frozenset(),
+        schemas=tuple((t.name, t.parameters) for t in tools) if ground else ())
 
 
 def _enum_words(tools: list[ToolDef]) -> frozenset[str]:
     return frozenset().union(*(enum_words(t.parameters) for t in tools))
+
+
+def _fixed_words(tools: list[ToolDef]) -> frozenset[str]:
+    """The words of the tools' enum values and string defaults: values a call may hold
+    that the conversation need not have said."""
+    return _enum_words(tools).union(*(words(d) for t in tools
+                                      for d in _string_defaults(t.parameters)))
+
+
+def _string_defaults(schema: Any, depth: int = 0) -> Iterator[str]:
+    if depth > 16:
+        return
+    if isinstance(schema, dict):
+        if isinstance(schema.get("default"), str):
+            yield schema["default"]
+        schema = list(schema.values())
+    for sub in schema if isinstance(schema, list) else []:
+        if isinstance(sub, dict | list):
+            yield from _string_defaults(sub, depth + 1)
 
 
 def _quoting(ctx: RequestContext, options: Mapping[str, Any]) -> bool:

@@ -1,0 +1,173 @@
+"""A call's string values that share nothing with the conversation are written again as an
+excerpt of the user's last message (gateway.staged.Grounding, the generic dialect's
+`ground_values`). A fake backend records what is asked."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import replace
+from typing import Any
+
+from gateway.dialect import CallDecision, ToolDef, request_plan
+from gateway.dialects.generic import GenericDialect
+from gateway.errors import GatewayError
+from gateway.excerpt import value_excerpt_rules
+from gateway.staged import BAN, Grounding, staged_stream
+from gateway.testing import make_case
+from gateway.toolprior import content_word, conversation_text, words
+
+from tests.grammar.gbnf_recognizer import accepts
+
+SCHEMA = {"type": "object", "required": ["city"], "properties": {
+    "city": {"type": "string"}, "unit": {"type": "string", "enum": ["c", "f"]},
+    "days": {"type": "integer"}}}
+ASKED = "Could you tell me the weather in Naples, Florida for 3 days?"
+DECISION = CallDecision(first="FIRST", one="ONE", more="MORE", rest="REST", close="]}",
+                        threshold=0.3, cap=1, ground=True, excerpt="EXCERPT", request=ASKED,
+                        context=ASKED, schemas=(("weather", SCHEMA),),
+                        fixed=frozenset({"c", "f"}))
+
+
+def call_text(**arguments: Any) -> str:
+    return '{"tool_calls":[' + json.dumps({"name": "weather", "arguments": arguments},
+                                          separators=(",", ":"))
+
+
+class Backend:
+    """Streams one call (`written`), answers excerpt requests with `excerpt`."""
+
+    def __init__(self, written: str, excerpt: str = 'Naples, Florida,"',
+                 stop_type: str = "eos") -> None:
+        self.written, self.excerpt, self.stop_type = written, excerpt, stop_type
+        self.completions: list[dict[str, Any]] = []
+
+    async def stream(self, payload: dict[str, Any]) -> Any:
+        yield {"content": self.written}
+        yield {"content": "", "stop": True, "stop_type": "eos", "tokens_predicted": 12,
+               "tokens_evaluated": 40}
+
+    async def complete(self, payload: dict[str, Any]) -> dict[str, Any]:
+        self.completions.append(payload)
+        if self.excerpt == "error":
+            raise GatewayError("backend down", 502)
+        return {"content": self.excerpt, "stop_type": self.stop_type, "tokens_predicted": 4}
+
+    async def tokenize(self, text: str, add_special: bool = True) -> list[int]:
+        return [ord(c) for c in text]  # one token a character
+
+
+def run(backend: Backend, decision: CallDecision = DECISION) -> str:
+    async def go() -> str:
+        payload = {"prompt": "P", "n_predict": 100, "grammar": "WHOLE", "temperature": 0.3}
+        return "".join([e.get("content", "") async for e in
+                        staged_stream(backend, payload, decision)])
+    return asyncio.run(go())
+
+
+def test_an_unfounded_value_is_written_again_as_an_excerpt() -> None:
+    written = call_text(city="CA", unit="f", days=3)
+    backend = Backend(written)
+    out = run(backend)
+    assert out == call_text(city="Naples, Florida", unit="f", days=3) + "]}"
+    [asked] = backend.completions
+    # after the text up to the value's opening quote, under the excerpt grammar, with the
+    # request's sampling, the model's own value (its first token, its first character) held
+    # back
+    assert asked["prompt"] == "P" + written[:written.index('"CA"') + 1]
+    assert asked["grammar"] == "EXCERPT" and asked["temperature"] == 0.3
+    assert asked["logit_bias"] == [[ord("C"), BAN]]
+    assert "n_probs" not in asked
+
+
+def test_values_of_the_conversation_enum_values_names_and_numbers_stay() -> None:
+    for written in (call_text(city="naples", unit="c", days=3),  # a word of the request
+                    call_text(city="Florida", unit="f", days=12),  # numbers are left alone
+                    call_text(city="Naples, FL"),
+                    call_text(city="2024-01-01T10:00Z"),  # more digits than letters
+                    call_text(city="https://weather.example/naples"),  # a URL, a path
+                    call_text(city="ops@example.org"),
+                    call_text(city="f")):  # an enum value (or a default)
+        backend = Backend(written)
+        assert run(backend) == written + "]}"
+        assert backend.completions == []
+    # a value of common words only, not in the request, has no word of the conversation
+    backend = Backend(call_text(city="and"))
+    assert run(backend) == call_text(city="Naples, Florida") + "]}"
+
+
+def test_the_call_is_kept_as_written_when_the_excerpt_fails() -> None:
+    written = call_text(city="CA", unit="f")
+    for backend in (Backend(written, stop_type="limit"),  # cut
+                    Backend(written, excerpt='"'),  # nothing
+                    Backend(written, excerpt="error")):  # the backend failed
+        assert run(backend) == written + "]}"
+    # the rewritten call would not validate: the model's own call stays
+    pattern = {**SCHEMA, "properties": {**SCHEMA["properties"],
+                                        "city": {"type": "string", "pattern": "^[A-Z]{2}$"}}}
+    backend = Backend(written)
+    assert run(backend, replace(DECISION, schemas=(("weather", pattern),))) == written + "]}"
+    assert len(backend.completions) == 1
+
+
+def test_no_grounding_when_off_or_without_a_request() -> None:
+    written = call_text(city="CA")
+    for decision in (replace(DECISION, ground=False), replace(DECISION, excerpt="")):
+        backend = Backend(written)
+        assert run(backend, decision) == written + "]}"
+        assert backend.completions == []
+
+
+def test_values_from_tool_results_and_earlier_calls_are_founded() -> None:
+    messages = [
+        {"role": "user", "content": "Book it"},
+        {"role": "assistant", "content": None, "tool_calls": [{
+            "id": "c1", "type": "function",
+            "function": {"name": "find", "arguments": '{"hotel":"Ritz"}'}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": '{"booking_ref": "XK42Q"}'},
+        {"role": "user", "content": [{"type": "text", "text": "for two nights"}]}]
+    text = conversation_text(messages)
+    assert all(piece in text for piece in ("Book it", "Ritz", "XK42Q", "two nights"))
+    grounding = Grounding(replace(DECISION, context=text))
+    for value in ("XK42Q", "Ritz", "two"):
+        assert grounding.unfounded(json.dumps({"ref": value})) is None
+    assert grounding.unfounded(json.dumps({"ref": "Paris"})) is not None
+
+
+def test_the_excerpt_begins_at_a_content_word_and_is_short() -> None:
+    made = value_excerpt_rules(ASKED + " Then Tampa. And Miami", "value", 4, content_word)
+    assert made is not None
+    grammar = f'root ::= {made[1]} "\\""\n' + "\n".join(made[0]) + "\n"
+    for good in ("Naples, Florida", "Naples,", "weather in Naples,", "Florida for 3 days?",
+                 "Tampa.", "Miami"):
+        assert accepts(grammar, good + '"'), good
+    for bad in ("Could you", "the weather", "in Naples", "Napl", "Orlando",
+                "tell me the weather in",  # five words
+                "days? Then", "Tampa. And"):  # past the end of a sentence
+        assert not accepts(grammar, bad + '"'), bad
+    assert not content_word("you,") and content_word("3") and not content_word("?")
+    assert value_excerpt_rules("  ", "value", 4, content_word) is None
+    # a text of common words only: any word may begin
+    made = value_excerpt_rules("you and me", "value", 2, content_word)
+    assert made is not None and accepts(f'root ::= {made[1]}\n' + "\n".join(made[0]), "and me")
+
+
+def test_the_generic_plan_for_this_request_carries_the_excerpt() -> None:
+    tools = [ToolDef(name="weather", description="Weather of a city", parameters=SCHEMA)]
+    case = make_case(GenericDialect(), tools, tool_choice="required",
+                     messages=[{"role": "user", "content": ASKED}])
+    plan = request_plan(case.plan(), case.ctx, case.model)
+    decision = plan.decision
+    assert decision is not None and decision.ground and decision.request == ASKED
+    assert accepts(decision.excerpt, 'Naples, Florida"')
+    assert not accepts(decision.excerpt, 'Could you"')
+    assert decision.schemas == (("weather", SCHEMA),) and {"c", "f"} <= decision.fixed
+    with_default = ToolDef(name="w", description="", parameters={
+        "type": "object", "properties": {"url": {"type": "string", "default": "https://x.org"}}})
+    case = make_case(GenericDialect(), [with_default], tool_choice="required")
+    assert set(words("https://x.org")) <= case.plan().decision.fixed
+    off = make_case(GenericDialect(), tools, tool_choice="required",
+                    messages=[{"role": "user", "content": ASKED}],
+                    options={"ground_values": "off", "more_calls_pct": 0,
+                             "name_prior_odds": 0})
+    assert off.plan().decision is None
