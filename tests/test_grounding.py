@@ -147,9 +147,13 @@ def test_the_excerpt_begins_at_a_content_word_and_is_short() -> None:
         assert not accepts(grammar, bad + '"'), bad
     assert not content_word("you,") and content_word("3") and not content_word("?")
     assert value_excerpt_rules("  ", "value", 4, content_word) is None
-    # a text of common words only: any word may begin
-    made = value_excerpt_rules("you and me", "value", 2, content_word)
-    assert made is not None and accepts(f'root ::= {made[1]}\n' + "\n".join(made[0]), "and me")
+    # common words only: no excerpt (nothing worth copying); a word too long to be a value
+    assert value_excerpt_rules("you and me", "value", 2, content_word) is None
+    made = value_excerpt_rules("Oslo " + "x" * 100 + " Bergen", "value", 3, content_word)
+    assert made is not None
+    grammar = f'root ::= {made[1]}\n' + "\n".join(made[0]) + "\n"
+    assert accepts(grammar, "Oslo") and accepts(grammar, "Bergen")
+    assert not accepts(grammar, "Oslo " + "x" * 100) and "x" * 100 not in grammar
 
 
 def test_the_generic_plan_for_this_request_carries_the_excerpt() -> None:
@@ -171,3 +175,51 @@ def test_the_generic_plan_for_this_request_carries_the_excerpt() -> None:
                     options={"ground_values": "off", "more_calls_pct": 0,
                              "name_prior_odds": 0})
     assert off.plan().decision is None
+
+
+def test_a_tool_name_is_never_written_again_nor_a_call_to_no_known_tool_kept() -> None:
+    # with the `quote` option a call begins with its quote, so the name is not first
+    written = ('{"tool_calls":[{"quote":"weather in Naples","name":"weather",'
+               '"arguments":{"city":"CA"}}')
+    backend = Backend(written, excerpt='Naples"')
+    out = run(backend)
+    assert out == written.replace('"CA"', '"Naples"') + "]}"
+    assert len(backend.completions) == 1  # the name (no word of the request) left alone
+    unknown = '{"tool_calls":[{"name":"nowhere","arguments":{"city":"CA"}}'
+    assert run(Backend(unknown)) == unknown + "]}"  # no validator: never rewritten
+
+
+def test_the_excerpt_keeps_within_max_tokens() -> None:
+    written = call_text(city="CA", unit="f")
+    backend = Backend(written)
+
+    async def go(n_predict: int) -> str:
+        payload = {"prompt": "P", "n_predict": n_predict, "grammar": "WHOLE"}
+        return "".join([e.get("content", "") async for e in
+                        staged_stream(backend, payload, DECISION)])
+    assert asyncio.run(go(15)) == call_text(city="Naples, Florida", unit="f") + "]}"
+    assert backend.completions[-1]["n_predict"] == 3  # 12 spent on the call
+    backend.completions.clear()
+    assert asyncio.run(go(12)) == written + "]}"  # nothing left: as written
+    assert backend.completions == []
+
+
+def test_a_backend_that_cannot_tokenize_still_grounds_without_the_bias() -> None:
+    class NoTokenizer(Backend):
+        async def tokenize(self, text: str, add_special: bool = True) -> list[int]:
+            raise OSError("connection reset")
+    backend = NoTokenizer(call_text(city="CA"))
+    assert run(backend) == call_text(city="Naples, Florida") + "]}"
+    assert "logit_bias" not in backend.completions[0]
+
+
+def test_escaped_tool_results_and_quoted_description_words_are_founded() -> None:
+    messages = [{"role": "user", "content": "weather at the office"},
+                {"role": "tool", "tool_call_id": "c", "content": json.dumps({"city": "Zürich"})}]
+    grounding = Grounding(replace(DECISION, context=conversation_text(messages)))
+    assert grounding.unfounded(json.dumps({"city": "Zürich"}, ensure_ascii=False)) is None
+    tool = ToolDef(name="list", description="Lists items.", parameters={
+        "type": "object", "properties": {"order": {
+            "type": "string", "description": "'asc' or 'desc'; e.g. 'newest first'"}}})
+    fixed = make_case(GenericDialect(), [tool], tool_choice="required").plan().decision.fixed
+    assert {"asc", "desc"} <= fixed and "newest" not in fixed

@@ -40,22 +40,25 @@ def excerpt_rules(text: str, name: str = "quote", max_words: int = 300
 
 
 _ENDS = (".", "?", "!", ";", ":")  # a word ending so ends a value's excerpt
+MAX_VALUE_WORD = 64  # characters of a word a value's excerpt may hold (a longer one is data)
 
 
 def value_excerpt_rules(text: str, name: str, most: int, may_start: Callable[[str], bool],
                         max_words: int = 300) -> tuple[list[str], str] | None:
     """(rules, the root rule name) for a value copied from `text`: one to `most`
-    consecutive words, beginning at a word `may_start` accepts (at any word when it accepts
-    none) and not running on past a word that ends a sentence or clause, written as the
-    inside of a JSON string; None when the text has no words. Rule `{name}-w{i}-{k}` is
-    word i with at most k more words after it (each rule a tail call, as above)."""
+    consecutive words, beginning at a word `may_start` accepts and not running on past a
+    word that ends a sentence or clause nor into a word over MAX_VALUE_WORD characters,
+    written as the inside of a JSON string; None when no word may begin one. Rule
+    `{name}-w{i}-{k}` is word i with at most k more words after it (each a tail call)."""
     words = words_of(text, max_words)
-    if not words or most < 1:
+    firsts = [i for i, word in enumerate(words)
+              if len(word) <= MAX_VALUE_WORD and may_start(word)]
+    if not firsts or most < 1:
         return None
-    firsts = [i for i, word in enumerate(words) if may_start(word)] or list(range(len(words)))
 
     def goes_on(i: int, k: int) -> bool:
-        return k > 0 and i + 1 < len(words) and not words[i].endswith(_ENDS)
+        return (k > 0 and i + 1 < len(words) and not words[i].endswith(_ENDS)
+                and len(words[i + 1]) <= MAX_VALUE_WORD)
 
     needed: set[tuple[int, int]] = set()
     todo = [(i, most - 1) for i in firsts]

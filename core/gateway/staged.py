@@ -108,8 +108,9 @@ async def staged_stream(backend: Backend, payload: dict[str, Any], decision: Cal
         if held or grounding:
             text = "".join(event.get("content", "") for event in kept)
             if grounding and last.get("stop_type") == "eos":
-                grounded, used = await grounding.apply(backend, payload,
-                                                       payload["prompt"] + "".join(pieces), text)
+                grounded, used = await grounding.apply(
+                    backend, payload, payload["prompt"] + "".join(pieces), text,
+                    limit - spent if limit > 0 else None)
                 spent, dropped = spent + used, dropped + used
                 if grounded != text:
                     kept, text = [{"content": grounded}], grounded
@@ -192,12 +193,12 @@ class Grounding:
         for match in _JSON_VALUE.finditer(text, start):
             if match.group(2) or match.group(1) is None:
                 continue  # a key, a number
-            if _CALL_NAME.search(text[max(0, match.start() - 10):match.start()]):
-                continue
             try:
                 value = json.loads(f'"{match.group(1)}"')
             except ValueError:
                 continue
+            if value in self.validators:
+                continue  # a tool's name
             found = set(words(value))
             letters = sum(c.isalpha() for c in value)
             if letters <= sum(c.isdigit() for c in value) or _STRUCTURED.search(value) or \
@@ -209,16 +210,17 @@ class Grounding:
             return match
         return None
 
-    async def apply(self, backend: Backend, payload: dict[str, Any], prompt: str, text: str
-                    ) -> tuple[str, int]:
+    async def apply(self, backend: Backend, payload: dict[str, Any], prompt: str, text: str,
+                    left: int | None = None) -> tuple[str, int]:
         """`text` (a call's JSON text, generated after `prompt`) with its unfounded values
-        written again, and the tokens that took; `text` itself when the calls it then
-        holds do not all validate."""
+        written again, and the tokens that took (no more than `left`, when given); `text`
+        itself when the calls it then holds do not all validate."""
         out, used, start = text, 0, 0
         sampling = {k: v for k, v in payload.items()
                     if k not in ("prompt", "grammar", "n_predict", "logit_bias", "n_probs")}
         for _ in range(GROUND_MAX_VALUES):
-            match = self.unfounded(out, start)
+            budget = GROUND_TOKENS if left is None else min(GROUND_TOKENS, left - used)
+            match = self.unfounded(out, start) if budget > 0 else None
             if match is None:
                 break
             begin, end = match.start(1), match.end(1)
@@ -228,9 +230,12 @@ class Grounding:
                 # begin the excerpt word that starts alike ("CA" -> "Could")
                 avoid = await first_tokens(backend, out[max(0, begin - 2):begin],
                                            (match.group(1), match.group(1)[0]))
+            except Exception:  # noqa: BLE001 - a backend that cannot tokenize: no bias
+                avoid = []
+            try:
                 answer = await backend.complete({
                     **sampling, "prompt": prompt + out[:begin], "grammar": self.decision.excerpt,
-                    "n_predict": GROUND_TOKENS, "cache_prompt": True,
+                    "n_predict": budget, "cache_prompt": True,
                     **({"logit_bias": [[t, BAN] for t in avoid]} if avoid else {})})
             except GatewayError:
                 return text, used
@@ -248,7 +253,7 @@ class Grounding:
 
     def _valid(self, call: dict[str, Any]) -> bool:
         validator = self.validators.get(call.get("name"))  # type: ignore[arg-type]
-        return validator is None or bool(validator.is_valid(call.get("arguments")))
+        return validator is not None and bool(validator.is_valid(call.get("arguments")))
 
 
 _LOOP = re.compile(r"(.{2,8}?)\1{3,}", re.S)

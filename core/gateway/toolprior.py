@@ -18,6 +18,7 @@ requests): 73% right from name and description, 82% with the parameters counted 
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -131,14 +132,25 @@ def conversation_text(messages: Sequence[dict[str, Any]]) -> str:
     for message in messages:
         content = message.get("content")
         if isinstance(content, str):
-            out.append(content)
+            out += _unescaped(content) if message.get("role") == "tool" else [content]
         elif isinstance(content, list):
             out += [str(part.get("text", "")) for part in content if isinstance(part, dict)]
         for call in message.get("tool_calls") or []:
             function = call.get("function") if isinstance(call, dict) else None
             if isinstance(function, dict):
-                out.append(str(function.get("arguments", "")))
+                out += _unescaped(str(function.get("arguments", "")))
     return "\n".join(out)
+
+
+def _unescaped(text: str) -> list[str]:
+    """A text, and when it is JSON with escapes (`"Z\\u00fcrich"`), the same JSON written
+    with its characters as they are."""
+    if "\\" not in text:
+        return [text]
+    try:
+        return [text, json.dumps(json.loads(text), ensure_ascii=False)]
+    except ValueError:
+        return [text]
 
 
 def name_masses(tops: Sequence[tuple[str, float]], written: Sequence[str]) -> list[float]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -340,22 +341,31 @@ def _enum_words(tools: list[ToolDef]) -> frozenset[str]:
 
 
 def _fixed_words(tools: list[ToolDef]) -> frozenset[str]:
-    """The words of the tools' enum values and string defaults: values a call may hold
-    that the conversation need not have said."""
-    return _enum_words(tools).union(*(words(d) for t in tools
-                                      for d in _string_defaults(t.parameters)))
+    """The words of values a call may hold that the conversation need not have said: the
+    tools' enum values, string defaults, and single words a description quotes (`'asc' or
+    'desc'`: an enum in prose; a quoted example of several words is not one)."""
+    texts = [t for tool in tools for t in _schema_strings(tool.parameters)]
+    quoted = [m for tool in tools for text in (tool.description, *texts)
+              for m in _QUOTED_WORD.findall(text or "")]
+    return _enum_words(tools).union(*(words(d) for tool in tools
+                                      for d in _schema_strings(tool.parameters, "default")),
+                                    *(words(q) for q in quoted))
 
 
-def _string_defaults(schema: Any, depth: int = 0) -> Iterator[str]:
+_QUOTED_WORD = re.compile(r"""['"`]([\w.-]{1,40})['"`]""")
+
+
+def _schema_strings(schema: Any, key: str = "description", depth: int = 0) -> Iterator[str]:
+    """The string values of `key` anywhere in a schema."""
     if depth > 16:
         return
     if isinstance(schema, dict):
-        if isinstance(schema.get("default"), str):
-            yield schema["default"]
+        if isinstance(schema.get(key), str):
+            yield schema[key]
         schema = list(schema.values())
     for sub in schema if isinstance(schema, list) else []:
         if isinstance(sub, dict | list):
-            yield from _string_defaults(sub, depth + 1)
+            yield from _schema_strings(sub, key, depth + 1)
 
 
 def _quoting(ctx: RequestContext, options: Mapping[str, Any]) -> bool:
