@@ -44,8 +44,8 @@ class StubBackend:
 
 def state(ready: bool = True, text: str = CALL, **settings: Any) -> tuple[AppState, StubBackend]:
     # the stub answers its fixed text to every request: one generation per answer (no
-    # two-part "one more call?" generation, see gateway.staged)
-    settings.setdefault("dialect_options", {"more_calls_pct": 0})
+    # two-part "one more call?" generation nor values written again, see gateway.staged)
+    settings.setdefault("dialect_options", {"more_calls_pct": 0, "ground_values": "off"})
     cfg = ServeConfig(alias="the-alias", settings=Settings(**settings))
     runtime = Runtime(cfg, plugins=create_plugins(["generic"]))
     backend = StubBackend(text)

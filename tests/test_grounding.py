@@ -24,7 +24,7 @@ SCHEMA = {"type": "object", "required": ["city"], "properties": {
     "days": {"type": "integer"}}}
 ASKED = "Could you tell me the weather in Naples, Florida for 3 days?"
 DECISION = CallDecision(first="FIRST", one="ONE", more="MORE", rest="REST", close="]}",
-                        threshold=0.3, cap=1, ground=True, excerpt="EXCERPT", request=ASKED,
+                        threshold=0.3, cap=1, ground=True, request=ASKED,
                         context=ASKED, schemas=(("weather", SCHEMA),),
                         fixed=frozenset({"c", "f"}))
 
@@ -75,7 +75,8 @@ def test_an_unfounded_value_is_written_again_as_an_excerpt() -> None:
     # request's sampling, the model's own value (its first token, its first character) held
     # back
     assert asked["prompt"] == "P" + written[:written.index('"CA"') + 1]
-    assert asked["grammar"] == "EXCERPT" and asked["temperature"] == 0.3
+    assert asked["grammar"] == Grounding(DECISION).excerpt and asked["temperature"] == 0.3
+    assert accepts(asked["grammar"], 'Naples, Florida"')
     assert asked["logit_bias"] == [[ord("C"), BAN]]
     assert "n_probs" not in asked
 
@@ -112,7 +113,8 @@ def test_the_call_is_kept_as_written_when_the_excerpt_fails() -> None:
 
 def test_no_grounding_when_off_or_without_a_request() -> None:
     written = call_text(city="CA")
-    for decision in (replace(DECISION, ground=False), replace(DECISION, excerpt="")):
+    for decision in (replace(DECISION, ground=False), replace(DECISION, request=""),
+                     replace(DECISION, request="you and me")):  # no word worth copying
         backend = Backend(written)
         assert run(backend, decision) == written + "]}"
         assert backend.completions == []
@@ -139,13 +141,14 @@ def test_the_excerpt_begins_at_a_content_word_and_is_short() -> None:
     assert made is not None
     grammar = f'root ::= {made[1]} "\\""\n' + "\n".join(made[0]) + "\n"
     for good in ("Naples, Florida", "Naples,", "weather in Naples,", "Florida for 3 days?",
-                 "Tampa.", "Miami"):
+                 "Tampa.", "Miami"):  # a number may be in an excerpt, not begin it
         assert accepts(grammar, good + '"'), good
-    for bad in ("Could you", "the weather", "in Naples", "Napl", "Orlando",
+    for bad in ("Could you", "the weather", "in Naples", "Napl", "Orlando", "3 days?",
                 "tell me the weather in",  # five words
                 "days? Then", "Tampa. And"):  # past the end of a sentence
         assert not accepts(grammar, bad + '"'), bad
-    assert not content_word("you,") and content_word("3") and not content_word("?")
+    assert not content_word("you,") and not content_word("?") and content_word("3D")
+    assert not content_word("15000") and not content_word("3")  # a value with letters
     assert value_excerpt_rules("  ", "value", 4, content_word) is None
     # common words only: no excerpt (nothing worth copying); a word too long to be a value
     assert value_excerpt_rules("you and me", "value", 2, content_word) is None
@@ -163,8 +166,9 @@ def test_the_generic_plan_for_this_request_carries_the_excerpt() -> None:
     plan = request_plan(case.plan(), case.ctx, case.model)
     decision = plan.decision
     assert decision is not None and decision.ground and decision.request == ASKED
-    assert accepts(decision.excerpt, 'Naples, Florida"')
-    assert not accepts(decision.excerpt, 'Could you"')
+    assert decision.context == ASKED
+    excerpt = Grounding(decision).excerpt
+    assert accepts(excerpt, 'Naples, Florida"') and not accepts(excerpt, 'Could you"')
     assert decision.schemas == (("weather", SCHEMA),) and {"c", "f"} <= decision.fixed
     with_default = ToolDef(name="w", description="", parameters={
         "type": "object", "properties": {"url": {"type": "string", "default": "https://x.org"}}})

@@ -9,6 +9,7 @@ import types
 import pytest
 from gateway.chat import ChatService
 from gateway.chat_request import decode_request
+from gateway.config import Settings
 from gateway.dialect import Delta, GrammarPlan, ParsedOutput, ParsedToolCall
 from gateway.dialects.generic import DIALECT
 from gateway.errors import GatewayError
@@ -42,11 +43,16 @@ class StubBackend:
                "tokens_predicted": 3}
 
 
+# the stubs answer one fixed text whatever the grammar: one generation per answer, no values
+# written again as excerpts (gateway.staged.Grounding: a call generated in parts)
+ONE_GENERATION = Settings(dialect_options={"ground_values": "off"})
+
+
 def service(text: str, *plugins) -> tuple[ChatService, StubBackend]:
     backend = StubBackend(text)
     pl = create_plugins(["generic"], extra=[(f"p{i}", p) for i, p in enumerate(plugins)])
     return ChatService(plugins=pl, backend=backend, template=TEMPLATE, dialect=DIALECT,
-                       model_id="m"), backend
+                       model_id="m", settings=ONE_GENERATION), backend
 
 
 def request(**kw) -> ChatCompletionRequest:
@@ -202,7 +208,7 @@ def test_required_call_cut_off_is_retried_with_a_tighter_grammar(stream):
     backend = CutThenWhole()
     pl = create_plugins(["generic"])
     svc = ChatService(plugins=pl, backend=backend, template=TEMPLATE, dialect=DIALECT,
-                      model_id="m")
+                      model_id="m", settings=ONE_GENERATION)
     req = request(tools=FREE, tool_choice="required", max_tokens=256, stream=stream)
     if stream:
         async def collect():

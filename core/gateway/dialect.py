@@ -23,11 +23,9 @@ from enum import IntEnum
 from typing import Any, Literal, Protocol
 
 from gateway.dialect_options import DialectOption
-from gateway.excerpt import value_excerpt_rules
 from gateway.grammar import GrammarLimits
 from gateway.templating import ChatTemplate
 from gateway.toolprior import (
-    content_word,
     conversation_text,
     prior,
     request_text,
@@ -114,17 +112,18 @@ class CallDecision:
     # (gateway.staged.value_tokens) before the list is closed.
     retry: bool = False
     # With `ground`: each call, once complete, has every string value that shares nothing
-    # with the conversation (`context`: all its messages' text; the tool name, enum values
-    # and values with no letter aside) written again as an excerpt of the user's last
-    # message under `excerpt` (a grammar: the excerpt and the closing quote), the call kept
-    # so only when it still validates (`schemas`: each tool's name and parameters). A small
-    # model invents values (`"Santoflamento"` for Shanghai, `"CA"` copied from a
-    # description) where the request had the words (gateway.staged.ground_values).
+    # with the conversation (`context`: all its messages' text; tool names, numbers, codes,
+    # paths and `fixed` words aside) written again as a short excerpt of the user's last
+    # message (`request`), the call kept so only when it still validates (`schemas`: each
+    # tool's name and parameters). A small model invents values (`"Santoflamento"` for
+    # Shanghai, `"CA"` copied from a description) where the request had the words
+    # (gateway.staged.Grounding).
     ground: bool = False
     context: str = ""
-    excerpt: str = ""
     schemas: tuple[tuple[str, Any], ...] = ()
-    fixed: frozenset[str] = frozenset()  # the words of the tools' enum values
+    # the words of the tools' enum values, string defaults and single words a description
+    # quotes: values a call may hold that the conversation need not have said
+    fixed: frozenset[str] = frozenset()
 
     def first_for(self, chosen: list[int]) -> str:
         """`first` with the first call limited to the tools `chosen` (indices)."""
@@ -135,9 +134,6 @@ class CallDecision:
         """The same decision with `extra` rules added to each grammar."""
         return replace(self, first=self.first + extra, one=self.one + extra,
                        more=self.more + extra, rest=self.rest + extra)
-
-
-GROUND_WORDS = 4  # words a value written again as an excerpt may take (CallDecision.ground)
 
 
 @dataclass(slots=True)
@@ -366,10 +362,7 @@ def request_plan(plan: GrammarPlan, ctx: RequestContext, model: ServedModel) -> 
     if decision is not None and (decision.novel or decision.ground):
         decision = replace(decision, request=request_text(ctx.messages))
     if decision is not None and decision.ground:
-        made = value_excerpt_rules(decision.request, "value", GROUND_WORDS, content_word)
-        decision = replace(decision, context=conversation_text(ctx.messages),
-                           excerpt=f'root ::= {made[1]} "\\""\n' + "\n".join(made[0]) + "\n"
-                           if made else "")
+        decision = replace(decision, context=conversation_text(ctx.messages))
     if not extra or not plan.grammar:
         return plan if decision is plan.decision else replace(plan, decision=decision)
     decision = decision.with_rules(extra) if decision is not None else None

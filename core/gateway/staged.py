@@ -20,7 +20,8 @@ from gateway.backend import Backend
 from gateway.callgate import validator_for
 from gateway.dialect import CallDecision
 from gateway.errors import GatewayError
-from gateway.toolprior import COMMON_WORDS, choose, name_masses, words
+from gateway.excerpt import value_excerpt_rules
+from gateway.toolprior import COMMON_WORDS, choose, content_word, name_masses, words
 
 log = logging.getLogger("gateway.staged")
 
@@ -58,7 +59,7 @@ async def staged_stream(backend: Backend, payload: dict[str, Any], decision: Cal
     held = False  # the part is a further call kept only if it is new (decision.novel)
     dropped = 0  # tokens of further calls generated and not kept
     banned: list[int] | None = None  # a held call's second try: tokens it should not begin
-    grounding = Grounding(decision) if decision.ground and decision.excerpt else None
+    grounding = Grounding(decision) if decision.ground and decision.request else None
     while True:
         part = backend.stream({**payload, "prompt": payload["prompt"] + "".join(pieces),
                                "grammar": grammar,
@@ -169,6 +170,7 @@ def _grounded(text: str, request: str) -> Iterator[tuple[re.Match[str], set[str]
 
 
 GROUND_MAX_VALUES = 4  # values of one call written again as excerpts, at most
+GROUND_WORDS = 4  # words such an excerpt may take
 GROUND_TOKENS = 48  # tokens an excerpt value may take
 _EDGE = " .,;:!?"  # taken off an excerpt's ends: a value is not "Tel Aviv,"
 
@@ -185,6 +187,19 @@ class Grounding:
         self.said = " ".join(decision.context.lower().split())
         self.said_words = set(words(decision.context)) - COMMON_WORDS
         self.validators = {name: validator_for(schema) for name, schema in decision.schemas}
+        self._excerpt: str | None = None
+
+    @property
+    def excerpt(self) -> str:
+        """The grammar of a value written again: an excerpt of the user's last message and
+        the closing quote ("" when the message has no word to begin one). Built when a
+        value first needs it: most calls need none."""
+        if self._excerpt is None:
+            made = value_excerpt_rules(self.decision.request, "value", GROUND_WORDS,
+                                       content_word)
+            self._excerpt = (f'root ::= {made[1]} "\\""\n' + "\n".join(made[0]) + "\n"
+                             if made else "")
+        return self._excerpt
 
     def unfounded(self, text: str, start: int = 0) -> re.Match[str] | None:
         """The first string value from `start` in a call's JSON text that has a letter,
@@ -221,7 +236,7 @@ class Grounding:
         for _ in range(GROUND_MAX_VALUES):
             budget = GROUND_TOKENS if left is None else min(GROUND_TOKENS, left - used)
             match = self.unfounded(out, start) if budget > 0 else None
-            if match is None:
+            if match is None or not self.excerpt:
                 break
             begin, end = match.start(1), match.end(1)
             start = end + 1
@@ -234,7 +249,7 @@ class Grounding:
                 avoid = []
             try:
                 answer = await backend.complete({
-                    **sampling, "prompt": prompt + out[:begin], "grammar": self.decision.excerpt,
+                    **sampling, "prompt": prompt + out[:begin], "grammar": self.excerpt,
                     "n_predict": budget, "cache_prompt": True,
                     **({"logit_bias": [[t, BAN] for t in avoid]} if avoid else {})})
             except GatewayError:

@@ -119,10 +119,11 @@ def request_text(messages: Sequence[dict[str, Any]]) -> str:
 
 
 def content_word(word: str) -> bool:
-    """Is a word of a text (as split on whitespace) more than a common English word or
-    punctuation? Where a value copied from the request may begin."""
+    """Is a word of a text (as split on whitespace) more than a common English word, a
+    number or punctuation? Where a value written again from the request (a value with
+    letters) may begin."""
     found = words(word)
-    return bool(found) and not set(found) <= COMMON_WORDS
+    return any(c.isalpha() for c in word) and bool(found) and not set(found) <= COMMON_WORDS
 
 
 def conversation_text(messages: Sequence[dict[str, Any]]) -> str:
