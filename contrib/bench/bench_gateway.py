@@ -40,22 +40,35 @@ def pct(xs: list[float], q: float) -> float:
 
 
 async def timed_post(http: aiohttp.ClientSession, url: str, body: dict[str, Any]) -> float:
+    return await _again_on_closed(_timed_post, http, url, body)
+
+
+async def first_byte(http: aiohttp.ClientSession, url: str, body: dict[str, Any]) -> float:
+    return await _again_on_closed(_first_byte, http, url, body)
+
+
+async def _again_on_closed(fn: Any, *args: Any) -> float:
+    """llama.cpp closes a streamed connection although it says keep-alive: a request after
+    one may meet it closed (nothing was sent). Timed again, on a new one."""
     for tries in range(3):
-        t = time.perf_counter()
         try:
-            async with http.post(url, json=body) as r:
-                await r.read()
-                assert r.status == 200, await r.text()
-            return time.perf_counter() - t
+            result: float = await fn(*args)
+            return result
         except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError):
-            # llama.cpp closes a streamed connection although it says keep-alive: a request
-            # after one may meet it closed (nothing was sent). Timed again, on a new one.
             if tries == 2:
                 raise
     raise AssertionError("unreachable")
 
 
-async def first_byte(http: aiohttp.ClientSession, url: str, body: dict[str, Any]) -> float:
+async def _timed_post(http: aiohttp.ClientSession, url: str, body: dict[str, Any]) -> float:
+    t = time.perf_counter()
+    async with http.post(url, json=body) as r:
+        await r.read()
+        assert r.status == 200, await r.text()
+    return time.perf_counter() - t
+
+
+async def _first_byte(http: aiohttp.ClientSession, url: str, body: dict[str, Any]) -> float:
     t = time.perf_counter()
     async with http.post(url, json=body) as r:
         async for line in r.content:
@@ -75,9 +88,13 @@ async def side_by_side(direct: tuple[str, dict[str, Any]], gw: tuple[str, dict[s
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(keepalive_timeout=4)) as http:
         await fn(http, *direct)
         await fn(http, *gw)  # warm both paths
-        for _ in range(n):
-            d.append(await fn(http, *direct))
-            g.append(await fn(http, *gw))
+        for i in range(n):  # the order alternates: neither side always runs right after
+            if i % 2:           # the other (llama.cpp's threads still spinning, or asleep)
+                g.append(await fn(http, *gw))
+                d.append(await fn(http, *direct))
+            else:
+                d.append(await fn(http, *direct))
+                g.append(await fn(http, *gw))
     return d, g
 
 
