@@ -143,13 +143,28 @@ _CALL_NAME = re.compile(r'(?:^|[\[,])\{"name":$')
 _JSON_VALUE = re.compile(r'"((?:[^"\\]|\\.)*)"(\s*:)?|(-?\d+(?:\.\d+)?)')
 
 
+class _Said:
+    """A text, ready to say what of a value comes from it: the value itself when it is
+    found there whole (case and spacing aside), and each of its words that is a word of the
+    text (common English words aside)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = " ".join(text.lower().split())
+        self.words = set(words(text)) - COMMON_WORDS
+
+    def found(self, value: str, shortest: int = 2) -> set[str]:
+        """What of `value` comes from the text (found whole only from `shortest` chars)."""
+        value = " ".join(value.lower().split())
+        out = {w for w in words(value) if w in self.words}
+        if len(value) >= shortest and found_whole(value, self.text):
+            out.add(value)
+        return out
+
+
 def _grounded(text: str, request: str) -> Iterator[tuple[re.Match[str], set[str]]]:
     """Each value in a JSON text (a string that is not a key, a number) with what of it
-    comes from the request: the value itself when it is found in the request whole (case
-    and spacing aside), and each of its words that is a word of the request (common English
-    words aside)."""
-    said = " ".join(request.lower().split())
-    said_words = set(words(request)) - COMMON_WORDS
+    comes from the request (see _Said)."""
+    said = _Said(request)
     for match in _JSON_VALUE.finditer(text):
         if match.group(2):
             continue  # a key
@@ -162,11 +177,7 @@ def _grounded(text: str, request: str) -> Iterator[tuple[re.Match[str], set[str]
                 value = json.loads(f'"{raw}"')
             except ValueError:
                 value = raw
-        value = " ".join(value.lower().split())
-        found = {w for w in words(value) if w in said_words}
-        if len(value) >= 2 and found_whole(value, said):
-            found.add(value)
-        yield match, found
+        yield match, said.found(value)
 
 
 GROUND_MAX_VALUES = 4  # values of one call written again as excerpts, at most
@@ -184,9 +195,8 @@ class Grounding:
 
     def __init__(self, decision: CallDecision) -> None:
         self.decision = decision
-        self.said = " ".join(decision.context.lower().split())
-        self.said_words = set(words(decision.context)) - COMMON_WORDS
-        self.validators = {name: validator_for(schema) for name, schema in decision.schemas}
+        self.names = {name for name, _ in decision.schemas}
+        self._said: _Said | None = None  # the conversation, read when a value needs it
         self._excerpt: str | None = None
 
     @property
@@ -212,15 +222,16 @@ class Grounding:
                 value = json.loads(f'"{match.group(1)}"')
             except ValueError:
                 continue
-            if value in self.validators:
+            if value in self.names:
                 continue  # a tool's name
             found = set(words(value))
             letters = sum(c.isalpha() for c in value)
             if letters <= sum(c.isdigit() for c in value) or _STRUCTURED.search(value) or \
                     found and found <= self.decision.fixed:
                 continue  # a number, a date, a code, a path, a URL; an enum value, a default
-            if found & self.said_words or found_whole(" ".join(value.lower().split()),
-                                                      self.said):
+            if self._said is None:
+                self._said = _Said(self.decision.context)
+            if self._said.found(value, shortest=1):
                 continue
             return match
         return None
@@ -267,8 +278,8 @@ class Grounding:
         return out, used
 
     def _valid(self, call: dict[str, Any]) -> bool:
-        validator = self.validators.get(call.get("name"))  # type: ignore[arg-type]
-        return validator is not None and bool(validator.is_valid(call.get("arguments")))
+        schema = next((s for name, s in self.decision.schemas if name == call.get("name")), None)
+        return schema is not None and bool(validator_for(schema).is_valid(call.get("arguments")))
 
 
 _LOOP = re.compile(r"(.{2,8}?)\1{3,}", re.S)
