@@ -146,3 +146,41 @@ def test_llama_cpp_takes_the_second_trys_logit_bias(backend_url) -> None:
     token = post("/tokenize", {"content": first})["tokens"][0]
     again = post("/completion", {**ask, "logit_bias": [[token, BAN]]})["content"]
     assert first and again and not again.startswith(first)
+
+
+
+# -- a further call that brings nothing new, varied (more_calls_vary_pct) -------------------
+
+STOCK = [{"type": "function", "function": {
+    "name": "stock_price", "description": "The latest price of a stock",
+    "parameters": {"type": "object", "properties": {"ticker": {"type": "string"}},
+                   "required": ["ticker"]}}}]
+TICKERS = [{"role": "user", "content": "Get me the stock prices of AAPL, MSFT and GOOG."}]
+
+
+def test_varied_further_calls_take_items_the_request_lists(gateway_factory,
+                                                           backend_url) -> None:
+    """With variation on (the default; the unit tests in test_staged.py show the mechanism),
+    on the demo model the further calls for "AAPL, MSFT and GOOG" (which copy the first,
+    then are written again with the next listed ticker) give one call per ticker, each
+    from the request's list, none twice, streamed and not the same."""
+    c = gateway_factory("--endpoint", backend_url, "--dialect", "generic",
+                        "--dialect-option", "more_calls_vary_pct=20").openai()
+
+    def ask(stream: bool) -> list[str]:
+        body = dict(model="demo", messages=TICKERS, tools=STOCK, tool_choice="required",
+                    max_tokens=256, temperature=0)
+        if not stream:
+            message = c.chat.completions.create(**body).choices[0].message
+            return [t.function.arguments for t in message.tool_calls or []]
+        acc: dict[int, str] = {}
+        for chunk in c.chat.completions.create(**body, stream=True):
+            for choice in chunk.choices:
+                for tc in choice.delta.tool_calls or []:
+                    acc[tc.index] = acc.get(tc.index, "") + (tc.function.arguments or "")
+        return [a for _, a in sorted(acc.items())]
+
+    plain = ask(False)
+    assert ask(True) == plain and len(plain) >= 2
+    tickers = [json.loads(a)["ticker"] for a in plain]
+    assert set(tickers) <= {"AAPL", "MSFT", "GOOG"} and len(set(tickers)) == len(tickers)

@@ -227,3 +227,14 @@ def test_escaped_tool_results_and_quoted_description_words_are_founded() -> None
             "type": "string", "description": "'asc' or 'desc'; e.g. 'newest first'"}}})
     fixed = make_case(GenericDialect(), [tool], tool_choice="required").plan().decision.fixed
     assert {"asc", "desc"} <= fixed and "newest" not in fixed
+
+
+def test_a_camel_case_value_is_founded_by_its_words() -> None:
+    """`CellResult.getCellValue` has the words of `'CellResult'` and `'getCellValue'` in the
+    request: its words are read before the value is lower-cased (which would merge them)."""
+    asked = "Which classes relate to 'CellResult'? And the signature of 'getCellValue'?"
+    decision = replace(DECISION, request=asked, context=asked)
+    written = call_text(city="CellResult.getCellValue")
+    backend = Backend(written)
+    assert run(backend, decision) == written + "]}"
+    assert backend.completions == []

@@ -14,6 +14,7 @@ from gateway.dialect import CallDecision
 from gateway.errors import GatewayError
 from gateway.staged import (
     BAN,
+    coordinated,
     found_whole,
     go_on_probability,
     looping,
@@ -307,3 +308,90 @@ def test_looping() -> None:
     assert not looping(',{"a":"hahahaha"}', "say hahahaha")  # the request has it
     assert not looping(',{"a":"1000000","n":10000000000}', request)  # numbers, zeros
     assert not looping(',{"abababab":"x"}', request)  # a key
+
+
+# -- a further call that only repeats the earlier values, varied (CallDecision.vary) --------
+
+class VaryingBackend(ScriptedBackend):
+    """ScriptedBackend that also answers the varied values: `answers`, one per request
+    with a grammar (p(more) 0.9 for the probes)."""
+
+    def __init__(self, first: str, further: list[tuple[str, str]], answers: list[str]
+                 ) -> None:
+        super().__init__(first, further)
+        self.answers = answers
+        self.asked: list[dict[str, Any]] = []
+
+    async def complete(self, payload: dict[str, Any]) -> dict[str, Any]:
+        if "grammar" not in payload:
+            return probs(**{",": 0.9, "]": 0.1})
+        self.asked.append(payload)
+        return {"content": self.answers[len(self.asked) - 1], "stop_type": "eos",
+                "tokens_predicted": 3}
+
+
+TRIP = "Hotels in Oslo for 2 nights and in Bergen for 5 nights"
+VARY = replace(RETRY, vary=0.5, request=TRIP, context=TRIP, schemas=(("hotel", {
+    "type": "object", "required": ["city", "nights"],
+    "properties": {"city": {"type": "string"}, "nights": {"type": "integer"},
+                   "unit": {"type": "string", "enum": ["night"]}}}),))
+
+
+def hotel(city: str, nights: int, first: bool = False) -> str:
+    head = '{"tool_calls":[' if first else ","
+    return head + f'{{"name":"hotel","arguments":{{"city":"{city}","nights":{nights}}}}}'
+
+
+def test_a_repeated_call_has_its_request_values_varied_to_unused_ones() -> None:
+    b = VaryingBackend(hotel("Oslo", 2, True), [(hotel("Oslo", 2), "eos")],
+                       ['Bergen"', "5"])
+    events = run(b, replace(VARY, cap=2))  # type: ignore[arg-type]
+    assert text(events) == hotel("Oslo", 2, True) + hotel("Bergen", 5) + "]}"
+    city, nights = b.asked
+    # the city: an excerpt of the request, after the call's text up to its opening quote,
+    # with the first token of each value the earlier call took from the request held back
+    assert city["prompt"] == "P" + hotel("Oslo", 2, True) + ',{"name":"hotel","arguments":{"city":"'
+    assert "Bergen" in city["grammar"] and [ord("O"), BAN] in city["logit_bias"]
+    # the number: one of the request's numbers no call used (not 2)
+    assert nights["grammar"] == 'root ::= "5"\n'
+    assert nights["prompt"].endswith('"city":"Bergen","nights":')
+    # only the streamed pieces count: first 5, the kept further call 5, the bracket
+    assert events[-1]["tokens_predicted"] == 11
+
+
+def test_a_varied_call_that_does_not_validate_or_brings_nothing_new_is_not_kept() -> None:
+    # "Oslo" again (the bias failed): nothing new; the banned retry then copies too
+    b = VaryingBackend(hotel("Oslo", 2, True), [(hotel("Oslo", 2), "eos"),
+                                                (hotel("Oslo", 2), "eos")], ['Oslo"', "2"])
+    assert text(run(b, VARY)) == hotel("Oslo", 2, True) + "]}"  # type: ignore[arg-type]
+    # a number the schema refuses for an integer argument
+    trip = "Hotels in Oslo for 2 nights and in Bergen for 2.5 nights"
+    decision = replace(VARY, request=trip, context=trip)
+    b = VaryingBackend(hotel("Oslo", 2, True), [(hotel("Oslo", 2), "eos"),
+                                                (hotel("Oslo", 2), "eos")], ['Bergen"', "2.5"])
+    assert text(run(b, decision)) == hotel("Oslo", 2, True) + "]}"  # type: ignore[arg-type]
+
+
+def test_no_variation_below_its_probability_or_when_off() -> None:
+    for decision in (replace(VARY, vary=0.95), replace(VARY, vary=0.0)):
+        b = VaryingBackend(hotel("Oslo", 2, True), [(hotel("Oslo", 2), "eos"),
+                                                    (hotel("Oslo", 2), "eos")], [])
+        assert text(run(b, decision)) == hotel("Oslo", 2, True) + "]}"  # type: ignore[arg-type]
+        assert b.asked == []
+
+
+def test_coordinated_values_are_items_of_one_list_in_the_request() -> None:
+    asked = "Could you tell me the weather for Boston, MA and also for San Francisco?"
+    assert coordinated("Boston, MA", "San Francisco", asked)
+    assert coordinated("San Francisco", "boston, ma", asked)  # either order, any case
+    assert not coordinated("Boston", "MA", asked)  # a comma alone qualifies: "Boston, MA"
+    assert not coordinated("Bangkok", "Thailand", "the weather in Bangkok, Thailand")
+    assert coordinated("36", "48", "the highest common factor of 36 and 48, and then x^2")
+    # too far apart, or across a sentence end
+    assert not coordinated("36", "2", "the highest common factor of 36 and 48, and then "
+                                      "tell me how steep the curve of f(x) = x^2 is")
+    assert not coordinated("Weather", "Also", "the 'Weather' class? Also its signature")
+    assert coordinated("Playa del Carmen", "Tulum", "Cancún, QR, Playa del Carmen, QR y Tulum")
+    assert coordinated("北京", "上海", "北京和上海的天气")
+    assert not coordinated("Oslo", "Bergen", "Oslo")  # one of them not in the request
+

@@ -111,6 +111,10 @@ class CallDecision:
     # first tokens of the request's values the earlier calls used held back
     # (gateway.staged.value_tokens) before the list is closed.
     retry: bool = False
+    # With `novel`: a further call that only repeats values the earlier calls took from the
+    # request, generated where p(more) was at least `vary` (0: never), first has those
+    # values written again as other values of the request (gateway.staged.Grounding.vary).
+    vary: float = 0.0
     # With `ground`: each call, once complete, has every string value that shares nothing
     # with the conversation (`context`: all its messages' text; tool names, numbers, codes,
     # paths and `fixed` words aside) written again as a short excerpt of the user's last

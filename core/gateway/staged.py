@@ -55,6 +55,7 @@ async def staged_stream(backend: Backend, payload: dict[str, Any], decision: Cal
         chosen = await _pick_tools(backend, payload["prompt"], decision)
         if chosen and len(chosen) < len(decision.picks):
             grammar = decision.first_for(chosen)
+    p_more: float | None = None
     closes_itself = False  # the part's grammar ends the list (`more`, `rest`): no decision
     held = False  # the part is a further call kept only if it is new (decision.novel)
     dropped = 0  # tokens of further calls generated and not kept
@@ -93,6 +94,16 @@ async def staged_stream(backend: Backend, payload: dict[str, Any], decision: Cal
             new = ((parallel_variant if banned else novel_values)(text, "".join(pieces),
                                                                    decision.request)
                    and not looping(text, decision.request))
+            if not (cut or new or banned) and decision.vary and p_more is not None and \
+                    p_more >= decision.vary:
+                varied, used = await (grounding or Grounding(decision)).vary(
+                    backend, payload, payload["prompt"] + "".join(pieces), text,
+                    "".join(pieces), limit - spent if limit > 0 else None)
+                spent, dropped = spent + used, dropped + used
+                if varied is not None and parallel_variant(varied, "".join(pieces),
+                                                           decision.request):
+                    log.debug("further call %d varied: %s", calls, varied)
+                    kept, text, new = [{"content": varied}], varied, True
             if cut or not new:
                 log.debug("further call %d dropped (%s%s): %s", calls,
                           "cut" if cut else "nothing new", ", second try" if banned else "",
@@ -154,8 +165,8 @@ class _Said:
 
     def found(self, value: str, shortest: int = 2) -> set[str]:
         """What of `value` comes from the text (found whole only from `shortest` chars)."""
+        out = {w for w in words(value) if w in self.words}  # before lower(): camelCase
         value = " ".join(value.lower().split())
-        out = {w for w in words(value) if w in self.words}
         if len(value) >= shortest and found_whole(value, self.text):
             out.add(value)
         return out
@@ -183,9 +194,60 @@ def _grounded(text: str, request: str) -> Iterator[tuple[re.Match[str], set[str]
 GROUND_MAX_VALUES = 4  # values of one call written again as excerpts, at most
 GROUND_WORDS = 4  # words such an excerpt may take
 GROUND_TOKENS = 48  # tokens an excerpt value may take
-_EDGE = " .,;:!?"  # taken off an excerpt's ends: a value is not "Tel Aviv,"
+_EDGE = " .,;:!?'`"  # taken off an excerpt's ends: a value is not "Tel Aviv," nor "'Oslo'"
 
 
+_GAP_WORDS = 4  # words (a coordinator's aside) between two values the request lists
+# a coordinator, or the separator of a list: what stands between two values a user asks
+# about in one breath ("Oslo and Bergen", "2, 4 or 8 GB", "北京和上海")
+_COORDINATOR = re.compile(
+    r"(?:^|[\s,;])(?:and|or|also|plus|then|vs\.?|versus|as well as|y|e|o|et|ou|und|oder|"
+    r"và|hoặc|и|или)(?=$|[\s,;])|[&/+、]|[和与及或跟]|还有|以及|그리고",
+    re.IGNORECASE)
+_SENTENCE_END = re.compile(r"[.!?。！？]\s|[.!?。！？]$|\n")
+
+
+def coordinated(one: str, other: str, request: str) -> bool:
+    """Does the request list the two values together: one of them, a short gap with a
+    coordinator ("and", "or", ",", "和"...) and no sentence end, then the other? So a value
+    written in place of an earlier call's is another item of the same list ("Boston and
+    San Francisco"), not a word that only qualifies it ("Bangkok, Thailand") nor one of
+    another part of the request."""
+    said = " ".join(request.split())
+    spans = [[(m.start(), m.end()) for m in re.finditer(re.escape(v), said, re.IGNORECASE)]
+             for v in (" ".join(one.split()), " ".join(other.split()))]
+    for a in spans[0]:
+        for b in spans[1]:
+            gap = said[a[1]:b[0]] if a[1] <= b[0] else said[b[1]:a[0]] if b[1] <= a[0] else None
+            if gap is None or _SENTENCE_END.search(gap) or not _COORDINATOR.search(gap):
+                continue
+            if len(_COORDINATOR.sub(" ", gap).split()) <= _GAP_WORDS:
+                return True
+    return False
+
+
+async def _value_again(backend: Backend, payload: dict[str, Any], avoid: list[int],
+                       quoted: bool) -> tuple[str, int]:
+    """(a value written again under the payload's grammar, its tokens): "" when it was cut
+    or came out empty. `quoted`: a string's inside, its closing quote and edges taken off;
+    `avoid`: tokens held back by a logit bias."""
+    answer = await backend.complete({
+        **payload, "cache_prompt": True,
+        **({"logit_bias": [[t, BAN] for t in avoid]} if avoid else {})})
+    spent = int(answer.get("tokens_predicted") or 0)
+    content = str(answer.get("content", ""))
+    if quoted:
+        content = content[:-1].strip(_EDGE) if content.endswith('"') else ""
+    if answer.get("stop_type") != "eos" or content.endswith("\\"):
+        return "", spent
+    return content, spent
+
+
+def _capitalised(word: str) -> bool:
+    return word[:1].isupper() and content_word(word)
+
+
+_REQUEST_NUMBER = re.compile(r"(?<![\w.])-?(?:0|[1-9]\d*)(?:\.\d+)?(?![\d.])")
 _STRUCTURED = re.compile(r"[/\\@#<>{}\[\]=|]")  # a path, URL, address, markup, expression
 
 
@@ -198,6 +260,7 @@ class Grounding:
         self.names = {name for name, _ in decision.schemas}
         self._said: _Said | None = None  # the conversation, read when a value needs it
         self._excerpt: str | None = None
+        self._proper: str | None = None
 
     @property
     def excerpt(self) -> str:
@@ -210,6 +273,17 @@ class Grounding:
             self._excerpt = (f'root ::= {made[1]} "\\""\n' + "\n".join(made[0]) + "\n"
                              if made else "")
         return self._excerpt
+
+    @property
+    def proper_excerpt(self) -> str:
+        """`excerpt`, beginning at a capitalised word: another value in place of a
+        capitalised one (a city for a city, a name for a name)."""
+        if self._proper is None:
+            made = value_excerpt_rules(self.decision.request, "value", GROUND_WORDS,
+                                       _capitalised)
+            self._proper = (f'root ::= {made[1]} "\\""\n' + "\n".join(made[0]) + "\n"
+                            if made else "")
+        return self._proper
 
     def unfounded(self, text: str, start: int = 0) -> re.Match[str] | None:
         """The first string value from `start` in a call's JSON text that has a letter,
@@ -259,16 +333,13 @@ class Grounding:
             except Exception:  # noqa: BLE001 - a backend that cannot tokenize: no bias
                 avoid = []
             try:
-                answer = await backend.complete({
+                value, spent = await _value_again(backend, {
                     **sampling, "prompt": prompt + out[:begin], "grammar": self.excerpt,
-                    "n_predict": budget, "cache_prompt": True,
-                    **({"logit_bias": [[t, BAN] for t in avoid]} if avoid else {})})
+                    "n_predict": budget}, avoid, quoted=True)
             except GatewayError:
                 return text, used
-            used += int(answer.get("tokens_predicted") or 0)
-            content = str(answer.get("content", ""))
-            value = content[:-1].strip(_EDGE) if content.endswith('"') else ""
-            if answer.get("stop_type") != "eos" or not value or value.endswith("\\"):
+            used += spent
+            if not value:
                 continue
             log.debug("value %s written again as %s", match.group(1), value)
             out = out[:begin] + value + out[end:]
@@ -276,6 +347,97 @@ class Grounding:
         if out == text or not all(self._valid(call) for call in _calls(out)):
             return text, used
         return out, used
+
+    async def vary(self, backend: Backend, payload: dict[str, Any], prompt: str, text: str,
+                   earlier: str, left: int | None = None) -> tuple[str | None, int]:
+        """A further call (`text`, generated after `prompt`) that brings nothing new, with
+        each value that repeats what the earlier calls (`earlier`) took from the request
+        written again as another value of the request: a string as an excerpt of the user's
+        last message, the first tokens of the values the earlier calls used held back; a
+        number as one of the request's numbers no earlier call used. A new value is kept
+        only where the request lists it with the value it replaces (`coordinated`).
+        Enum values, defaults and tool names stay. (the varied text, the tokens that took):
+        None when no value could be varied or the call no longer validates."""
+        request = self.decision.request
+        before = request_values(earlier, request)
+        if not before:
+            return None, 0
+        said = _Said(request)
+        spoken = [m.group(1) or m.group(3) for m, found in _grounded(earlier, request) if found]
+        numbers = [n for n in dict.fromkeys(_REQUEST_NUMBER.findall(request))
+                   if n not in before and found_whole(n, said.text)]
+        sampling = {k: v for k, v in payload.items()
+                    if k not in ("prompt", "grammar", "n_predict", "logit_bias", "n_probs")}
+        out, used, start = text, 0, 0
+        for _ in range(GROUND_MAX_VALUES):
+            match = self._repeated(out, start, said, before)
+            budget = GROUND_TOKENS if left is None else min(GROUND_TOKENS, left - used)
+            if match is None or budget <= 0:
+                break
+            start = match.end()
+            if match.group(1) is None:  # a number: one the request gave that no call used
+                if not numbers:
+                    continue
+                begin, end = match.start(3), match.end(3)
+                grammar, avoid = "root ::= " + " | ".join(json.dumps(n) for n in numbers) + "\n", []
+            else:
+                grammar = (self.proper_excerpt if match.group(1)[:1].isupper()
+                           else self.excerpt)
+                if not grammar:
+                    continue
+                begin, end = match.start(1), match.end(1)
+                try:
+                    avoid = await first_tokens(backend, out[max(0, begin - 2):begin],
+                                               tuple(spoken))
+                except Exception:  # noqa: BLE001 - a backend that cannot tokenize: no bias
+                    avoid = []
+            try:
+                content, spent = await _value_again(backend, {
+                    **sampling, "prompt": prompt + out[:begin], "grammar": grammar,
+                    "n_predict": budget}, avoid, quoted=match.group(1) is not None)
+            except GatewayError:
+                return None, used
+            used += spent
+            if not content:
+                continue
+            if not coordinated(out[begin:end], content, request):
+                log.debug("repeated value %s not varied as %s: not listed with it",
+                          out[begin:end], content)
+                continue
+            log.debug("repeated value %s varied as %s", out[begin:end], content)
+            out = out[:begin] + content + out[end:]
+            start = begin + len(content) + 1
+        if out == text or not all(self._valid(call) for call in _calls(out)):
+            return None, used
+        return out, used
+
+    def _repeated(self, text: str, start: int, said: _Said, before: set[str]
+                  ) -> re.Match[str] | None:
+        """The first value from `start` in a call's JSON text that takes something from the
+        request and only what the earlier calls (`before`) took already: a tool name, enum
+        values, defaults, paths, dates and codes aside. (A value that takes nothing from
+        the request is left to the novelty check: varying those too was measured, one
+        answer lost on held-out, none gained.)"""
+        for match in _JSON_VALUE.finditer(text, start):
+            if match.group(2):
+                continue  # a key
+            if match.group(1) is None:
+                number = match.group(3)
+                value = number[:-2] if number.endswith(".0") else number
+            else:
+                try:
+                    value = json.loads(f'"{match.group(1)}"')
+                except ValueError:
+                    continue
+                found = set(words(value))
+                if value in self.names or found and found <= self.decision.fixed or \
+                        _STRUCTURED.search(value) or \
+                        sum(c.isalpha() for c in value) <= sum(c.isdigit() for c in value):
+                    continue  # a path, a URL, a date, a code: not an excerpt's to vary
+            taken = said.found(value)
+            if taken and taken <= before:
+                return match
+        return None
 
     def _valid(self, call: dict[str, Any]) -> bool:
         schema = next((s for name, s in self.decision.schemas if name == call.get("name")), None)

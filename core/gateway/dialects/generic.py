@@ -73,6 +73,11 @@ class GenericDialect(Dialect):
         choice_option("more_calls_retry", "on", "off",
                       help="with more_calls_novel: a further call that brings nothing new is "
                            "tried once more, steered away from the values already used"),
+        int_option("more_calls_vary_pct", 0,
+                   "with more_calls_novel: a further call that only repeats values the "
+                   "earlier calls took from the request, made where the model's probability "
+                   "(in %) of another call was at least this, first has those values written "
+                   "again as other values of the request (0: never)"),
         int_option("name_prior_odds", 0,
                    "with required calls and several tools: the most (as odds) the words the "
                    "request shares with a tool may favour it over another for the first "
@@ -292,6 +297,7 @@ class EnvelopeParser:
 MORE_CALLS_PCT = 5
 MORE_CALLS_PCT_UNCHECKED = 20  # without more_calls_novel
 _CALLS_OPEN = '"{\\"tool_calls\\":["'
+MORE_CALLS_VARY_PCT = 20
 
 
 # Measured on BFCL's live_multiple (demo model, 317 requests with several tools): the right
@@ -312,6 +318,7 @@ def _call_decision(rules: list[str], options: Mapping[str, Any], cap: int,
     pct: int = options.get("more_calls_pct",
                            MORE_CALLS_PCT if novel else MORE_CALLS_PCT_UNCHECKED)
     odds: int = options.get("name_prior_odds", NAME_PRIOR_ODDS)
+    vary: int = options.get("more_calls_vary_pct", MORE_CALLS_VARY_PCT)
     probe_more = pct > 0 and cap >= 2
     pick = odds > 1 and len(names) >= 2
     ground = options.get("ground_values", "on") == "on"
@@ -328,6 +335,7 @@ def _call_decision(rules: list[str], options: Mapping[str, Any], cap: int,
         each=options.get("more_calls_each", "off") == "on", probe_more=probe_more,
         novel=probe_more and novel,
         retry=probe_more and novel and options.get("more_calls_retry", "on") == "on",
+        vary=(min(vary, 100) / 100 if probe_more and novel else 0.0),
         picks=tuple(f"call{i}" for i in range(len(names))) if pick else (),
         names=tuple(json.dumps(n)[1:] for n in names) if pick else (),
         name_open='{"tool_calls":[{"name":"', pick_open=_CALLS_OPEN,
