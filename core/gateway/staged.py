@@ -13,7 +13,7 @@ import json
 import logging
 import math
 import re
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from typing import Any
 
 from gateway.backend import Backend
@@ -226,6 +226,12 @@ def coordinated(one: str, other: str, request: str) -> bool:
     return False
 
 
+def _sampling(payload: dict[str, Any]) -> dict[str, Any]:
+    """The request's sampling settings, for a completion of a value written again."""
+    return {k: v for k, v in payload.items()
+            if k not in ("prompt", "grammar", "n_predict", "logit_bias", "n_probs")}
+
+
 async def _value_again(backend: Backend, payload: dict[str, Any], avoid: list[int],
                        quoted: bool) -> tuple[str, int]:
     """(a value written again under the payload's grammar, its tokens): "" when it was cut
@@ -268,10 +274,7 @@ class Grounding:
         the closing quote ("" when the message has no word to begin one). Built when a
         value first needs it: most calls need none."""
         if self._excerpt is None:
-            made = value_excerpt_rules(self.decision.request, "value", GROUND_WORDS,
-                                       content_word)
-            self._excerpt = (f'root ::= {made[1]} "\\""\n' + "\n".join(made[0]) + "\n"
-                             if made else "")
+            self._excerpt = self._excerpt_grammar(content_word)
         return self._excerpt
 
     @property
@@ -279,11 +282,20 @@ class Grounding:
         """`excerpt`, beginning at a capitalised word: another value in place of a
         capitalised one (a city for a city, a name for a name)."""
         if self._proper is None:
-            made = value_excerpt_rules(self.decision.request, "value", GROUND_WORDS,
-                                       _capitalised)
-            self._proper = (f'root ::= {made[1]} "\\""\n' + "\n".join(made[0]) + "\n"
-                            if made else "")
+            self._proper = self._excerpt_grammar(_capitalised)
         return self._proper
+
+    def _excerpt_grammar(self, may_start: Callable[[str], bool]) -> str:
+        made = value_excerpt_rules(self.decision.request, "value", GROUND_WORDS, may_start)
+        return f'root ::= {made[1]} "\\""\n' + "\n".join(made[0]) + "\n" if made else ""
+
+    def _settled(self, value: str) -> bool:
+        """A string value no rewrite touches: a tool's name, a number, a date, a code, a
+        path, a URL; an enum value, a default (`fixed` words only)."""
+        found = set(words(value))
+        return (value in self.names or _STRUCTURED.search(value) is not None
+                or sum(c.isalpha() for c in value) <= sum(c.isdigit() for c in value)
+                or bool(found) and found <= self.decision.fixed)
 
     def unfounded(self, text: str, start: int = 0) -> re.Match[str] | None:
         """The first string value from `start` in a call's JSON text that has a letter,
@@ -296,13 +308,8 @@ class Grounding:
                 value = json.loads(f'"{match.group(1)}"')
             except ValueError:
                 continue
-            if value in self.names:
-                continue  # a tool's name
-            found = set(words(value))
-            letters = sum(c.isalpha() for c in value)
-            if letters <= sum(c.isdigit() for c in value) or _STRUCTURED.search(value) or \
-                    found and found <= self.decision.fixed:
-                continue  # a number, a date, a code, a path, a URL; an enum value, a default
+            if self._settled(value):
+                continue
             if self._said is None:
                 self._said = _Said(self.decision.context)
             if self._said.found(value, shortest=1):
@@ -316,8 +323,7 @@ class Grounding:
         written again, and the tokens that took (no more than `left`, when given); `text`
         itself when the calls it then holds do not all validate."""
         out, used, start = text, 0, 0
-        sampling = {k: v for k, v in payload.items()
-                    if k not in ("prompt", "grammar", "n_predict", "logit_bias", "n_probs")}
+        sampling = _sampling(payload)
         for _ in range(GROUND_MAX_VALUES):
             budget = GROUND_TOKENS if left is None else min(GROUND_TOKENS, left - used)
             match = self.unfounded(out, start) if budget > 0 else None
@@ -359,15 +365,16 @@ class Grounding:
         Enum values, defaults and tool names stay. (the varied text, the tokens that took):
         None when no value could be varied or the call no longer validates."""
         request = self.decision.request
-        before = request_values(earlier, request)
-        if not before:
+        taken = [(m.group(1) or m.group(3), found) for m, found in _grounded(earlier, request)
+                 if found]
+        if not taken:
             return None, 0
+        before = set().union(*(found for _, found in taken))
+        spoken = tuple(value for value, _ in taken)
         said = _Said(request)
-        spoken = [m.group(1) or m.group(3) for m, found in _grounded(earlier, request) if found]
         numbers = [n for n in dict.fromkeys(_REQUEST_NUMBER.findall(request))
                    if n not in before and found_whole(n, said.text)]
-        sampling = {k: v for k, v in payload.items()
-                    if k not in ("prompt", "grammar", "n_predict", "logit_bias", "n_probs")}
+        sampling = _sampling(payload)
         out, used, start = text, 0, 0
         for _ in range(GROUND_MAX_VALUES):
             match = self._repeated(out, start, said, before)
@@ -388,7 +395,7 @@ class Grounding:
                 begin, end = match.start(1), match.end(1)
                 try:
                     avoid = await first_tokens(backend, out[max(0, begin - 2):begin],
-                                               tuple(spoken))
+                                               spoken)
                 except Exception:  # noqa: BLE001 - a backend that cannot tokenize: no bias
                     avoid = []
             try:
@@ -429,11 +436,8 @@ class Grounding:
                     value = json.loads(f'"{match.group(1)}"')
                 except ValueError:
                     continue
-                found = set(words(value))
-                if value in self.names or found and found <= self.decision.fixed or \
-                        _STRUCTURED.search(value) or \
-                        sum(c.isalpha() for c in value) <= sum(c.isdigit() for c in value):
-                    continue  # a path, a URL, a date, a code: not an excerpt's to vary
+                if self._settled(value):
+                    continue
             taken = said.found(value)
             if taken and taken <= before:
                 return match
