@@ -184,3 +184,43 @@ def test_varied_further_calls_take_items_the_request_lists(gateway_factory,
     assert ask(True) == plain and len(plain) >= 2
     tickers = [json.loads(a)["ticker"] for a in plain]
     assert set(tickers) <= {"AAPL", "MSFT", "GOOG"} and len(set(tickers)) == len(tickers)
+
+
+# -- a further call's copied values put in step with the request (more_calls_pair) ---------
+
+CONVERT = [{"type": "function", "function": {
+    "name": "convert", "description": "Convert an amount of money between two currencies",
+    "parameters": {"type": "object", "required": ["amount", "from_currency", "to_currency"],
+                   "properties": {"amount": {"type": "number"},
+                                  "from_currency": {"type": "string"},
+                                  "to_currency": {"type": "string"}}}}}]
+TWO_CONVERSIONS = [{"role": "user", "content": "Convert 100 USD to EUR and 250 GBP to JPY."}]
+
+
+@pytest.mark.parametrize("pair", ["on", "off"])
+def test_a_further_call_takes_the_next_group_of_the_request(gateway_factory, backend_url,
+                                                            pair) -> None:
+    """On the demo model the second conversion moves on to 250 and JPY but copies the first
+    call's USD; put in step (the default), it takes GBP, which stands to 250 as USD stood
+    to 100. Off, the copy stays: the option, not the model, makes the call right."""
+    c = gateway_factory("--endpoint", backend_url, "--dialect", "generic",
+                        "--dialect-option", f"more_calls_pair={pair}").openai()
+
+    def ask(stream: bool) -> list[dict]:
+        body = dict(model="demo", messages=TWO_CONVERSIONS, tools=CONVERT,
+                    tool_choice="required", max_tokens=256, temperature=0)
+        if not stream:
+            message = c.chat.completions.create(**body).choices[0].message
+            return [json.loads(t.function.arguments) for t in message.tool_calls or []]
+        acc: dict[int, str] = {}
+        for chunk in c.chat.completions.create(**body, stream=True):
+            for choice in chunk.choices:
+                for tc in choice.delta.tool_calls or []:
+                    acc[tc.index] = acc.get(tc.index, "") + (tc.function.arguments or "")
+        return [json.loads(a) for _, a in sorted(acc.items())]
+
+    plain = ask(False)
+    assert ask(True) == plain
+    right = [{"amount": 100, "from_currency": "USD", "to_currency": "EUR"},
+             {"amount": 250, "from_currency": "GBP", "to_currency": "JPY"}]
+    assert (plain == right) == (pair == "on"), plain

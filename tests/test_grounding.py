@@ -238,3 +238,52 @@ def test_a_camel_case_value_is_founded_by_its_words() -> None:
     backend = Backend(written)
     assert run(backend, decision) == written + "]}"
     assert backend.completions == []
+
+
+# -- numbers the conversation never gave (CallDecision.ground_numbers) ----------------------
+
+NUMBERS = replace(DECISION, ground_numbers=True)
+
+
+def test_an_invented_number_is_written_again_as_one_the_request_gives() -> None:
+    written = call_text(city="Naples", days=12)
+    backend = Backend(written, excerpt="3}")
+    assert run(backend, NUMBERS) == call_text(city="Naples", days=3) + "]}"
+    [asked] = backend.completions
+    assert asked["prompt"] == "P" + written[:written.index("12")]
+    # one of the request's numbers, then the character after the model's own: the model
+    # ends the number by choice ("1" is not cut short of "10")
+    assert asked["grammar"] == 'root ::= ("3") "}"\n' and "logit_bias" not in asked
+    # off (the decision's default): the number as the model wrote it
+    assert run(Backend(written, excerpt="3")) == written + "]}"
+
+
+def test_numbers_given_worked_out_or_in_the_schemas_stay() -> None:
+    schema = {**SCHEMA, "properties": {**SCHEMA["properties"],
+                                       "days": {"type": "integer", "maximum": 14}}}
+    decision = replace(NUMBERS, schemas=(("weather", schema),))
+    for days in (3, 0, 1, 72, 14):  # given; a flag or a count; 3 days in hours; a bound
+        backend = Backend(call_text(city="Naples", days=days), excerpt="3")
+        assert run(backend, decision) == call_text(city="Naples", days=days) + "]}"
+        assert backend.completions == []
+    # a request that gives no number: nothing to write instead
+    asked = "Weather in Naples, Florida for a few days?"
+    backend = Backend(call_text(city="Naples", days=5), excerpt="3")
+    assert run(backend, replace(NUMBERS, request=asked, context=asked)) == \
+        call_text(city="Naples", days=5) + "]}"
+    # the number the request gives is refused by the schema (2.5 for an integer): kept
+    asked = "Weather in Naples, Florida for 2.5 days?"
+    backend = Backend(call_text(city="Naples", days=5), excerpt="2.5}")
+    assert run(backend, replace(NUMBERS, request=asked, context=asked)) == \
+        call_text(city="Naples", days=5) + "]}"
+    assert len(backend.completions) == 1
+
+
+def test_the_generic_plan_grounds_numbers_unless_off() -> None:
+    tools = [ToolDef(name="weather", description="Weather of a city", parameters=SCHEMA)]
+    for options, on in (({}, True), ({"ground_numbers": "off"}, False),
+                        ({"ground_values": "off"}, False)):
+        case = make_case(GenericDialect(), tools, tool_choice="required", options=options,
+                         messages=[{"role": "user", "content": ASKED}])
+        decision = case.plan().decision
+        assert decision is not None and decision.ground_numbers is on

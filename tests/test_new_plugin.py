@@ -8,10 +8,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from gateway.pytest_plugin import start_gateway
-from gateway.testing import plugins_listed_in_fresh_env
+from gateway.testing import fresh_env
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO / "contrib" / "plugin-template"
@@ -81,7 +82,12 @@ def test_readme_writing_a_dialect_is_the_walkthrough() -> None:
 @pytest.mark.e2e
 def test_generated_plugin_installs_is_listed_and_serves(generated: Path, tmp_path: Path,
                                                         backend_url: str) -> None:
-    listed = {p["name"]: p for p in plugins_listed_in_fresh_env(str(generated), str(tmp_path))}
+    with fresh_env(str(generated), str(tmp_path)) as (python, found):
+        listed = {p["name"]: p for p in found}
+        serve_from(python, listed, tmp_path, backend_url)
+
+
+def serve_from(python: Path, listed: dict[str, Any], tmp_path: Path, backend_url: str) -> None:
     mine = listed[NAME]
     assert mine["module"] == "gateway_plugin_demo_kit"
     assert mine["version"] == "0.1.0"
@@ -90,7 +96,7 @@ def test_generated_plugin_installs_is_listed_and_serves(generated: Path, tmp_pat
     assert set(listed) == {"generic", NAME}  # found through its entry point alone
     # and it serves: the fresh environment's gateway, the generated dialect, the real model
     gw = start_gateway("--endpoint", backend_url, "--plugin", NAME, log_dir=str(tmp_path),
-                       python=str(tmp_path / "venv" / "bin" / "python"))
+                       python=str(python))
     try:
         client = gw.openai()
         assert client.models.list().data[0].model_extra["meta"]["dialect"] == NAME

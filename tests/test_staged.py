@@ -344,7 +344,7 @@ def hotel(city: str, nights: int, first: bool = False) -> str:
 
 def test_a_repeated_call_has_its_request_values_varied_to_unused_ones() -> None:
     b = VaryingBackend(hotel("Oslo", 2, True), [(hotel("Oslo", 2), "eos")],
-                       ['Bergen"', "5"])
+                       ['Bergen"', "5}"])
     events = run(b, replace(VARY, cap=2))  # type: ignore[arg-type]
     assert text(events) == hotel("Oslo", 2, True) + hotel("Bergen", 5) + "]}"
     city, nights = b.asked
@@ -353,7 +353,7 @@ def test_a_repeated_call_has_its_request_values_varied_to_unused_ones() -> None:
     assert city["prompt"] == "P" + hotel("Oslo", 2, True) + ',{"name":"hotel","arguments":{"city":"'
     assert "Bergen" in city["grammar"] and [ord("O"), BAN] in city["logit_bias"]
     # the number: one of the request's numbers no call used (not 2)
-    assert nights["grammar"] == 'root ::= "5"\n'
+    assert nights["grammar"] == 'root ::= ("5") "}"\n'
     assert nights["prompt"].endswith('"city":"Bergen","nights":')
     # only the streamed pieces count: first 5, the kept further call 5, the bracket
     assert events[-1]["tokens_predicted"] == 11
@@ -362,13 +362,13 @@ def test_a_repeated_call_has_its_request_values_varied_to_unused_ones() -> None:
 def test_a_varied_call_that_does_not_validate_or_brings_nothing_new_is_not_kept() -> None:
     # "Oslo" again (the bias failed): nothing new; the banned retry then copies too
     b = VaryingBackend(hotel("Oslo", 2, True), [(hotel("Oslo", 2), "eos"),
-                                                (hotel("Oslo", 2), "eos")], ['Oslo"', "2"])
+                                                (hotel("Oslo", 2), "eos")], ['Oslo"', "2}"])
     assert text(run(b, VARY)) == hotel("Oslo", 2, True) + "]}"  # type: ignore[arg-type]
     # a number the schema refuses for an integer argument
     trip = "Hotels in Oslo for 2 nights and in Bergen for 2.5 nights"
     decision = replace(VARY, request=trip, context=trip)
     b = VaryingBackend(hotel("Oslo", 2, True), [(hotel("Oslo", 2), "eos"),
-                                                (hotel("Oslo", 2), "eos")], ['Bergen"', "2.5"])
+                                                (hotel("Oslo", 2), "eos")], ['Bergen"', "2.5}"])
     assert text(run(b, decision)) == hotel("Oslo", 2, True) + "]}"  # type: ignore[arg-type]
 
 
@@ -395,3 +395,29 @@ def test_coordinated_values_are_items_of_one_list_in_the_request() -> None:
     assert coordinated("北京", "上海", "北京和上海的天气")
     assert not coordinated("Oslo", "Bergen", "Oslo")  # one of them not in the request
 
+
+
+# -- a further call's copied values put in step with the request (CallDecision.pair) ------
+
+def test_a_kept_further_call_has_its_copied_values_put_in_step() -> None:
+    paired = replace(VARY, vary=0.0, pair=True, cap=3)
+    # Bergen moved on, the nights stayed at Oslo's 2: written as Bergen's 5
+    b = VaryingBackend(hotel("Oslo", 2, True), [(hotel("Bergen", 2), "eos"),
+                                                (hotel("Oslo", 2), "eos"),
+                                                (hotel("Oslo", 2), "eos")], [])
+    events = run(b, paired)  # type: ignore[arg-type]
+    assert text(events) == hotel("Oslo", 2, True) + hotel("Bergen", 5) + "]}"
+    assert b.asked == []  # read off the request: nothing generated for it
+    # off: the call as the model wrote it
+    b = VaryingBackend(hotel("Oslo", 2, True), [(hotel("Bergen", 2), "eos"),
+                                                (hotel("Oslo", 2), "eos"),
+                                                (hotel("Oslo", 2), "eos")], [])
+    events = run(b, replace(paired, pair=False))  # type: ignore[arg-type]
+    assert text(events) == hotel("Oslo", 2, True) + hotel("Bergen", 2) + "]}"
+    # a value the schema refuses is not written: the call stays as it was
+    trip = "Hotels in Oslo for 2 nights and in Bergen for 2.5 nights"
+    b = VaryingBackend(hotel("Oslo", 2, True), [(hotel("Bergen", 2), "eos"),
+                                                (hotel("Oslo", 2), "eos"),
+                                                (hotel("Oslo", 2), "eos")], [])
+    events = run(b, replace(paired, request=trip, context=trip))  # type: ignore[arg-type]
+    assert text(events) == hotel("Oslo", 2, True) + hotel("Bergen", 2) + "]}"

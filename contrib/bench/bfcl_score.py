@@ -152,6 +152,12 @@ def assemble_stream(chunks: Any) -> tuple[list[Call], str | None, str]:
 
 
 def load(category: str) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """A category's cases and ground truths ({id: truth}, None without): BFCL's own, or a
+    JSONL file of BFCL-shaped cases each carrying its `ground_truth` (the category is then
+    the file's path; its name decides the checker: "parallel" in it for several calls)."""
+    if category.endswith(".jsonl"):
+        own = [json.loads(x) for x in Path(category).read_text().splitlines() if x.strip()]
+        return own, {c["id"]: c["ground_truth"] for c in own if "ground_truth" in c} or None
     data = resources.files("bfcl_eval") / "data"
     cases = [json.loads(x) for x in (data / f"BFCL_v4_{category}.json").read_text().splitlines()
              if x.strip()]
@@ -205,7 +211,7 @@ def score(client: openai.OpenAI, a: argparse.Namespace, category: str) -> tuple[
         if error is not None:  # an error is never a right answer, not even an abstention
             ok = False
         elif truth is not None:
-            ok = ast_ok(case, calls, truth[case["id"]], category)
+            ok = ast_ok(case, calls, truth[case["id"]], Path(category).stem)
         else:  # no ground truth: irrelevance wants no call, relevance wants one
             ok = bool(calls) != ("irrelevance" in category)
         wanted = len(truth[case["id"]]) if truth is not None else None
@@ -303,7 +309,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--base-url", default="http://127.0.0.1:8080/v1")
     p.add_argument("--api-key", default="none")
     p.add_argument("--serve", metavar="ARGS", help='start `gateway serve --port <free> ARGS`')
-    p.add_argument("--category", action="append", help="repeatable; default live_simple")
+    p.add_argument("--category", action="append",
+                   help="repeatable; default live_simple; or a .jsonl file of BFCL-shaped "
+                        "cases with their ground_truth")
     p.add_argument("--limit", type=int)
     p.add_argument("--offset", type=int, default=0)
     p.add_argument("--tool-choice", choices=["required", "auto"], default="auto")

@@ -115,6 +115,10 @@ class CallDecision:
     # request, generated where p(more) was at least `vary` (0: never), first has those
     # values written again as other values of the request (gateway.staged.Grounding.vary).
     vary: float = 0.0
+    # With `novel`: a further call kept that copies numbers of the last call to its tool
+    # while another of its values moved on to one no call used has those numbers put in
+    # step: the request's number in the same slot of the next group (gateway.pairing).
+    pair: bool = False
     # With `ground`: each call, once complete, has every string value that shares nothing
     # with the conversation (`context`: all its messages' text; tool names, numbers, codes,
     # paths and `fixed` words aside) written again as a short excerpt of the user's last
@@ -123,6 +127,10 @@ class CallDecision:
     # Shanghai, `"CA"` copied from a description) where the request had the words
     # (gateway.staged.Grounding).
     ground: bool = False
+    # With `ground`: a number of a call that the conversation does not give (nor the tools'
+    # schemas, nor worked out from either by a unit's factor) is written again as one of
+    # the numbers of the user's last message (`10000` for a principal said to be 5000).
+    ground_numbers: bool = False
     context: str = ""
     schemas: tuple[tuple[str, Any], ...] = ()
     # the words of the tools' enum values, string defaults and single words a description

@@ -21,6 +21,8 @@ from gateway.callgate import validator_for
 from gateway.dialect import CallDecision
 from gateway.errors import GatewayError
 from gateway.excerpt import value_excerpt_rules
+from gateway.numbers_said import numbers_given, numbers_said, schema_numbers, worked_out
+from gateway.pairing import put_in_step
 from gateway.toolprior import COMMON_WORDS, choose, content_word, name_masses, words
 
 log = logging.getLogger("gateway.staged")
@@ -116,6 +118,12 @@ async def staged_stream(backend: Backend, payload: dict[str, Any], decision: Cal
                 if not banned:
                     break
                 continue
+            if decision.pair:
+                paired = put_in_step(text, _calls("".join(pieces)), decision.request,
+                                     (grounding or Grounding(decision)).valid)
+                if paired != text:
+                    log.debug("further call %d put in step: %s", calls, paired)
+                    kept, text = [{"content": paired}], paired
             banned = None
         if held or grounding:
             text = "".join(event.get("content", "") for event in kept)
@@ -233,10 +241,10 @@ def _sampling(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _value_again(backend: Backend, payload: dict[str, Any], avoid: list[int],
-                       quoted: bool) -> tuple[str, int]:
+                       quoted: bool, closer: str = "") -> tuple[str, int]:
     """(a value written again under the payload's grammar, its tokens): "" when it was cut
     or came out empty. `quoted`: a string's inside, its closing quote and edges taken off;
-    `avoid`: tokens held back by a logit bias."""
+    else the grammar's `closer` taken off; `avoid`: tokens held back by a logit bias."""
     answer = await backend.complete({
         **payload, "cache_prompt": True,
         **({"logit_bias": [[t, BAN] for t in avoid]} if avoid else {})})
@@ -244,9 +252,19 @@ async def _value_again(backend: Backend, payload: dict[str, Any], avoid: list[in
     content = str(answer.get("content", ""))
     if quoted:
         content = content[:-1].strip(_EDGE) if content.endswith('"') else ""
+    elif closer:
+        content = content[:-len(closer)] if content.endswith(closer) else ""
     if answer.get("stop_type") != "eos" or content.endswith("\\"):
         return "", spent
     return content, spent
+
+
+def _number_choice(literals: list[str], closer: str) -> str:
+    """The grammar of a number written again: one of `literals`, then `closer` (the JSON
+    character after the number), so that the model ends a number by choice, not because
+    the grammar ran out ("1" is not cut short of "10", nor "10" pushed on from "1")."""
+    return ("root ::= (" + " | ".join(json.dumps(n) for n in literals) + ")"
+            + (" " + json.dumps(closer) if closer else "") + "\n")
 
 
 def _capitalised(word: str) -> bool:
@@ -267,6 +285,8 @@ class Grounding:
         self._said: _Said | None = None  # the conversation, read when a value needs it
         self._excerpt: str | None = None
         self._proper: str | None = None
+        self._given: list[str] | None = None
+        self._numbers: set[float] | None = None  # what the conversation and tools say
 
     @property
     def excerpt(self) -> str:
@@ -289,6 +309,25 @@ class Grounding:
         made = value_excerpt_rules(self.decision.request, "value", GROUND_WORDS, may_start)
         return f'root ::= {made[1]} "\\""\n' + "\n".join(made[0]) + "\n" if made else ""
 
+    @property
+    def given(self) -> list[str]:
+        """What a number may be written again as: the numbers the user's last message gives
+        (JSON literals)."""
+        if self._given is None:
+            self._given = numbers_given(self.decision.request)
+        return self._given
+
+    def _invented(self, raw: str) -> bool:
+        """A number of a call that the conversation did not give, the tools' schemas do
+        not hold, and that is not worked out from either by a unit's factor (0.04 for
+        "4 percent"); 0 and 1 (flags, counts, first pages) are never invented."""
+        if raw in ("0", "1", "-1") or not self.given:
+            return False
+        if self._numbers is None:
+            self._numbers = numbers_said(self.decision.context) | schema_numbers(
+                [schema for _, schema in self.decision.schemas])
+        return not worked_out(float(raw), self._numbers)
+
     def _settled(self, value: str) -> bool:
         """A string value no rewrite touches: a tool's name, a number, a date, a code, a
         path, a URL; an enum value, a default (`fixed` words only)."""
@@ -302,8 +341,12 @@ class Grounding:
         is not a tool name nor made of enum words only, and has no word of the
         conversation (common English words aside) nor is found there whole."""
         for match in _JSON_VALUE.finditer(text, start):
-            if match.group(2) or match.group(1) is None:
-                continue  # a key, a number
+            if match.group(2):
+                continue  # a key
+            if match.group(1) is None:
+                if self.decision.ground_numbers and self._invented(match.group(3)):
+                    return match
+                continue
             try:
                 value = json.loads(f'"{match.group(1)}"')
             except ValueError:
@@ -327,30 +370,37 @@ class Grounding:
         for _ in range(GROUND_MAX_VALUES):
             budget = GROUND_TOKENS if left is None else min(GROUND_TOKENS, left - used)
             match = self.unfounded(out, start) if budget > 0 else None
-            if match is None or not self.excerpt:
+            if match is None:
                 break
-            begin, end = match.start(1), match.end(1)
+            number = match.group(1) is None
+            begin, end = match.span(3) if number else match.span(1)
             start = end + 1
+            closer = out[end:end + 1] if number else ""
+            grammar = _number_choice(self.given, closer) if number else self.excerpt
+            if not grammar:
+                continue
             try:
                 # the model's own value held back: its first token (or character) would
-                # begin the excerpt word that starts alike ("CA" -> "Could")
-                avoid = await first_tokens(backend, out[max(0, begin - 2):begin],
-                                           (match.group(1), match.group(1)[0]))
+                # begin the excerpt word that starts alike ("CA" -> "Could"); a number's
+                # grammar has only the request's numbers
+                avoid = [] if number else await first_tokens(
+                    backend, out[max(0, begin - 2):begin], (match.group(1), match.group(1)[0]))
             except Exception:  # noqa: BLE001 - a backend that cannot tokenize: no bias
                 avoid = []
             try:
                 value, spent = await _value_again(backend, {
-                    **sampling, "prompt": prompt + out[:begin], "grammar": self.excerpt,
-                    "n_predict": budget}, avoid, quoted=True)
+                    **sampling, "prompt": prompt + out[:begin], "grammar": grammar,
+                    "n_predict": budget}, avoid, quoted=not number, closer=closer)
             except GatewayError:
                 return text, used
             used += spent
-            if not value:
-                continue
-            log.debug("value %s written again as %s", match.group(1), value)
-            out = out[:begin] + value + out[end:]
+            tried = out[:begin] + value + out[end:]
+            if not value or number and not all(self.valid(call) for call in _calls(tried)):
+                continue  # (a number the schema refuses there: 45.5 for an integer)
+            log.debug("value %s written again as %s", out[begin:end], value)
+            out = tried
             start = begin + len(value) + 1
-        if out == text or not all(self._valid(call) for call in _calls(out)):
+        if out == text or not all(self.valid(call) for call in _calls(out)):
             return text, used
         return out, used
 
@@ -386,8 +436,10 @@ class Grounding:
                 if not numbers:
                     continue
                 begin, end = match.start(3), match.end(3)
-                grammar, avoid = "root ::= " + " | ".join(json.dumps(n) for n in numbers) + "\n", []
+                closer = out[end:end + 1]
+                grammar, avoid = _number_choice(numbers, closer), []
             else:
+                closer = ""
                 grammar = (self.proper_excerpt if match.group(1)[:1].isupper()
                            else self.excerpt)
                 if not grammar:
@@ -401,7 +453,8 @@ class Grounding:
             try:
                 content, spent = await _value_again(backend, {
                     **sampling, "prompt": prompt + out[:begin], "grammar": grammar,
-                    "n_predict": budget}, avoid, quoted=match.group(1) is not None)
+                    "n_predict": budget}, avoid, quoted=match.group(1) is not None,
+                    closer=closer)
             except GatewayError:
                 return None, used
             used += spent
@@ -414,7 +467,7 @@ class Grounding:
             log.debug("repeated value %s varied as %s", out[begin:end], content)
             out = out[:begin] + content + out[end:]
             start = begin + len(content) + 1
-        if out == text or not all(self._valid(call) for call in _calls(out)):
+        if out == text or not all(self.valid(call) for call in _calls(out)):
             return None, used
         return out, used
 
@@ -443,7 +496,7 @@ class Grounding:
                 return match
         return None
 
-    def _valid(self, call: dict[str, Any]) -> bool:
+    def valid(self, call: dict[str, Any]) -> bool:
         schema = next((s for name, s in self.decision.schemas if name == call.get("name")), None)
         return schema is not None and bool(validator_for(schema).is_valid(call.get("arguments")))
 

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -49,7 +51,8 @@ from gateway.grammar import GrammarLimits, cached_schema_to_gbnf
 from gateway.templating import ChatTemplate
 
 __all__ = ["CHATML", "CLOCK", "WEATHER", "DialectCase", "DialectConformance", "Golden",
-           "accepts", "make_case", "parse_all", "parse_gbnf", "plugins_listed_in_fresh_env",
+           "accepts", "fresh_env", "make_case", "parse_all", "parse_gbnf",
+           "plugins_listed_in_fresh_env",
            "shared_template", "shared_templates_dir"]
 
 REQUIRED_TAGS = frozenset({"empty_arguments", "several_calls", "content_before_call",
@@ -321,24 +324,62 @@ def shared_template(name: str) -> ChatTemplate:
     return ChatTemplate(path.read_text(), name=name)
 
 
-def plugins_listed_in_fresh_env(plugin_dir: str, workdir: str) -> list[dict[str, Any]]:
-    """Install the core and ONE plugin into a new virtual environment and return what
-    `gateway plugins` lists there (discovery through the installed entry point only)."""
-    import os
+_FRESH_ENVS: dict[str, Path] = {}  # the core's repository -> a new venv with it installed
+
+
+def _fresh_core_env(root: Path) -> Path:
+    """A new virtual environment with the core alone installed (and setuptools, so that a
+    plugin builds in it without downloading its build backend again): made once per test
+    session, removed at exit."""
+    import atexit
+    import shutil
     import subprocess
     import sys
-    from pathlib import Path
+    import tempfile
+
+    key = str(root)
+    if key not in _FRESH_ENVS:
+        home = Path(tempfile.mkdtemp(prefix="gateway-fresh-env-"))
+        atexit.register(shutil.rmtree, home, ignore_errors=True)
+        venv = home / "venv"
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q",
+                        "--disable-pip-version-check", "setuptools>=77", str(root)],
+                       check=True, timeout=600)
+        _FRESH_ENVS[key] = venv
+    return _FRESH_ENVS[key]
+
+
+@contextmanager
+def fresh_env(plugin_dir: str, workdir: str) -> Iterator[tuple[Path, list[dict[str, Any]]]]:
+    """The core and ONE plugin in a virtual environment of their own: (its python, what
+    `gateway plugins` lists there: discovery through the installed entry point only). The
+    core's environment is made once per session; the plugin is uninstalled on leaving, so
+    the next plugin is alone again."""
+    import os
+    import subprocess
+    import tomllib
 
     import gateway
 
     root = Path(gateway.__file__).resolve().parents[2]  # the repo: pyproject.toml of the core
-    venv = Path(workdir) / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q",
-           "--disable-pip-version-check"]
-    subprocess.run([*pip, str(root), str(plugin_dir)], check=True, timeout=600)
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "GATEWAY_LOAD_PLUGINS")}
-    out = subprocess.run([str(venv / "bin" / "gateway"), "plugins"], check=True,
-                         capture_output=True, text=True, env=env, cwd=workdir, timeout=120)
-    listed: list[dict[str, Any]] = json.loads(out.stdout)
-    return listed
+    venv = _fresh_core_env(root)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "-q", "--disable-pip-version-check"]
+    name = tomllib.loads((Path(plugin_dir) / "pyproject.toml").read_text())["project"]["name"]
+    subprocess.run([*pip, "install", "--no-build-isolation", str(plugin_dir)], check=True,
+                   timeout=600, cwd=workdir)
+    try:
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("PYTHONPATH", "GATEWAY_LOAD_PLUGINS")}
+        out = subprocess.run([str(venv / "bin" / "gateway"), "plugins"], check=True,
+                             capture_output=True, text=True, env=env, cwd=workdir, timeout=120)
+        yield venv / "bin" / "python", json.loads(out.stdout)
+    finally:
+        subprocess.run([*pip, "uninstall", "-y", name], check=True, timeout=120)
+
+
+def plugins_listed_in_fresh_env(plugin_dir: str, workdir: str) -> list[dict[str, Any]]:
+    """What `gateway plugins` lists with the core and ONE plugin installed in a virtual
+    environment of their own (see `fresh_env`)."""
+    with fresh_env(plugin_dir, workdir) as (_, listed):
+        return listed

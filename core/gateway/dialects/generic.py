@@ -78,6 +78,11 @@ class GenericDialect(Dialect):
                    "earlier calls took from the request, made where the model's probability "
                    "(in %) of another call was at least this, first has those values written "
                    "again as other values of the request (0: never)"),
+        choice_option("more_calls_pair", "on", "off",
+                      help="with more_calls_novel: a further call that copies numbers of the "
+                           "call before while its other values move on to the next group of "
+                           "the request has those numbers taken from that group too "
+                           "(\"base 10, height 5 and base 15, height 7\")"),
         int_option("name_prior_odds", 0,
                    "with required calls and several tools: the most (as odds) the words the "
                    "request shares with a tool may favour it over another for the first "
@@ -86,6 +91,11 @@ class GenericDialect(Dialect):
                       help="with required/named calls: a string value that shares no word "
                            "with the conversation is written again as an excerpt of the "
                            "user's last message (kept only if the call still validates)"),
+        choice_option("ground_numbers", "on", "off",
+                      help="with ground_values: a number that the conversation does not give "
+                           "(nor the tools' schemas, nor worked out from either by a unit's "
+                           "factor) is written again as one of the numbers of the user's last "
+                           "message (kept only if the call still validates)"),
         MAX_PARALLEL_CALLS,
     )
 
@@ -322,6 +332,7 @@ def _call_decision(rules: list[str], options: Mapping[str, Any], cap: int,
     probe_more = pct > 0 and cap >= 2
     pick = odds > 1 and len(names) >= 2
     ground = options.get("ground_values", "on") == "on"
+    pair = probe_more and novel and options.get("more_calls_pair", "on") == "on"
     if not probe_more and not pick and not ground:
         return None
     body = "\n".join(rules) + "\n"
@@ -336,12 +347,14 @@ def _call_decision(rules: list[str], options: Mapping[str, Any], cap: int,
         novel=probe_more and novel,
         retry=probe_more and novel and options.get("more_calls_retry", "on") == "on",
         vary=(min(vary, 100) / 100 if probe_more and novel else 0.0),
+        pair=pair,
         picks=tuple(f"call{i}" for i in range(len(names))) if pick else (),
         names=tuple(json.dumps(n)[1:] for n in names) if pick else (),
         name_open='{"tool_calls":[{"name":"', pick_open=_CALLS_OPEN,
         prior_strength=math.log(odds) if pick else 0.0,
-        ground=ground, fixed=_fixed_words(tools) if ground else frozenset(),
-        schemas=tuple((t.name, t.parameters) for t in tools) if ground else ())
+        ground=ground, ground_numbers=ground and options.get("ground_numbers", "on") == "on",
+        fixed=_fixed_words(tools) if ground else frozenset(),
+        schemas=tuple((t.name, t.parameters) for t in tools) if ground or pair else ())
 
 
 def _enum_words(tools: list[ToolDef]) -> frozenset[str]:

@@ -1,0 +1,271 @@
+"""A further call's values put in step with the group of the request the call serves.
+
+A user who wants one tool called several times lists one group of values per call: "base 10
+and height 5, and base 15 and height 7", "from Paris to Rome and from Madrid to Lisbon",
+"the Hilton in Boston for 3 nights and the Hyatt in Miami for 2 nights". A small model
+writing the second call often moves some values on to the next group and copies the others
+from the call before: (15, 5), (Madrid, Rome), (Hyatt, Miami, 3). A value copied that way,
+in a call where another value moved on to one no call used, is written again as the value
+that stands to the moved one as the copied value stood to the one it replaced:
+
+- the same words between them ("Paris to Rome" / "Madrid to Lisbon", "base 10 and height 5"
+  / "base 15 and height 7": the *gap*);
+- or, for a number, the same word or sign right before or after it ("for 3 nights" / "for
+  2 nights", "5%" / "7%": the *slot*), when the groups are not worded alike.
+
+The new value must be one the calls have not used up; the call is kept so only when it
+still validates. A value both groups share ("Japan in 2010 and in 2020") has nothing in its
+place and stays.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.numbers_said import given_spans
+from gateway.toolprior import COMMON_WORDS
+
+_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|\w+|[^\w\s]")
+_SIGNS = frozenset("$€£¥%°#")  # the marks that say what a number is, as a word would
+# where a value written in place of a copied one ends: a mark, a coordinator
+_STOPS = frozenset({"and", "or", "then", "also", "but", "vs", "versus", "with", "for", "in",
+                    "on", "at", "to", "from", "of", "by"})
+# what a value written in place of a copied one never runs across: a sentence's end, a
+# coordinator, a list's comma
+_BREAKS = frozenset({".", "!", "?", ";", "。", "！", "？", "；", ",", "，", "、", "and", "or",
+                     "then", "also", "but", "vs", "versus"})
+_GAP_TOKENS = 8  # the most tokens between a copied value and the one that moved on
+_VALUE_TOKENS = 6  # the most tokens a string written in place of a copied one may take
+# A top-level argument's scalar value in a call's JSON text
+_ARGUMENT = r'"{key}"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)(?=\s*[,}}])'
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    text: str  # lower-cased
+    start: int
+    end: int
+
+
+def _tokens(text: str) -> list[_Token]:
+    return [_Token(m.group(0).lower(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+
+
+def _as_number(token: str) -> float | None:
+    try:
+        return float(token.replace(",", "")) if token[:1].isdigit() else None
+    except ValueError:
+        return None
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+Value = str | float  # a scalar argument, a string lower-cased and spaced, a number as float
+
+
+def _scalar(value: Any) -> Value | None:
+    if isinstance(value, str):
+        text = " ".join(value.lower().split())
+        return text or None
+    return _number(value)
+
+
+class _Request:
+    """The user's message as tokens, where each value stands in it."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = _tokens(text)
+        self.words = [t.text for t in self.tokens]
+        ends = given_spans(text)
+        self.numbers = {t.start for t in self.tokens if ends.get(t.start) == t.end}
+
+    def spans(self, value: Value) -> list[tuple[int, int]]:
+        """Where a value stands: (first token, past last token), each time it is said."""
+        if isinstance(value, float):
+            return [(i, i + 1) for i, t in enumerate(self.tokens)
+                    if t.start in self.numbers and _as_number(t.text) == value]
+        wanted = [t.text for t in _tokens(value)]
+        n = len(wanted)
+        if not n:
+            return []
+        return [(i, i + n) for i in range(len(self.words) - n + 1)
+                if self.words[i:i + n] == wanted]
+
+    def value(self, span: tuple[int, int], like: Value) -> Value | None:
+        """The value at `span` as a value of the kind of `like`."""
+        if isinstance(like, float):
+            token = self.tokens[span[0]]
+            return _as_number(token.text) if span[1] - span[0] == 1 and \
+                token.start in self.numbers else None
+        return " ".join(self.words[span[0]:span[1]])
+
+    def written(self, span: tuple[int, int]) -> str:
+        """The request's own text at `span` (its case)."""
+        return self.text[self.tokens[span[0]].start:self.tokens[span[1] - 1].end]
+
+
+def _slot_word(token: str) -> str:
+    """A neighbour of a number that says which slot it fills ("height", "nights", "$",
+    "%"), singular; "" for one that does not ("and", "the", ",")."""
+    if token in COMMON_WORDS or not (token.isalnum() or token in _SIGNS):
+        return ""
+    return token[:-1] if len(token) > 3 and token.endswith("s") and not token.endswith("ss") \
+        else token
+
+
+def _stop(token: str) -> bool:
+    return token in _STOPS or not token.isalnum()
+
+
+def _after(req: _Request, start: int, follow: str) -> tuple[int, int] | None:
+    """A string value beginning at token `start`: up to the token that followed the copied
+    value (`follow`) when it comes soon, before a break (`_BREAKS`): "Lunch at noon'" as
+    "Meeting moved'"; else up to a mark, a coordinator or a preposition."""
+    words = req.words[start:start + _VALUE_TOKENS + 1]
+    for n, word in enumerate(words):
+        if word == follow and n:
+            return start, start + n
+        if word in _BREAKS:
+            break
+    n = 0
+    while n < min(len(words), _VALUE_TOKENS) and not _stop(words[n]):
+        n += 1
+    return (start, start + n) if n else None
+
+
+def _before(req: _Request, end: int, lead: str) -> tuple[int, int] | None:
+    """A string value ending before token `end` (see `_after`, backwards)."""
+    words = req.words[max(0, end - _VALUE_TOKENS - 1):end][::-1]
+    for n, word in enumerate(words):
+        if word == lead and n:
+            return end - n, end
+        if word in _BREAKS:
+            break
+    n = 0
+    while n < min(len(words), _VALUE_TOKENS) and not _stop(words[n]):
+        n += 1
+    return (end - n, end) if n else None
+
+
+def _by_gap(req: _Request, copied: Value, was: Value, moved: Value) -> list[tuple[int, int]]:
+    """Where a value stands to `moved` as `copied` stood to `was` (the same tokens between
+    them, on the same side)."""
+    out = []
+    for v in req.spans(copied):
+        for a in req.spans(was):
+            for b in req.spans(moved):
+                if v[0] >= a[1] and v[0] - a[1] <= _GAP_TOKENS:  # copied after the anchor
+                    gap = req.words[a[1]:v[0]]
+                    at = b[1] + len(gap)
+                    if req.words[b[1]:at] != gap or at >= len(req.words):
+                        continue
+                    if isinstance(copied, float):
+                        out.append((at, at + 1))
+                    elif (span := _after(req, at, req.words[v[1]] if v[1] < len(req.words)
+                                         else "")):
+                        out.append(span)
+                elif v[1] <= a[0] and a[0] - v[1] <= _GAP_TOKENS:  # copied before it
+                    gap = req.words[v[1]:a[0]]
+                    at = b[0] - len(gap)
+                    if at <= 0 or req.words[at:b[0]] != gap:
+                        continue
+                    if isinstance(copied, float):
+                        out.append((at - 1, at))
+                    elif (span := _before(req, at, req.words[v[0] - 1] if v[0] else "")):
+                        out.append(span)
+    return out
+
+
+def _by_slot(req: _Request, copied: float) -> list[tuple[int, int]]:
+    """The request's numbers with a word or sign beside them that one beside `copied` has."""
+    def sides(i: int) -> tuple[str, str]:
+        return (_slot_word(req.words[i - 1]) if i else "",
+                _slot_word(req.words[i + 1]) if i + 1 < len(req.words) else "")
+    slots = [sides(i) for i, _ in req.spans(copied)]
+    lefts, rights = {a for a, _ in slots} - {""}, {b for _, b in slots} - {""}
+    return [(i, i + 1) for i, t in enumerate(req.tokens) if t.start in req.numbers
+            and (sides(i)[0] in lefts or sides(i)[1] in rights)]
+
+
+def in_step(call: dict[str, Any], earlier: list[dict[str, Any]], request: str
+            ) -> dict[str, str | float]:
+    """{argument: the value to write there} for a further call (`call`, after the calls
+    `earlier`) whose top-level values copy the last earlier call to the same tool while
+    another of its values moved on to a value of the request no earlier call used; {}
+    when nothing is out of step. Strings come as the request writes them."""
+    before = next((c for c in reversed(earlier) if c.get("name") == call.get("name")), None)
+    args, old = call.get("arguments"), before.get("arguments") if before else None
+    if not isinstance(args, dict) or not isinstance(old, dict):
+        return {}
+    req = _Request(request)
+    used = [v for c in earlier if isinstance(c.get("arguments"), dict)
+            for v in map(_scalar, c["arguments"].values()) if v is not None]
+    moved: list[tuple[Value, Value]] = []  # (what the call before had, what this one has)
+    copied: list[tuple[str, Value]] = []
+    for key, raw in args.items():
+        value, was = _scalar(raw), _scalar(old.get(key))
+        if value is None or was is None or not req.spans(was):
+            continue
+        if value == was:
+            copied.append((key, value))
+        elif value not in used and req.spans(value):
+            moved.append((was, value))
+    taken = used + [v for v in map(_scalar, args.values()) if v is not None]
+    out: dict[str, str | float] = {}
+    while moved and copied:  # a value put in step anchors the next ("Hilton in Boston")
+        step: list[tuple[Value, Value]] = []
+        for key, value in copied:
+            spans = [s for was, now in moved for s in _by_gap(req, value, was, now)]
+            if not spans and isinstance(value, float):
+                spans = _by_slot(req, value)
+            for span in spans:
+                new = req.value(span, value)
+                if new is None or new == value or taken.count(new) >= len(req.spans(new)):
+                    continue
+                out[key] = new if isinstance(new, float) else req.written(span)
+                step.append((value, new))
+                taken.append(new)
+                break
+        copied = [(key, value) for key, value in copied if key not in out]
+        moved = step
+    return out
+
+
+def put_in_step(text: str, earlier: list[dict[str, Any]], request: str,
+                valid: Callable[[dict[str, Any]], bool]) -> str:
+    """A further call's JSON text (`,{"name":..., "arguments":{...}}`) with its values put
+    in step (see `in_step`), each change kept only if the call still validates; `text`
+    itself when nothing changed."""
+    start = text.find("{")
+    try:
+        call, _ = json.JSONDecoder().raw_decode(text, start) if start >= 0 else (None, 0)
+    except ValueError:
+        return text
+    if not isinstance(call, dict):
+        return text
+    at = text.find('"arguments"')
+    out = text
+    for key, value in in_step(call, earlier, request).items():
+        pattern = re.compile(_ARGUMENT.format(key=re.escape(json.dumps(key)[1:-1])))
+        match = pattern.search(out, at)
+        if match is None:
+            continue
+        if isinstance(value, str):
+            written = json.dumps(value, ensure_ascii=False)
+        else:
+            written = str(int(value)) if value == int(value) else repr(value)
+        tried = out[:match.start(1)] + written + out[match.end(1):]
+        try:
+            changed, _ = json.JSONDecoder().raw_decode(tried, start)
+        except ValueError:
+            continue
+        if valid(changed):
+            out = tried
+    return out

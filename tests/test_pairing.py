@@ -1,0 +1,96 @@
+"""A further call's values put in step with the request's next group (gateway.pairing)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from gateway.pairing import in_step, put_in_step
+
+
+def call(name: str, **arguments: Any) -> dict[str, Any]:
+    return {"name": name, "arguments": arguments}
+
+
+TRIANGLES = ("Find the area of a triangle with base 10 and height 5, and of another with "
+             "base 15 and height 7.")
+
+
+@pytest.mark.parametrize("request_, earlier, further, wanted", [
+    # a copied number moves on with the others, to the number in the same slot
+    (TRIANGLES, call("area", base=10, height=5), call("area", base=15, height=5),
+     {"height": 7.0}),
+    ("Book the Hilton in Boston for 3 nights and the Hyatt in Miami for 2 nights.",
+     call("book", hotel="Hilton", city="Boston", nights=3),
+     call("book", hotel="Hyatt", city="Miami", nights=3), {"nights": 2.0}),
+    ("Interest on 5000 at 4 percent for 3 years, and on 8000 at 6 percent for 5 years?",
+     call("interest", principal=5000, rate=4, years=3),
+     call("interest", principal=8000, rate=4, years=3), {"rate": 6.0, "years": 5.0}),
+    # a number the two groups share stays: no unused number in its slot
+    ("Principal 1000 at rates 5% and 7% over 10 years.",
+     call("interest", principal=1000, rate=5, years=10),
+     call("interest", principal=1000, rate=7, years=10), {}),
+    # a number in another slot is not taken ("2 adults" is no budget)
+    ("2 adults in Paris and Rome, budget 300",
+     call("stay", adults=2, city="Paris"), call("stay", adults=2, city="Rome"), {}),
+    # nothing moved on: not a call for the next group (the novelty check's matter)
+    (TRIANGLES, call("area", base=10, height=5), call("area", base=10, height=5), {}),
+    # another tool: no group to keep in step with
+    (TRIANGLES, call("perimeter", base=10, height=5), call("area", base=15, height=5), {}),
+    # strings: the value standing to the moved one as the copied one stood to its own
+    ("Search flights from Paris to Rome on 2024-05-01 and from Madrid to Lisbon on 2024-05-03.",
+     call("flights", origin="Paris", destination="Rome", date="2024-05-01"),
+     call("flights", origin="Madrid", destination="Rome", date="2024-05-03"),
+     {"destination": "Lisbon"}),
+    ("Convert 100 USD to EUR and 250 GBP to JPY.",
+     call("convert", amount=100, source="USD", target="EUR"),
+     call("convert", amount=250, source="GBP", target="EUR"), {"target": "JPY"}),
+    ("The sales tax on $45.50 in Austin, TX and on $120 in Seattle, WA?",
+     call("tax", amount=45.5, city="Austin", state="TX"),
+     call("tax", amount=120, city="Seattle", state="TX"), {"state": "WA"}),
+    ("Email alice@example.com the subject 'Meeting moved' and bob@example.com the subject "
+     "'Lunch at noon'.", call("mail", to="alice@example.com", subject="Meeting moved"),
+     call("mail", to="bob@example.com", subject="Meeting moved"), {"subject": "Lunch at noon"}),
+    # a value put in step anchors the next: Miami (by "for 2"), then Hyatt (by "in Miami")
+    ("Book the Hilton in Boston for 3 nights and the Hyatt in Miami for 2 nights.",
+     call("book", hotel="Hilton", city="Boston", nights=3),
+     call("book", hotel="Hilton", city="Boston", nights=2), {"city": "Miami", "hotel": "Hyatt"}),
+    # a value both groups share stays, worded alike or not
+    ("What was the population of Japan in 2010 and in 2020?",
+     call("population", country="Japan", year=2010),
+     call("population", country="Japan", year=2020), {}),
+    ("The last scores of the Lakers and the Celtics in the NBA?",
+     call("score", team="Lakers", league="NBA"), call("score", team="Celtics", league="NBA"), {}),
+    # a number the request repeats is used up only when every time it is said is taken
+    ("A room for 2 adults and 1 child in New York, then one for 1 adult and 2 children in LA",
+     call("room", adults=2, children=1, city="New York"),
+     call("room", adults=1, children=1, city="LA"), {"children": 2.0}),
+])
+def test_in_step(request_: str, earlier: dict[str, Any], further: dict[str, Any],
+                 wanted: dict[str, float]) -> None:
+    assert in_step(further, [earlier], request_) == wanted
+
+
+def test_third_group_takes_the_nearest_unused_number() -> None:
+    request = ("Volumes of cylinders with radius 3 and height 8, radius 4 and height 10, "
+               "radius 6 and height 2.")
+    earlier = [call("volume", radius=3, height=8), call("volume", radius=4, height=10)]
+    assert in_step(call("volume", radius=6, height=10), earlier, request) == {"height": 2.0}
+    assert in_step(call("volume", radius=4, height=8), earlier[:1], request) == {"height": 10.0}
+
+
+def test_put_in_step_rewrites_the_text_and_keeps_only_valid_calls() -> None:
+    earlier = [call("area", base=10, height=5)]
+    text = ',{"name":"area","arguments":{"base":15,"height":5}}'
+    out = put_in_step(text, earlier, TRIANGLES, lambda c: True)
+    assert out == ',{"name":"area","arguments":{"base":15,"height":7}}'
+    assert json.loads(out[1:])["arguments"] == {"base": 15, "height": 7}
+    assert put_in_step(text, earlier, TRIANGLES, lambda c: False) == text
+    # a decimal where the schema wants an integer is refused by the validator
+    request = "Loans of 20000 at 5% over 36 months and 15000 at 3.5% over 24 months"
+    text = ',{"name":"loan","arguments":{"amount":15000,"rate":5,"months":36}}'
+    out = put_in_step(text, [call("loan", amount=20000, rate=5, months=36)], request,
+                      lambda c: all(isinstance(v, int) for v in c["arguments"].values()))
+    assert json.loads(out[1:])["arguments"] == {"amount": 15000, "rate": 5, "months": 24}
+    assert put_in_step("not json", earlier, TRIANGLES, lambda c: True) == "not json"
