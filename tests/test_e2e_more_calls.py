@@ -189,11 +189,12 @@ def test_varied_further_calls_take_items_the_request_lists(gateway_factory,
 # -- a further call's copied values put in step with the request (more_calls_pair) ---------
 
 CONVERT = [{"type": "function", "function": {
-    "name": "convert", "description": "Convert an amount of money between two currencies",
+    "name": "currency.convert", "description": "Convert an amount between currencies.",
     "parameters": {"type": "object", "required": ["amount", "from_currency", "to_currency"],
-                   "properties": {"amount": {"type": "number"},
-                                  "from_currency": {"type": "string"},
-                                  "to_currency": {"type": "string"}}}}}]
+                   "properties": {"amount": {"type": "number", "description": "amount"},
+                                  "from_currency": {"type": "string", "description": "ISO code"},
+                                  "to_currency": {"type": "string",
+                                                  "description": "ISO code"}}}}}]
 TWO_CONVERSIONS = [{"role": "user", "content": "Convert 100 USD to EUR and 250 GBP to JPY."}]
 
 

@@ -287,3 +287,16 @@ def test_the_generic_plan_grounds_numbers_unless_off() -> None:
                          messages=[{"role": "user", "content": ASKED}])
         decision = case.plan().decision
         assert decision is not None and decision.ground_numbers is on
+
+
+def test_a_number_written_again_is_near_its_argument_and_unused_by_earlier_calls() -> None:
+    asked = "Weather in Naples for 3 days at 20 degrees and in Rome for 5 days"
+    decision = replace(NUMBERS, request=asked, context=asked)
+    written = ',' + call_text(city="Rome", days=9)[len('{"tool_calls":['):]
+    backend = Backend(written, excerpt="5}")
+    earlier = call_text(city="Naples", days=3)
+    out, _ = asyncio.run(Grounding(decision).apply(backend, {"temperature": 0}, "P", written,
+                                                   None, earlier))
+    assert out == written.replace("9", "5")
+    # "days" stands beside 3 and 5 (not 20); 3 is the earlier call's
+    assert backend.completions[0]["grammar"] == 'root ::= ("5") "}"\n'

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from gateway.numbers_said import numbers_given, numbers_said, schema_numbers, worked_out
+from gateway.numbers_said import (
+    numbers_for,
+    numbers_given,
+    numbers_said,
+    schema_numbers,
+    worked_out,
+)
 
 
 def test_numbers_said_with_digits_anywhere_and_as_words() -> None:
@@ -36,3 +42,18 @@ def test_worked_out(value: float, said: set[float], found: bool) -> None:
 def test_schema_numbers() -> None:
     assert {14.0, 0.5, 3.0} <= schema_numbers({"maximum": 14, "default": 0.5,
                                                "description": "e.g. 3 items"})
+
+
+LOANS = ("Compare the monthly payment of a 20000 loan at 5% over 36 months with a 15000 loan "
+         "at 3.5% over 24 months.")
+
+
+@pytest.mark.parametrize("key, used, wanted", [
+    ("loan_amount", set(), ["20000", "15000"]),  # a word of the key beside the number
+    ("loan_amount", {20000.0}, ["15000"]),  # and one no call used when any is left
+    ("months", {36.0, 24.0}, ["36", "24"]),  # all used: all of them still
+    ("annual_rate", set(), ["20000", "5", "36", "15000", "3.5", "24"]),  # no word: all
+    ("annual_rate", {5.0, 36.0}, ["20000", "15000", "3.5", "24"]),
+])
+def test_numbers_for_an_argument(key: str, used: set[float], wanted: list[str]) -> None:
+    assert numbers_for(LOANS, key, used) == wanted

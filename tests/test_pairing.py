@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from gateway.pairing import in_step, put_in_step
+from gateway.pairing import in_step, put_in_step, same_slot
 
 
 def call(name: str, **arguments: Any) -> dict[str, Any]:
@@ -94,3 +94,20 @@ def test_put_in_step_rewrites_the_text_and_keeps_only_valid_calls() -> None:
                       lambda c: all(isinstance(v, int) for v in c["arguments"].values()))
     assert json.loads(out[1:])["arguments"] == {"amount": 15000, "rate": 5, "months": 24}
     assert put_in_step("not json", earlier, TRIANGLES, lambda c: True) == "not json"
+
+
+TAXES = "The sales tax for $30.45 in Chicago, IL, $52.33 in Sacramento, CA and $11.23 in Portland?"
+
+
+@pytest.mark.parametrize("one, other, request_, same", [
+    ("Chicago", "Sacramento", TAXES, True),  # "in _ ,"
+    ("30.45", "52.33", TAXES, True),  # "$ _ in"
+    ("11.23", "30.45", TAXES, True),
+    ("IL", "CA", TAXES, False),  # ", _ ," and ", _ and"
+    ("Bangkok", "Thailand", "The weather in Bangkok, Thailand?", False),  # a qualifier
+    ("1000", "10", "Invest $1000 at 10% for 5 years", False),  # two slots
+    ("Oslo", "Oslo", "In Oslo and in Oslo", False),  # not another value
+    ("Stranger Things", "Friends", "Shows 'Stranger Things' and 'Friends' on Netflix", True),
+])
+def test_same_slot(one: str, other: str, request_: str, same: bool) -> None:
+    assert same_slot(one, other, request_) is same

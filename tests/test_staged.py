@@ -421,3 +421,21 @@ def test_a_kept_further_call_has_its_copied_values_put_in_step() -> None:
                                                 (hotel("Oslo", 2), "eos")], [])
     events = run(b, replace(paired, request=trip, context=trip))  # type: ignore[arg-type]
     assert text(events) == hotel("Oslo", 2, True) + hotel("Bergen", 2) + "]}"
+
+
+def test_a_varied_value_in_the_same_slot_of_another_group_is_kept() -> None:
+    # "Oslo" and "Bergen" are not listed together (a sentence end between them), but both
+    # stand "in _ for": the same item of two groups
+    trip = "A hotel in Oslo for 2 nights. Then a hotel in Bergen for 5 nights."
+    decision = replace(VARY, request=trip, context=trip, cap=2)
+    b = VaryingBackend(hotel("Oslo", 2, True), [(hotel("Oslo", 2), "eos")], ['Bergen"', "5}"])
+    assert text(run(b, decision)) == hotel("Oslo", 2, True) + hotel("Bergen", 5) + "]}"  # type: ignore[arg-type]
+    # a word that only stands near it ("Then") is refused (the number, in its slot, is
+    # varied; put in step, the city follows it)
+    b = VaryingBackend(hotel("Oslo", 2, True), [(hotel("Oslo", 2), "eos"),
+                                                (hotel("Oslo", 2), "eos")], ['Then"', "5}"])
+    assert text(run(b, decision)) == hotel("Oslo", 2, True) + hotel("Oslo", 5) + "]}"  # type: ignore[arg-type]
+    b = VaryingBackend(hotel("Oslo", 2, True), [(hotel("Oslo", 2), "eos"),
+                                                (hotel("Oslo", 2), "eos")], ['Then"', "5}"])
+    assert text(run(b, replace(decision, pair=True))) == \
+        hotel("Oslo", 2, True) + hotel("Bergen", 5) + "]}"  # type: ignore[arg-type]

@@ -34,7 +34,7 @@ _SCALES = (1.0, 100.0, 1000.0, 60.0, 3600.0, 24.0, 7.0, 12.0, 1e6, 1024.0)
 def numbers_said(text: str) -> set[float]:
     """Every number in a text, written with digits (anywhere) or as a word ("two", "a
     dozen", "third")."""
-    out = set()
+    out: set[float] = set()
     for run in _ANY_NUMBER.findall(text):
         pieces = [run.replace(",", ""), *run.split(",")]  # 1,250 and a list "1,2,3"
         if run.count(".") > 1:
@@ -53,6 +53,30 @@ def numbers_given(text: str) -> list[str]:
         if literal not in out:
             out.append(literal)
     return out
+
+
+_NEAR = 1  # the words either side of a number that say what it counts
+_NEAR_WORD = re.compile(r"[^\W\d_]+")
+
+
+def numbers_for(text: str, key: str, used: set[float]) -> list[str]:
+    """The numbers the text gives (see `numbers_given`) that may fill the argument `key`:
+    those with a word of the key right before or after them ("a 20000 loan" for
+    `loan_amount`, "70 kg" for `weight_kg`) when any has one, and of those the ones no
+    call `used` when any is left; else all of them."""
+    from gateway.toolprior import COMMON_WORDS, words
+
+    wanted = set(words(key)) - COMMON_WORDS
+    given: list[tuple[str, bool]] = []
+    for match in _GIVEN.finditer(text):
+        literal = match.group(1) + match.group(2).replace(",", "")
+        before = _NEAR_WORD.findall(text[max(0, match.start() - 40):match.start()])[-_NEAR:]
+        after = _NEAR_WORD.findall(text[match.end():match.end() + 40])[:_NEAR]
+        near = bool(wanted & set(words(" ".join(before + after))))
+        given.append((literal, near))
+    out = [n for n, near in given if near] or [n for n, _ in given]
+    out = list(dict.fromkeys(out))
+    return [n for n in out if float(n) not in used] or out
 
 
 def given_spans(text: str) -> dict[int, int]:

@@ -29,6 +29,7 @@ from typing import Any
 from gateway.numbers_said import given_spans
 from gateway.toolprior import COMMON_WORDS
 
+_NUMBER_TEXT = re.compile(r"-?\d+(?:\.\d+)?")
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|\w+|[^\w\s]")
 _SIGNS = frozenset("$€£¥%°#")  # the marks that say what a number is, as a word would
 # where a value written in place of a copied one ends: a mark, a coordinator
@@ -192,6 +193,23 @@ def _by_slot(req: _Request, copied: float) -> list[tuple[int, int]]:
     lefts, rights = {a for a, _ in slots} - {""}, {b for _, b in slots} - {""}
     return [(i, i + 1) for i, t in enumerate(req.tokens) if t.start in req.numbers
             and (sides(i)[0] in lefts or sides(i)[1] in rights)]
+
+
+def same_slot(one: str, other: str, request: str) -> bool:
+    """Do two values stand in the request between the same words ("in Chicago, IL" and
+    "in Sacramento, CA"; "$30.45 in" and "$52.33 in")? Then they are the same item of two
+    groups the request lists, not one value and a word that qualifies it ("Bangkok,
+    Thailand") nor values of two different slots ("$1000 at 10%")."""
+    req = _Request(request)
+    kinds = [_as_number(v) if _NUMBER_TEXT.fullmatch(v) else _scalar(v) for v in (one, other)]
+    if kinds[0] is None or kinds[1] is None or kinds[0] == kinds[1]:
+        return False
+
+    def sides(span: tuple[int, int]) -> tuple[str, str]:
+        return (req.words[span[0] - 1] if span[0] else "",
+                req.words[span[1]] if span[1] < len(req.words) else "")
+    first = {sides(span) for span in req.spans(kinds[0])}
+    return any(sides(span) in first for span in req.spans(kinds[1]))
 
 
 def in_step(call: dict[str, Any], earlier: list[dict[str, Any]], request: str

@@ -21,8 +21,14 @@ from gateway.callgate import validator_for
 from gateway.dialect import CallDecision
 from gateway.errors import GatewayError
 from gateway.excerpt import value_excerpt_rules
-from gateway.numbers_said import numbers_given, numbers_said, schema_numbers, worked_out
-from gateway.pairing import put_in_step
+from gateway.numbers_said import (
+    numbers_for,
+    numbers_given,
+    numbers_said,
+    schema_numbers,
+    worked_out,
+)
+from gateway.pairing import put_in_step, same_slot
 from gateway.toolprior import COMMON_WORDS, choose, content_word, name_masses, words
 
 log = logging.getLogger("gateway.staged")
@@ -130,7 +136,7 @@ async def staged_stream(backend: Backend, payload: dict[str, Any], decision: Cal
             if grounding and last.get("stop_type") == "eos":
                 grounded, used = await grounding.apply(
                     backend, payload, payload["prompt"] + "".join(pieces), text,
-                    limit - spent if limit > 0 else None)
+                    limit - spent if limit > 0 else None, "".join(pieces))
                 spent, dropped = spent + used, dropped + used
                 if grounded != text:
                     kept, text = [{"content": grounded}], grounded
@@ -271,6 +277,8 @@ def _capitalised(word: str) -> bool:
     return word[:1].isupper() and content_word(word)
 
 
+_LAST_KEY = re.compile(r'"((?:[^"\\]|\\.)*)"\s*:')
+_DECIMAL = re.compile(r"-?\d+(?:\.\d+)?")
 _REQUEST_NUMBER = re.compile(r"(?<![\w.])-?(?:0|[1-9]\d*)(?:\.\d+)?(?![\d.])")
 _STRUCTURED = re.compile(r"[/\\@#<>{}\[\]=|]")  # a path, URL, address, markup, expression
 
@@ -317,6 +325,15 @@ class Grounding:
             self._given = numbers_given(self.decision.request)
         return self._given
 
+    def _numbers_for(self, head: str, earlier: str) -> list[str]:
+        """The request's numbers a number written again may be: those near a word of its
+        argument's name, no earlier call's when any is left (see `numbers_for`). `head`:
+        the call's text up to the number."""
+        key = _LAST_KEY.findall(head[-200:])
+        used = {float(n) for call in _calls(earlier) for _, n in _leaves(call.get("arguments"))
+                if _DECIMAL.fullmatch(n)}
+        return numbers_for(self.decision.request, key[-1] if key else "", used)
+
     def _invented(self, raw: str) -> bool:
         """A number of a call that the conversation did not give, the tools' schemas do
         not hold, and that is not worked out from either by a unit's factor (0.04 for
@@ -361,10 +378,11 @@ class Grounding:
         return None
 
     async def apply(self, backend: Backend, payload: dict[str, Any], prompt: str, text: str,
-                    left: int | None = None) -> tuple[str, int]:
-        """`text` (a call's JSON text, generated after `prompt`) with its unfounded values
-        written again, and the tokens that took (no more than `left`, when given); `text`
-        itself when the calls it then holds do not all validate."""
+                    left: int | None = None, earlier: str = "") -> tuple[str, int]:
+        """`text` (a call's JSON text, generated after `prompt`, after the calls `earlier`)
+        with its unfounded values written again, and the tokens that took (no more than
+        `left`, when given); `text` itself when the calls it then holds do not all
+        validate."""
         out, used, start = text, 0, 0
         sampling = _sampling(payload)
         for _ in range(GROUND_MAX_VALUES):
@@ -376,7 +394,8 @@ class Grounding:
             begin, end = match.span(3) if number else match.span(1)
             start = end + 1
             closer = out[end:end + 1] if number else ""
-            grammar = _number_choice(self.given, closer) if number else self.excerpt
+            grammar = (_number_choice(self._numbers_for(out[:begin], earlier), closer)
+                       if number else self.excerpt)
             if not grammar:
                 continue
             try:
@@ -460,7 +479,8 @@ class Grounding:
             used += spent
             if not content:
                 continue
-            if not coordinated(out[begin:end], content, request):
+            if not (coordinated(out[begin:end], content, request)
+                    or same_slot(out[begin:end], content, request)):
                 log.debug("repeated value %s not varied as %s: not listed with it",
                           out[begin:end], content)
                 continue
