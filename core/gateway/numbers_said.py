@@ -8,6 +8,8 @@ import json
 import math
 import re
 
+from gateway.toolprior import COMMON_WORDS, words
+
 # every run of digits, in dates, times and codes too: a number may be taken from any of them
 _ANY_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 # a number as a user writes it on its own: `7`, `-3`, `3.5`, `20,000`, `$45.50`; not a piece of
@@ -25,7 +27,7 @@ _WORDS |= {"hundred": 100.0, "thousand": 1000.0, "million": 1e6, "billion": 1e9,
            "dozen": 12.0, "half": 0.5, "quarter": 0.25, "twice": 2.0, "double": 2.0,
            "triple": 3.0, "single": 1.0, "once": 1.0, "pair": 2.0, "couple": 2.0}
 _WORD = re.compile(r"[a-z]+")
-_DECIMAL = re.compile(r"\d+(?:\.\d+)?")
+DECIMAL = re.compile(r"-?\d+(?:\.\d+)?")  # a number as JSON writes it (no exponent)
 # the factors between a number said and one worked out from it: percent, units (k, milli,
 # minutes, hours, days, weeks, months, dozens), a sign
 _SCALES = (1.0, 100.0, 1000.0, 60.0, 3600.0, 24.0, 7.0, 12.0, 1e6, 1024.0)
@@ -39,7 +41,7 @@ def numbers_said(text: str) -> set[float]:
         pieces = [run.replace(",", ""), *run.split(",")]  # 1,250 and a list "1,2,3"
         if run.count(".") > 1:
             pieces += run.replace(",", ".").split(".")  # a version, an address
-        out.update(float(piece) for piece in pieces if _DECIMAL.fullmatch(piece))
+        out.update(float(piece) for piece in pieces if DECIMAL.fullmatch(piece))
     out.update(_WORDS[w] for w in _WORD.findall(text.lower()) if w in _WORDS)
     return out
 
@@ -64,8 +66,6 @@ def numbers_for(text: str, key: str, used: set[float]) -> list[str]:
     those with a word of the key right before or after them ("a 20000 loan" for
     `loan_amount`, "70 kg" for `weight_kg`) when any has one, and of those the ones no
     call `used` when any is left; else all of them."""
-    from gateway.toolprior import COMMON_WORDS, words
-
     wanted = set(words(key)) - COMMON_WORDS
     given: list[tuple[str, bool]] = []
     for match in _GIVEN.finditer(text):

@@ -26,10 +26,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.numbers_said import given_spans
+from gateway.numbers_said import DECIMAL, given_spans
 from gateway.toolprior import COMMON_WORDS
 
-_NUMBER_TEXT = re.compile(r"-?\d+(?:\.\d+)?")
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|\w+|[^\w\s]")
 _SIGNS = frozenset("$€£¥%°#")  # the marks that say what a number is, as a word would
 # where a value written in place of a copied one ends: a mark, a coordinator
@@ -201,7 +200,7 @@ def same_slot(one: str, other: str, request: str) -> bool:
     groups the request lists, not one value and a word that qualifies it ("Bangkok,
     Thailand") nor values of two different slots ("$1000 at 10%")."""
     req = _Request(request)
-    kinds = [_as_number(v) if _NUMBER_TEXT.fullmatch(v) else _scalar(v) for v in (one, other)]
+    kinds = [_as_number(v) if DECIMAL.fullmatch(v) else _scalar(v) for v in (one, other)]
     if kinds[0] is None or kinds[1] is None or kinds[0] == kinds[1]:
         return False
 

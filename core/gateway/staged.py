@@ -22,6 +22,7 @@ from gateway.dialect import CallDecision
 from gateway.errors import GatewayError
 from gateway.excerpt import value_excerpt_rules
 from gateway.numbers_said import (
+    DECIMAL,
     numbers_for,
     numbers_given,
     numbers_said,
@@ -193,16 +194,20 @@ def _grounded(text: str, request: str) -> Iterator[tuple[re.Match[str], set[str]
     for match in _JSON_VALUE.finditer(text):
         if match.group(2):
             continue  # a key
-        raw = match.group(1)
-        if raw is None:
-            number = match.group(3)
-            value = number[:-2] if number.endswith(".0") else number
-        else:
-            try:
-                value = json.loads(f'"{raw}"')
-            except ValueError:
-                value = raw
-        yield match, said.found(value)
+        value = _json_value(match)
+        yield match, said.found(match.group(1) if value is None else value)
+
+
+def _json_value(match: re.Match[str]) -> str | None:
+    """A `_JSON_VALUE` match's value as text: a string decoded (None when its escapes do
+    not decode), a number as written (`5.0` as `5`)."""
+    if match.group(1) is None:
+        number = match.group(3)
+        return number[:-2] if number.endswith(".0") else number
+    try:
+        return str(json.loads(f'"{match.group(1)}"'))
+    except ValueError:
+        return None
 
 
 GROUND_MAX_VALUES = 4  # values of one call written again as excerpts, at most
@@ -278,7 +283,6 @@ def _capitalised(word: str) -> bool:
 
 
 _LAST_KEY = re.compile(r'"((?:[^"\\]|\\.)*)"\s*:')
-_DECIMAL = re.compile(r"-?\d+(?:\.\d+)?")
 _REQUEST_NUMBER = re.compile(r"(?<![\w.])-?(?:0|[1-9]\d*)(?:\.\d+)?(?![\d.])")
 _STRUCTURED = re.compile(r"[/\\@#<>{}\[\]=|]")  # a path, URL, address, markup, expression
 
@@ -331,7 +335,7 @@ class Grounding:
         the call's text up to the number."""
         key = _LAST_KEY.findall(head[-200:])
         used = {float(n) for call in _calls(earlier) for _, n in _leaves(call.get("arguments"))
-                if _DECIMAL.fullmatch(n)}
+                if DECIMAL.fullmatch(n)}
         return numbers_for(self.decision.request, key[-1] if key else "", used)
 
     def _invented(self, raw: str) -> bool:
@@ -501,16 +505,9 @@ class Grounding:
         for match in _JSON_VALUE.finditer(text, start):
             if match.group(2):
                 continue  # a key
-            if match.group(1) is None:
-                number = match.group(3)
-                value = number[:-2] if number.endswith(".0") else number
-            else:
-                try:
-                    value = json.loads(f'"{match.group(1)}"')
-                except ValueError:
-                    continue
-                if self._settled(value):
-                    continue
+            value = _json_value(match)
+            if value is None or match.group(1) is not None and self._settled(value):
+                continue
             taken = said.found(value)
             if taken and taken <= before:
                 return match
