@@ -8,6 +8,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 ARGS   ?=
+JOBS   ?= $(shell nproc 2>/dev/null || echo 2)
 # `make bench`: BFCL accuracy of `gateway serve $(BFCL_SERVE)` (contrib/bench/bfcl_score.py).
 BFCL_SERVE ?=
 BFCL   ?= --category live_simple --category live_multiple --limit 40 --tool-choice required
@@ -42,12 +43,16 @@ serve: install
 agent: install
 	$(PY) -m contrib.agent $(ARGS)
 
-# Lint first (ruff + mypy, ~30 s cold): CI runs `make test`.
+# Lint first (ruff + mypy, ~30 s cold): CI runs `make test`. The unit tests run on one
+# worker per core (pytest-xdist); the end-to-end ones after them in one process, so that
+# only one llama.cpp server runs at a time. Exit 5 is "no test selected" (an ARGS naming
+# only one kind).
 test: install lint-run
-	$(PY) -m pytest -q $(ARGS)
+	$(PY) -m pytest -q -m "not e2e" -n $(JOBS) $(ARGS) || [ $$? -eq 5 ]
+	$(PY) -m pytest -q -m e2e $(ARGS) || [ $$? -eq 5 ]
 
 test-fast: install
-	$(PY) -m pytest -q -m "not e2e" $(ARGS)
+	$(PY) -m pytest -q -m "not e2e" -n $(JOBS) $(ARGS)
 
 bench: install
 	$(PY) contrib/bench/bench_grammar.py

@@ -198,6 +198,22 @@ CONVERT = [{"type": "function", "function": {
 TWO_CONVERSIONS = [{"role": "user", "content": "Convert 100 USD to EUR and 250 GBP to JPY."}]
 
 
+def required_arguments(c, messages: list[dict], tools: list[dict], *, stream: bool
+                       ) -> list[dict]:
+    """The decoded arguments of each call of a required answer at temperature 0."""
+    body = dict(model="demo", messages=messages, tools=tools, tool_choice="required",
+                max_tokens=256, temperature=0)
+    if not stream:
+        message = c.chat.completions.create(**body).choices[0].message
+        return [json.loads(t.function.arguments) for t in message.tool_calls or []]
+    acc: dict[int, str] = {}
+    for chunk in c.chat.completions.create(**body, stream=True):
+        for choice in chunk.choices:
+            for tc in choice.delta.tool_calls or []:
+                acc[tc.index] = acc.get(tc.index, "") + (tc.function.arguments or "")
+    return [json.loads(a) for _, a in sorted(acc.items())]
+
+
 @pytest.mark.parametrize("pair", ["on", "off"])
 def test_a_further_call_takes_the_next_group_of_the_request(gateway_factory, backend_url,
                                                             pair) -> None:
@@ -206,22 +222,33 @@ def test_a_further_call_takes_the_next_group_of_the_request(gateway_factory, bac
     to 100. Off, the copy stays: the option, not the model, makes the call right."""
     c = gateway_factory("--endpoint", backend_url, "--dialect", "generic",
                         "--dialect-option", f"more_calls_pair={pair}").openai()
-
-    def ask(stream: bool) -> list[dict]:
-        body = dict(model="demo", messages=TWO_CONVERSIONS, tools=CONVERT,
-                    tool_choice="required", max_tokens=256, temperature=0)
-        if not stream:
-            message = c.chat.completions.create(**body).choices[0].message
-            return [json.loads(t.function.arguments) for t in message.tool_calls or []]
-        acc: dict[int, str] = {}
-        for chunk in c.chat.completions.create(**body, stream=True):
-            for choice in chunk.choices:
-                for tc in choice.delta.tool_calls or []:
-                    acc[tc.index] = acc.get(tc.index, "") + (tc.function.arguments or "")
-        return [json.loads(a) for _, a in sorted(acc.items())]
-
-    plain = ask(False)
-    assert ask(True) == plain
+    plain = required_arguments(c, TWO_CONVERSIONS, CONVERT, stream=False)
+    assert required_arguments(c, TWO_CONVERSIONS, CONVERT, stream=True) == plain
     right = [{"amount": 100, "from_currency": "USD", "to_currency": "EUR"},
              {"amount": 250, "from_currency": "GBP", "to_currency": "JPY"}]
     assert (plain == right) == (pair == "on"), plain
+
+
+TICKETS = [{"type": "function", "function": {
+    "name": "tickets_price", "description": "Price of tickets for a show.",
+    "parameters": {"type": "object", "required": ["show", "quantity"],
+                   "properties": {"show": {"type": "string", "description": "name of the show"},
+                                  "quantity": {"type": "integer",
+                                               "description": "number of tickets"}}}}}]
+TWO_SHOWS = [{"role": "user", "content": "How much are 3 tickets for Hamilton and 2 tickets "
+                                         "for Wicked?"}]
+
+
+@pytest.mark.parametrize("realign", ["on", "off"])
+def test_the_calls_are_put_in_step_with_each_other(gateway_factory, backend_url,
+                                                   realign) -> None:
+    """On the demo model the two calls swap the quantities: (Hamilton, 2), (Wicked, 3).
+    Put in step with each other (the default), each show takes the number that stands to it
+    as "N tickets for": the first call, already complete when the second was made, changes
+    too. Off, the swap stays. Streamed and not, the same calls."""
+    c = gateway_factory("--endpoint", backend_url, "--dialect", "generic",
+                        "--dialect-option", f"more_calls_realign={realign}").openai()
+    plain = required_arguments(c, TWO_SHOWS, TICKETS, stream=False)
+    assert required_arguments(c, TWO_SHOWS, TICKETS, stream=True) == plain
+    right = [{"show": "Hamilton", "quantity": 3}, {"show": "Wicked", "quantity": 2}]
+    assert (plain == right) == (realign == "on"), plain

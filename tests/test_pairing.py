@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from gateway.pairing import in_step, put_in_step, same_slot
+from gateway.pairing import call_spans, in_step, in_step_all, put_in_step, realign, same_slot
 
 
 def call(name: str, **arguments: Any) -> dict[str, Any]:
@@ -111,3 +111,63 @@ TAXES = "The sales tax for $30.45 in Chicago, IL, $52.33 in Sacramento, CA and $
 ])
 def test_same_slot(one: str, other: str, request_: str, same: bool) -> None:
     assert same_slot(one, other, request_) is same
+
+
+# -- all the calls to one tool put in step with each other (realign) ----------------------
+
+GRADES = "Get Maria's average in chemistry and Tom's average in history."
+SHOWS = "How much are 3 tickets for Hamilton and 2 tickets for Wicked?"
+FLIGHTS = "Search flights from Paris to Rome on 2024-05-01 and from Madrid to Lisbon on 2024-05-03."
+MAILS = ("Email alice@example.com with the subject 'Meeting moved' and bob@example.com with "
+         "the subject 'Lunch at noon'.")
+
+
+@pytest.mark.parametrize("request_, calls, wanted", [
+    # the first call is out of step: the later call shows how a subject stands to a name
+    (GRADES, [call("avg", student="Maria", subject="history"),
+              call("avg", student="Tom", subject="history")], {0: {"subject": "chemistry"}}),
+    (FLIGHTS, [call("fly", origin="Paris", destination="Lisbon", date="2024-05-01"),
+               call("fly", origin="Madrid", destination="Lisbon", date="2024-05-03")],
+     {0: {"destination": "Rome"}}),
+    # a later call copied a string the request gives once per group
+    (MAILS, [call("mail", to="alice@example.com", subject="Meeting moved"),
+             call("mail", to="bob@example.com", subject="Meeting moved")],
+     {1: {"subject": "Lunch at noon"}}),
+    # the right values, swapped between the calls: no call has them right
+    (SHOWS, [call("price", show="Hamilton", quantity=2), call("price", show="Wicked", quantity=3)],
+     {0: {"quantity": 3.0}, 1: {"quantity": 2.0}}),
+    (TRIANGLES, [call("area", base=10, height=7), call("area", base=15, height=5)],
+     {0: {"height": 5.0}, 1: {"height": 7.0}}),
+    # in step already, or nothing to go by: nothing changes
+    (SHOWS, [call("price", show="Hamilton", quantity=3), call("price", show="Wicked", quantity=2)],
+     {}),
+    (TRIANGLES, [call("area", base=10, height=5), call("area", base=15, height=7)], {}),
+    ("What's the population of Japan in 2010 and in 2020?",
+     [call("pop", country="Japan", year=2010), call("pop", country="Japan", year=2020)], {}),
+    ("Dune playing in Chicago, and Barbie in Denver",
+     [call("show", movie="Dune", city="Chicago"), call("show", movie="Barbie", city="Denver")],
+     {}),
+    # one call to a tool: nothing to put it in step with
+    (GRADES, [call("avg", student="Maria", subject="history"),
+              call("other", student="Tom", subject="history")], {}),
+])
+def test_in_step_all(request_: str, calls: list[dict[str, Any]], wanted: dict[int, Any]
+                     ) -> None:
+    assert in_step_all(calls, request_) == wanted
+
+
+def test_realign_rewrites_earlier_calls_in_the_text_and_keeps_only_valid_calls() -> None:
+    text = ('{"tool_calls":[{"name":"avg","arguments":{"student":"Maria","subject":"history"}},'
+            '{"name":"avg","arguments":{"student":"Tom","subject":"history"}}')
+    out = realign(text, GRADES, lambda c: True)
+    assert [c["arguments"] for _, _, c in call_spans(out)] == [
+        {"student": "Maria", "subject": "chemistry"}, {"student": "Tom", "subject": "history"}]
+    assert out.startswith('{"tool_calls":[{"name":"avg"')
+    assert realign(text, GRADES, lambda c: c["arguments"]["subject"] != "chemistry") == text
+    # both calls of a swap, rewritten from the last so the offsets hold
+    text = ('{"tool_calls":[{"name":"price","arguments":{"show":"Hamilton","quantity":2}},'
+            '{"name":"price","arguments":{"show":"Wicked","quantity":3}}]}')
+    out = realign(text, SHOWS, lambda c: True)
+    assert json.loads(out)["tool_calls"] == [
+        call("price", show="Hamilton", quantity=3), call("price", show="Wicked", quantity=2)]
+    assert realign("not json", SHOWS, lambda c: True) == "not json"

@@ -439,3 +439,25 @@ def test_a_varied_value_in_the_same_slot_of_another_group_is_kept() -> None:
                                                 (hotel("Oslo", 2), "eos")], ['Then"', "5}"])
     assert text(run(b, replace(decision, pair=True))) == \
         hotel("Oslo", 2, True) + hotel("Bergen", 5) + "]}"  # type: ignore[arg-type]
+
+
+# -- earlier calls put in step by a later one (CallDecision.realign) -----------------------
+
+def test_a_later_call_puts_the_first_one_in_step_before_anything_is_sent() -> None:
+    grades = "Get Maria's average in chemistry and Tom's average in history."
+    schema = {"type": "object", "required": ["student", "subject"],
+              "properties": {"student": {"type": "string"}, "subject": {"type": "string"}}}
+
+    def avg(student: str, subject: str, first: bool = False) -> str:
+        head = '{"tool_calls":[' if first else ","
+        return head + (f'{{"name":"avg","arguments":{{"student":"{student}",'
+                       f'"subject":"{subject}"}}}}')
+    decision = replace(VARY, vary=0.0, request=grades, context=grades, cap=2, realign=True,
+                       schemas=(("avg", schema),))
+    b = VaryingBackend(avg("Maria", "history", True), [(avg("Tom", "history"), "eos")], [])
+    events = run(b, decision)  # type: ignore[arg-type]
+    assert text(events) == avg("Maria", "chemistry", True) + avg("Tom", "history") + "]}"
+    # off: the first call as the model wrote it
+    b = VaryingBackend(avg("Maria", "history", True), [(avg("Tom", "history"), "eos")], [])
+    events = run(b, replace(decision, realign=False))  # type: ignore[arg-type]
+    assert text(events) == avg("Maria", "history", True) + avg("Tom", "history") + "]}"

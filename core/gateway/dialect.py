@@ -119,6 +119,10 @@ class CallDecision:
     # while another of its values moved on to one no call used has those numbers put in
     # step: the request's number in the same slot of the next group (gateway.pairing).
     pair: bool = False
+    # With `novel`: once a further call is kept, the calls to each tool are put in step with
+    # each other, earlier ones too (gateway.pairing.realign): the events of the list are
+    # held until it ends, so an earlier call can still change.
+    realign: bool = False
     # With `ground`: each call, once complete, has every string value that shares nothing
     # with the conversation (`context`: all its messages' text; tool names, numbers, codes,
     # paths and `fixed` words aside) written again as a short excerpt of the user's last

@@ -255,21 +255,33 @@ def in_step(call: dict[str, Any], earlier: list[dict[str, Any]], request: str
     return out
 
 
-def put_in_step(text: str, earlier: list[dict[str, Any]], request: str,
-                valid: Callable[[dict[str, Any]], bool]) -> str:
-    """A further call's JSON text (`,{"name":..., "arguments":{...}}`) with its values put
-    in step (see `in_step`), each change kept only if the call still validates; `text`
-    itself when nothing changed."""
-    start = text.find("{")
-    try:
-        call, _ = json.JSONDecoder().raw_decode(text, start) if start >= 0 else (None, 0)
-    except ValueError:
-        return text
-    if not isinstance(call, dict):
-        return text
-    at = text.find('"arguments"')
+def call_spans(text: str) -> list[tuple[int, int, dict[str, Any]]]:
+    """(start, end, call) of each complete call object in a call list's text
+    (`{"tool_calls":[{...},{...}`, or a further call's `,{...}`)."""
+    decoder = json.JSONDecoder()
+    out: list[tuple[int, int, dict[str, Any]]] = []
+    i = text.find("[") + 1 if text.lstrip().startswith('{"tool_calls"') else 0
+    while True:
+        while i < len(text) and text[i] in " ,\n":
+            i += 1
+        if i >= len(text) or text[i] != "{":
+            return out
+        try:
+            call, end = decoder.raw_decode(text, i)
+        except ValueError:
+            return out
+        if isinstance(call, dict):
+            out.append((i, end, call))
+        i = end
+
+
+def _rewritten(text: str, start: int, changes: dict[str, str | float],
+               valid: Callable[[dict[str, Any]], bool]) -> str:
+    """`text` with the call object at `start` given the top-level argument values
+    `changes`, each change kept only if the call still validates."""
+    at = text.find('"arguments"', start)
     out = text
-    for key, value in in_step(call, earlier, request).items():
+    for key, value in changes.items():
         pattern = re.compile(_ARGUMENT.format(key=re.escape(json.dumps(key)[1:-1])))
         match = pattern.search(out, at)
         if match is None:
@@ -285,4 +297,135 @@ def put_in_step(text: str, earlier: list[dict[str, Any]], request: str,
             continue
         if valid(changed):
             out = tried
+    return out
+
+
+def put_in_step(text: str, earlier: list[dict[str, Any]], request: str,
+                valid: Callable[[dict[str, Any]], bool]) -> str:
+    """A further call's JSON text (`,{"name":..., "arguments":{...}}`) with its values put
+    in step (see `in_step`), each change kept only if the call still validates; `text`
+    itself when nothing changed."""
+    start = text.find("{")
+    try:
+        call, _ = json.JSONDecoder().raw_decode(text, start) if start >= 0 else (None, 0)
+    except ValueError:
+        return text
+    if not isinstance(call, dict):
+        return text
+    return _rewritten(text, start, in_step(call, earlier, request), valid)
+
+
+# -- all the calls to one tool in step with each other ------------------------------------
+
+def _said_as(value: Any) -> Value | None:
+    """A scalar argument as the request's tokens would give it back (`_Request.value`)."""
+    found = _scalar(value)
+    return " ".join(t.text for t in _tokens(found)) if isinstance(found, str) else found
+
+
+def _related(req: _Request, value: Value, source: tuple[Value, Value], pivot: Value
+             ) -> Value | None:
+    """The one value of the request that stands to `pivot` as `source[0]` stands to
+    `source[1]` (see `_by_gap`); None when there is none or more than one."""
+    found = {req.value(span, value) for span in _by_gap(req, source[0], source[1], pivot)}
+    found.discard(None)
+    return found.pop() if len(found) == 1 else None
+
+
+def _in_step_with(req: _Request, pivots: list[Value], values: list[Value]
+                  ) -> list[Value] | None:
+    """The values of one argument in step with the calls' `pivots` (another argument's
+    values, one per call, all different): for each way a value of the argument stands to a
+    pivot in the request, the value standing so to each pivot. The way kept is the one that
+    gives a value for every call, no value more often than the request says it, and most
+    of the calls' own values (at least one, or all of them in another order); None when no
+    way does, or two ways give different values."""
+    best: tuple[int, list[Value]] | None = None
+    tie = False
+    for source in {(v, p) for v in values for p in pivots}:
+        got = [_related(req, values[0], source, pivot) for pivot in pivots]
+        if any(v is None for v in got):
+            continue
+        ways: list[Value] = [v for v in got if v is not None]
+        if any(ways.count(v) > max(1, len(req.spans(v))) for v in ways):
+            continue
+        agree = sum(a == b for a, b in zip(ways, values, strict=True))
+        if not agree and sorted(map(str, ways)) != sorted(map(str, values)):
+            continue
+        if best is None or agree > best[0]:
+            best, tie = (agree, ways), False
+        elif agree == best[0] and ways != best[1]:
+            tie = True
+    return None if best is None or tie else best[1]
+
+
+def in_step_all(calls: list[dict[str, Any]], request: str
+                ) -> dict[int, dict[str, str | float]]:
+    """{index of a call: {argument: the value to write there}} for the calls to one tool
+    whose top-level values are not in step with each other: one argument's values (the
+    *pivot*: all different, all said in the request) fix each call's group of the request,
+    and each other argument takes the value that stands to the pivot in the request as it
+    does in the calls that have it right ("Maria's average in history" and "Tom's average
+    in history" from "Maria's average in chemistry and Tom's average in history"; two
+    amounts swapped between two shows). The first call is revisited too. Of several
+    pivots, the one that changes fewest values; {} when they disagree."""
+    req = _Request(request)
+    out: dict[int, dict[str, str | float]] = {}
+    by_tool: dict[str, list[int]] = {}
+    for i, call in enumerate(calls):
+        if isinstance(call.get("arguments"), dict) and isinstance(call.get("name"), str):
+            by_tool.setdefault(call["name"], []).append(i)
+    for group in by_tool.values():
+        if len(group) < 2:
+            continue
+        rows = [calls[i]["arguments"] for i in group]
+        keys = [k for k in rows[0] if all(k in row for row in rows)]
+        scalars = {k: [_said_as(row[k]) for row in rows] for k in keys}
+        values = {k: [v for v in vs if v is not None] for k, vs in scalars.items()}
+        values = {k: vs for k, vs in values.items() if len(vs) == len(rows)}
+        plans: list[dict[int, dict[str, Value]]] = []
+        for pivot, pivots in values.items():
+            if len(set(pivots)) < len(pivots) or not all(req.spans(v) for v in pivots):
+                continue
+            plan: dict[int, dict[str, Value]] = {}
+            for key, own in values.items():
+                if key == pivot or not any(req.spans(v) for v in own) or \
+                        any(isinstance(v, float) != isinstance(own[0], float) for v in own):
+                    continue
+                stepped = _in_step_with(req, pivots, own)
+                for row, (old, new) in enumerate(zip(own, stepped or own, strict=True)):
+                    if new != old:
+                        plan.setdefault(group[row], {})[key] = new
+            plans.append(plan)
+        if not plans:
+            continue
+        fewest = min(sum(map(len, plan.values())) for plan in plans)
+        chosen = [plan for plan in plans if sum(map(len, plan.values())) == fewest]
+        finals = {json.dumps(_after_plan(rows, group, plan), default=str) for plan in chosen}
+        if len(finals) > 1:
+            continue
+        for i, changes in chosen[0].items():
+            out[i] = {k: (req.written(req.spans(v)[0]) if isinstance(v, str) else v)
+                      for k, v in changes.items()}
+    return out
+
+
+def _after_plan(rows: list[dict[str, Any]], group: list[int],
+                plan: dict[int, dict[str, Value]]) -> list[dict[str, Any]]:
+    """The calls' scalar values once `plan` is applied, as a sorted list (the set of calls
+    a plan makes, whatever their order)."""
+    made: list[dict[str, Any]] = [{k: _said_as(v) for k, v in row.items()} | plan.get(i, {})
+                                  for i, row in zip(group, rows, strict=True)]
+    return sorted(made, key=lambda m: json.dumps(m, sort_keys=True, default=str))
+
+
+def realign(text: str, request: str, valid: Callable[[dict[str, Any]], bool]) -> str:
+    """A call list's text with the calls to each tool put in step with each other (see
+    `in_step_all`), each call changed only if it still validates; `text` itself when
+    nothing changed. Calls are rewritten from the last, so earlier offsets hold."""
+    spans = call_spans(text)
+    changes = in_step_all([call for _, _, call in spans], request)
+    out = text
+    for i in sorted(changes, reverse=True):
+        out = _rewritten(out, spans[i][0], changes[i], valid)
     return out

@@ -29,7 +29,7 @@ from gateway.numbers_said import (
     schema_numbers,
     worked_out,
 )
-from gateway.pairing import put_in_step, same_slot
+from gateway.pairing import call_spans, put_in_step, realign, same_slot
 from gateway.toolprior import COMMON_WORDS, choose, content_word, name_masses, words
 
 log = logging.getLogger("gateway.staged")
@@ -70,6 +70,10 @@ async def staged_stream(backend: Backend, payload: dict[str, Any], decision: Cal
     dropped = 0  # tokens of further calls generated and not kept
     banned: list[int] | None = None  # a held call's second try: tokens it should not begin
     grounding = Grounding(decision) if decision.ground and decision.request else None
+    # with `realign`, every event is held until the list ends: a further call may put an
+    # earlier one in step (gateway.pairing.realign)
+    holding = decision.realign and bool(decision.request)
+    out: list[dict[str, Any]] = []
     while True:
         part = backend.stream({**payload, "prompt": payload["prompt"] + "".join(pieces),
                                "grammar": grammar,
@@ -86,7 +90,10 @@ async def staged_stream(backend: Backend, payload: dict[str, Any], decision: Cal
                     kept.append(event)
                     continue
                 pieces.append(event.get("content", ""))
-                yield event
+                if holding:
+                    out.append(event)
+                else:
+                    yield event
         finally:
             await part.aclose()
         if last.get("content"):
@@ -94,7 +101,10 @@ async def staged_stream(backend: Backend, payload: dict[str, Any], decision: Cal
                 kept.append({"content": last["content"]})
             else:
                 pieces.append(last["content"])
-                yield {"content": last["content"]}
+                if holding:
+                    out.append({"content": last["content"]})
+                else:
+                    yield {"content": last["content"]}
         spent += int(last.get("tokens_predicted") or 0)
         evaluated = last.get("tokens_evaluated") if evaluated is None else evaluated
         if held:
@@ -142,11 +152,23 @@ async def staged_stream(backend: Backend, payload: dict[str, Any], decision: Cal
                 if grounded != text:
                     kept, text = [{"content": grounded}], grounded
             pieces.append(text)
-            for event in kept:
-                yield event
+            if holding:
+                out += kept
+            else:
+                for event in kept:
+                    yield event
+        if holding and calls > 1 and last.get("stop_type") == "eos":
+            whole = "".join(pieces)
+            stepped = realign(whole, decision.request,
+                              (grounding or Grounding(decision)).valid)
+            if stepped != whole:
+                log.debug("calls put in step with each other: %s", stepped)
+                pieces, out = [stepped], [{"content": stepped}]
         done = {**last, "content": "", "tokens_predicted": spent - dropped,
                 "tokens_evaluated": evaluated}
         if last.get("stop_type") != "eos" or closes_itself:
+            for event in out:
+                yield event
             yield done  # cut by max_tokens or a stop word (as it is), or the model's own end
             return
         if calls >= decision.cap or 0 < limit <= spent:
@@ -162,6 +184,8 @@ async def staged_stream(backend: Backend, payload: dict[str, Any], decision: Cal
         grammar = (decision.rest if p_more is None else
                    decision.one if decision.each or held else decision.more)
         calls += 1
+    for event in out:
+        yield event
     yield {**done, "content": decision.close, "tokens_predicted": spent - dropped + 1}
 
 
@@ -570,20 +594,7 @@ def _leaves(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any,
 def _calls(text: str) -> list[dict[str, Any]]:
     """The complete call objects in a call list's text (`{"tool_calls":[{...},{...}`, or a
     further call's `,{...}`)."""
-    decoder = json.JSONDecoder()
-    out: list[dict[str, Any]] = []
-    i = text.find("[") + 1 if text.lstrip().startswith('{"tool_calls"') else 0
-    while True:
-        while i < len(text) and text[i] in " ,\n":
-            i += 1
-        if i >= len(text) or text[i] != "{":
-            return out
-        try:
-            call, i = decoder.raw_decode(text, i)
-        except ValueError:
-            return out
-        if isinstance(call, dict):
-            out.append(call)
+    return [call for _, _, call in call_spans(text)]
 
 
 def _worth(value: str) -> bool:

@@ -83,6 +83,12 @@ class GenericDialect(Dialect):
                            "call before while its other values move on to the next group of "
                            "the request has those numbers taken from that group too "
                            "(\"base 10, height 5 and base 15, height 7\")"),
+        choice_option("more_calls_realign", "on", "off",
+                      help="with more_calls_novel: once a further call is kept, the calls to "
+                           "a tool are put in step with each other, the first one too (one "
+                           "argument's values fix each call's group of the request; the "
+                           "others take the values standing to it as in the calls that have "
+                           "them right); the calls are then sent when the list ends"),
         int_option("name_prior_odds", 0,
                    "with required calls and several tools: the most (as odds) the words the "
                    "request shares with a tool may favour it over another for the first "
@@ -333,6 +339,7 @@ def _call_decision(rules: list[str], options: Mapping[str, Any], cap: int,
     pick = odds > 1 and len(names) >= 2
     ground = options.get("ground_values", "on") == "on"
     pair = probe_more and novel and options.get("more_calls_pair", "on") == "on"
+    realign = probe_more and novel and options.get("more_calls_realign", "on") == "on"
     if not probe_more and not pick and not ground:
         return None
     body = "\n".join(rules) + "\n"
@@ -347,14 +354,15 @@ def _call_decision(rules: list[str], options: Mapping[str, Any], cap: int,
         novel=probe_more and novel,
         retry=probe_more and novel and options.get("more_calls_retry", "on") == "on",
         vary=(min(vary, 100) / 100 if probe_more and novel else 0.0),
-        pair=pair,
+        pair=pair, realign=realign,
         picks=tuple(f"call{i}" for i in range(len(names))) if pick else (),
         names=tuple(json.dumps(n)[1:] for n in names) if pick else (),
         name_open='{"tool_calls":[{"name":"', pick_open=_CALLS_OPEN,
         prior_strength=math.log(odds) if pick else 0.0,
         ground=ground, ground_numbers=ground and options.get("ground_numbers", "on") == "on",
         fixed=_fixed_words(tools) if ground else frozenset(),
-        schemas=tuple((t.name, t.parameters) for t in tools) if ground or pair else ())
+        schemas=tuple((t.name, t.parameters) for t in tools) if ground or pair or realign
+        else ())
 
 
 def _enum_words(tools: list[ToolDef]) -> frozenset[str]:
