@@ -118,6 +118,8 @@ def test_same_slot(one: str, other: str, request_: str, same: bool) -> None:
 GRADES = "Get Maria's average in chemistry and Tom's average in history."
 SHOWS = "How much are 3 tickets for Hamilton and 2 tickets for Wicked?"
 FLIGHTS = "Search flights from Paris to Rome on 2024-05-01 and from Madrid to Lisbon on 2024-05-03."
+TAXES_STATES = ("Sales tax on $30.45 in Chicago, Illinois, $52.33 in Sacramento, California "
+                "and $11.23 in Portland, Oregon.")
 MAILS = ("Email alice@example.com with the subject 'Meeting moved' and bob@example.com with "
          "the subject 'Lunch at noon'.")
 
@@ -138,12 +140,19 @@ MAILS = ("Email alice@example.com with the subject 'Meeting moved' and bob@examp
      {0: {"quantity": 3.0}, 1: {"quantity": 2.0}}),
     (TRIANGLES, [call("area", base=10, height=7), call("area", base=15, height=5)],
      {0: {"height": 5.0}, 1: {"height": 7.0}}),
+    # the pivot whose ways keep most of the calls' values: the city (each state follows it
+    # after ", "), not the amount (no way from an amount reaches a state)
+    (TAXES_STATES, [call("tax", amount=11.23, city="Portland", state="California"),
+                    call("tax", amount=52.33, city="Sacramento", state="California"),
+                    call("tax", amount=30.45, city="Chicago", state="Illinois")],
+     {0: {"state": "Oregon"}}),
     # in step already, or nothing to go by: nothing changes
     (SHOWS, [call("price", show="Hamilton", quantity=3), call("price", show="Wicked", quantity=2)],
      {}),
     (TRIANGLES, [call("area", base=10, height=5), call("area", base=15, height=7)], {}),
     ("What's the population of Japan in 2010 and in 2020?",
      [call("pop", country="Japan", year=2010), call("pop", country="Japan", year=2020)], {}),
+    # distinct values of their own are not replaced by another reading of the request
     ("Dune playing in Chicago, and Barbie in Denver",
      [call("show", movie="Dune", city="Chicago"), call("show", movie="Barbie", city="Denver")],
      {}),

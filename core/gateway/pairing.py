@@ -333,12 +333,13 @@ def _related(req: _Request, value: Value, source: tuple[Value, Value], pivot: Va
 
 
 def _in_step_with(req: _Request, pivots: list[Value], values: list[Value]
-                  ) -> list[Value] | None:
+                  ) -> tuple[int, list[Value]] | None:
     """The values of one argument in step with the calls' `pivots` (another argument's
     values, one per call, all different): for each way a value of the argument stands to a
     pivot in the request, the value standing so to each pivot. The way kept is the one that
     gives a value for every call, no value more often than the request says it, and most
-    of the calls' own values (at least one, or all of them in another order); None when no
+    of the calls' own values: at least one, each value it replaces a copy of another
+    call's, or all of them in another order. (How many it keeps, the values); None when no
     way does, or two ways give different values."""
     best: tuple[int, list[Value]] | None = None
     tie = False
@@ -350,13 +351,17 @@ def _in_step_with(req: _Request, pivots: list[Value], values: list[Value]
         if any(ways.count(v) > max(1, len(req.spans(v))) for v in ways):
             continue
         agree = sum(a == b for a, b in zip(ways, values, strict=True))
-        if not agree and sorted(map(str, ways)) != sorted(map(str, values)):
+        swapped = sorted(map(str, ways)) == sorted(map(str, values))
+        # a value replaced is a copy of another call's (or the calls swapped theirs): a
+        # value of its own is another way of reading the request, not a slip
+        if not swapped and (not agree or any(new != old and values.count(old) < 2
+                                             for new, old in zip(ways, values, strict=True))):
             continue
         if best is None or agree > best[0]:
             best, tie = (agree, ways), False
         elif agree == best[0] and ways != best[1]:
             tie = True
-    return None if best is None or tie else best[1]
+    return None if best is None or tie else best
 
 
 def in_step_all(calls: list[dict[str, Any]], request: str
@@ -368,7 +373,8 @@ def in_step_all(calls: list[dict[str, Any]], request: str
     does in the calls that have it right ("Maria's average in history" and "Tom's average
     in history" from "Maria's average in chemistry and Tom's average in history"; two
     amounts swapped between two shows). The first call is revisited too. Of several
-    pivots, the one that changes fewest values; {} when they disagree."""
+    pivots, the one whose ways keep most of the calls' own values, then the one that
+    changes fewest; {} when such pivots disagree."""
     req = _Request(request)
     out: dict[int, dict[str, str | float]] = {}
     by_tool: dict[str, list[int]] = {}
@@ -383,24 +389,28 @@ def in_step_all(calls: list[dict[str, Any]], request: str
         scalars = {k: [_said_as(row[k]) for row in rows] for k in keys}
         values = {k: [v for v in vs if v is not None] for k, vs in scalars.items()}
         values = {k: vs for k, vs in values.items() if len(vs) == len(rows)}
-        plans: list[dict[int, dict[str, Value]]] = []
+        plans: list[tuple[int, int, dict[int, dict[str, Value]]]] = []
         for pivot, pivots in values.items():
             if len(set(pivots)) < len(pivots) or not all(req.spans(v) for v in pivots):
                 continue
             plan: dict[int, dict[str, Value]] = {}
+            kept = 0  # the calls' own values the pivot's ways confirm
             for key, own in values.items():
                 if key == pivot or not any(req.spans(v) for v in own) or \
                         any(isinstance(v, float) != isinstance(own[0], float) for v in own):
                     continue
                 stepped = _in_step_with(req, pivots, own)
-                for row, (old, new) in enumerate(zip(own, stepped or own, strict=True)):
+                if stepped is None:
+                    continue
+                kept += stepped[0]
+                for row, (old, new) in enumerate(zip(own, stepped[1], strict=True)):
                     if new != old:
                         plan.setdefault(group[row], {})[key] = new
-            plans.append(plan)
+            plans.append((kept, -sum(map(len, plan.values())), plan))
         if not plans:
             continue
-        fewest = min(sum(map(len, plan.values())) for plan in plans)
-        chosen = [plan for plan in plans if sum(map(len, plan.values())) == fewest]
+        best = max(plans, key=lambda p: p[:2])[:2]
+        chosen = [plan for kept, fewer, plan in plans if (kept, fewer) == best]
         finals = {json.dumps(_after_plan(rows, group, plan), default=str) for plan in chosen}
         if len(finals) > 1:
             continue
