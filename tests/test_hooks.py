@@ -45,7 +45,8 @@ class StubBackend:
 
 # the stubs answer one fixed text whatever the grammar: one generation per answer, no values
 # written again as excerpts (gateway.staged.Grounding: a call generated in parts)
-ONE_GENERATION = Settings(dialect_options={"ground_values": "off"})
+# events as the backend sends them: nothing held until a call or the list is complete
+ONE_GENERATION = Settings(dialect_options={"ground_values": "off", "more_calls_realign": "off"})
 
 
 def service(text: str, *plugins) -> tuple[ChatService, StubBackend]:

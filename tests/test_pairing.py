@@ -131,6 +131,10 @@ MAILS = ("Email alice@example.com with the subject 'Meeting moved' and bob@examp
     (FLIGHTS, [call("fly", origin="Paris", destination="Lisbon", date="2024-05-01"),
                call("fly", origin="Madrid", destination="Lisbon", date="2024-05-03")],
      {0: {"destination": "Rome"}}),
+    # the first call took the next group's origin as its destination
+    (FLIGHTS, [call("fly", origin="Paris", destination="Madrid", date="2024-05-01"),
+               call("fly", origin="Madrid", destination="Lisbon", date="2024-05-03")],
+     {0: {"destination": "Rome"}}),
     # a later call copied a string the request gives once per group
     (MAILS, [call("mail", to="alice@example.com", subject="Meeting moved"),
              call("mail", to="bob@example.com", subject="Meeting moved")],

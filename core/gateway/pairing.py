@@ -332,14 +332,14 @@ def _related(req: _Request, value: Value, source: tuple[Value, Value], pivot: Va
     return found.pop() if len(found) == 1 else None
 
 
-def _in_step_with(req: _Request, pivots: list[Value], values: list[Value]
+def _in_step_with(req: _Request, pivots: list[Value], values: list[Value], seen: list[Value]
                   ) -> tuple[int, list[Value]] | None:
     """The values of one argument in step with the calls' `pivots` (another argument's
     values, one per call, all different): for each way a value of the argument stands to a
     pivot in the request, the value standing so to each pivot. The way kept is the one that
     gives a value for every call, no value more often than the request says it, and most
-    of the calls' own values: at least one, each value it replaces a copy of another
-    call's, or all of them in another order. (How many it keeps, the values); None when no
+    of the calls' own values: at least one, each value it replaces a copy of another value
+    of the calls, or all of them in another order. (How many it keeps, the values); None when no
     way does, or two ways give different values."""
     best: tuple[int, list[Value]] | None = None
     tie = False
@@ -352,9 +352,10 @@ def _in_step_with(req: _Request, pivots: list[Value], values: list[Value]
             continue
         agree = sum(a == b for a, b in zip(ways, values, strict=True))
         swapped = sorted(map(str, ways)) == sorted(map(str, values))
-        # a value replaced is a copy of another call's (or the calls swapped theirs): a
-        # value of its own is another way of reading the request, not a slip
-        if not swapped and (not agree or any(new != old and values.count(old) < 2
+        # a value replaced is a copy of another value of the calls (`seen`: all their
+        # values), or the calls swapped theirs: a value of its own is another way of
+        # reading the request, not a slip
+        if not swapped and (not agree or any(new != old and seen.count(old) < 2
                                              for new, old in zip(ways, values, strict=True))):
             continue
         if best is None or agree > best[0]:
@@ -389,6 +390,7 @@ def in_step_all(calls: list[dict[str, Any]], request: str
         scalars = {k: [_said_as(row[k]) for row in rows] for k in keys}
         values = {k: [v for v in vs if v is not None] for k, vs in scalars.items()}
         values = {k: vs for k, vs in values.items() if len(vs) == len(rows)}
+        seen = [v for own in values.values() for v in own]
         plans: list[tuple[int, int, dict[int, dict[str, Value]]]] = []
         for pivot, pivots in values.items():
             if len(set(pivots)) < len(pivots) or not all(req.spans(v) for v in pivots):
@@ -399,7 +401,7 @@ def in_step_all(calls: list[dict[str, Any]], request: str
                 if key == pivot or not any(req.spans(v) for v in own) or \
                         any(isinstance(v, float) != isinstance(own[0], float) for v in own):
                     continue
-                stepped = _in_step_with(req, pivots, own)
+                stepped = _in_step_with(req, pivots, own, seen)
                 if stepped is None:
                     continue
                 kept += stepped[0]
