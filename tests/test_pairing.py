@@ -135,6 +135,10 @@ MAILS = ("Email alice@example.com with the subject 'Meeting moved' and bob@examp
     (FLIGHTS, [call("fly", origin="Paris", destination="Madrid", date="2024-05-01"),
                call("fly", origin="Madrid", destination="Lisbon", date="2024-05-03")],
      {0: {"destination": "Rome"}}),
+    # a number the request does not say (the model's own 1) takes the one in the relation
+    ("Save the game at stage 7 in easy mode and stage 3 in hard mode.",
+     [call("save", stage=1, mode="easy"), call("save", stage=3, mode="hard")],
+     {0: {"stage": 7.0}}),
     # a later call copied a string the request gives once per group
     (MAILS, [call("mail", to="alice@example.com", subject="Meeting moved"),
              call("mail", to="bob@example.com", subject="Meeting moved")],

@@ -339,7 +339,7 @@ def _in_step_with(req: _Request, pivots: list[Value], values: list[Value], seen:
     pivot in the request, the value standing so to each pivot. The way kept is the one that
     gives a value for every call, no value more often than the request says it, and most
     of the calls' own values: at least one, each value it replaces a copy of another value
-    of the calls, or all of them in another order. (How many it keeps, the values); None when no
+    of the calls or one the request does not say, or all of them in another order. (How many it keeps, the values); None when no
     way does, or two ways give different values."""
     best: tuple[int, list[Value]] | None = None
     tie = False
@@ -353,10 +353,11 @@ def _in_step_with(req: _Request, pivots: list[Value], values: list[Value], seen:
         agree = sum(a == b for a, b in zip(ways, values, strict=True))
         swapped = sorted(map(str, ways)) == sorted(map(str, values))
         # a value replaced is a copy of another value of the calls (`seen`: all their
-        # values), or the calls swapped theirs: a value of its own is another way of
-        # reading the request, not a slip
-        if not swapped and (not agree or any(new != old and seen.count(old) < 2
-                                             for new, old in zip(ways, values, strict=True))):
+        # values) or one the request does not say, or the calls swapped theirs: a value of
+        # its own from the request is another way of reading it, not a slip
+        if not swapped and (not agree or any(
+                new != old and seen.count(old) < 2 and req.spans(old)
+                for new, old in zip(ways, values, strict=True))):
             continue
         if best is None or agree > best[0]:
             best, tie = (agree, ways), False
