@@ -62,3 +62,35 @@ def test_values_the_request_never_gave_are_taken_from_it(gateway_factory, backen
         if asked not in invented:
             assert now == value  # a value of the request is never written again
         assert location(on, asked, stream=True) == now
+
+
+INTEREST = [{"type": "function", "function": {
+    "name": "compound_interest", "description": "Compound interest earned on a principal.",
+    "parameters": {"type": "object", "required": ["principal", "rate", "years"], "properties": {
+        "principal": {"type": "number", "description": "amount invested"},
+        "rate": {"type": "number", "description": "annual rate in percent"},
+        "years": {"type": "integer", "description": "number of years"}}}}}]
+ON_5000 = [{"role": "user", "content": "How much interest do I earn on 5000 at 4 percent for "
+                                       "3 years?"}]
+
+
+@pytest.mark.parametrize("ground", ["on", "off"])
+def test_a_number_the_request_never_gave_is_taken_from_it(gateway_factory, backend_url,
+                                                         ground):
+    """The demo model writes a principal of 10000 where the user said 5000. With
+    `ground_numbers` (the default) the number is written again as one of the request's,
+    the one beside a word of the argument's name first; off, the invented one stays."""
+    c = gateway_factory("--endpoint", backend_url, "--dialect", "generic",
+                        "--dialect-option", f"ground_numbers={ground}").openai()
+    body = dict(model="demo", messages=ON_5000, tools=INTEREST, tool_choice="required",
+                parallel_tool_calls=False, max_tokens=128, temperature=0)
+    [call] = c.chat.completions.create(**body).choices[0].message.tool_calls
+    args = json.loads(call.function.arguments)
+    said = {5000, 4, 3, 0.04}
+    assert (args["principal"] in said) == (ground == "on"), args
+    arguments = ""
+    for chunk in c.chat.completions.create(**body, stream=True):
+        for choice in chunk.choices:
+            for tc in choice.delta.tool_calls or []:
+                arguments += tc.function.arguments or ""
+    assert json.loads(arguments) == args
