@@ -339,8 +339,8 @@ def _in_step_with(req: _Request, pivots: list[Value], values: list[Value], seen:
     pivot in the request, the value standing so to each pivot. The way kept is the one that
     gives a value for every call, no value more often than the request says it, and most
     of the calls' own values: at least one, each value it replaces a copy of another value
-    of the calls or one the request does not say, or all of them in another order. (How many it keeps, the values); None when no
-    way does, or two ways give different values."""
+    of the calls or one the request does not say, or all of them in another order. (How
+    many it keeps, the values); None when no way does, or two ways give different values."""
     best: tuple[int, list[Value]] | None = None
     tie = False
     for source in {(v, p) for v in values for p in pivots}:
