@@ -33,8 +33,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--model", "-m", help="GGUF file (default: the demo model, if installed)")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8080)
-    s.add_argument("--ctx-size", "-c", type=int, default=4096,
-                   help="llama.cpp context size, the total over all slots")
+    s.add_argument("--ctx-size", "-c", type=int, default=8192,
+                   help="llama.cpp context size, the total over all slots (default: 4096 "
+                        "tokens per slot with the default 2 slots: a request with a few "
+                        "dozen tools fits)")
     s.add_argument("--threads", "-t", type=int, default=0, help="0: llama.cpp's default")
     s.add_argument("--parallel", "-np", type=int, default=2, help="llama.cpp slots")
     s.add_argument("--chat-template-file", help="use this Jinja2 template, not the GGUF's")

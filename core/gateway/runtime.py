@@ -34,7 +34,7 @@ class ServeConfig:
     model: str | None = None
     endpoints: list[str] = field(default_factory=list)
     server_bin: str | None = None
-    ctx_size: int = 4096
+    ctx_size: int = 8192  # the total over all slots: 4096 tokens each with 2
     parallel: int = 2
     threads: int = 0
     chat_template_file: str | None = None
