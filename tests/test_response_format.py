@@ -69,6 +69,23 @@ def test_strict_response_format_stays_closed() -> None:
     assert not accepts(g, '{"name":"a","extra":1}')
 
 
+def test_response_format_takes_the_spaces_a_model_writes() -> None:
+    """One optional space after each ':' and ',' of a response_format answer (json_schema and
+    json_object), as a model writes JSON unforced; never two, never a newline. A tool call's
+    grammar stays compact."""
+    _, payload = _run(response_format=_rf(None))
+    g = parse_gbnf(payload["grammar"])
+    assert accepts(g, '{"name": "a", "tags": ["x", "y"]}')
+    assert accepts(g, '{"name":"a","tags":["x", "y"]}')
+    assert not accepts(g, '{"name":  "a"}')
+    assert not accepts(g, '{"name":\n"a"}')
+    _, payload = _run(response_format={"type": "json_object"})
+    assert accepts(parse_gbnf(payload["grammar"]), '{"a": [1, 2], "b": {"c": null}}')
+    _, payload = _run('{"name": "f", "arguments": {"name": "a"}}', tools=TOOLS,
+                      tool_choice="required")
+    assert '" "?' not in payload["grammar"]
+
+
 def test_tool_arguments_stay_closed() -> None:
     text = '{"name": "f", "arguments": {"name": "a"}}'
     _, payload = _run(text, tools=TOOLS, tool_choice="required")

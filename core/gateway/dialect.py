@@ -235,9 +235,9 @@ class SchemaGrammars:
         as JSON Schema says; json_object: any object), else None."""
         if ctx.response_schema is not None:
             return self.convert(ctx.response_schema, ctx.strict,
-                                replace(self.limits, open_objects=True))
+                                replace(self.limits, open_objects=True, spaced=True))
         if ctx.json_mode:
-            return self.convert(ANY_OBJECT, ctx.strict, self.limits)
+            return self.convert(ANY_OBJECT, ctx.strict, replace(self.limits, spaced=True))
         return None
 
 

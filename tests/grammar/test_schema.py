@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 
 import pytest
 from gateway.grammar import (
@@ -13,6 +14,7 @@ from gateway.grammar import (
     json_value_gbnf,
     schema_to_gbnf,
 )
+from gateway.grammar.errors import GrammarLimits
 from gateway.grammar.numbers import int_range
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis_jsonschema import from_schema
@@ -31,22 +33,54 @@ def test_schema_set_is_broad() -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_valid_instances_accepted(name: str) -> None:
-    schema = SCHEMAS[name]
     grammar = compiled(name)
 
-    @settings(max_examples=20, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
-    @given(from_schema(for_generation(schema)))
-    def check(instance: object) -> None:
-        try:
-            value = order(schema, schema, instance)
-        except Unrepresentable:
-            assume(False)
-        assume(is_valid(schema, value))
+    def check(value: object) -> None:
         text = dumps(value)
         assert accepts(grammar, text), f"{name}: valid instance rejected: {text}"
 
-    check()
+    for_valid_values(SCHEMAS[name], 20)(check)()
+
+
+def for_valid_values(schema: dict, examples: int) -> Callable[[Callable[[object], None]],
+                                                                Callable[[], None]]:
+    """A Hypothesis test of `check` over valid values of `schema`, in its declared key order
+    (as the grammar writes them)."""
+    def wrap(check: Callable[[object], None]) -> Callable[[], None]:
+        @settings(max_examples=examples, deadline=None, database=None,
+                  suppress_health_check=list(HealthCheck))
+        @given(from_schema(for_generation(schema)))
+        def run(instance: object) -> None:
+            try:
+                value = order(schema, schema, instance)
+            except Unrepresentable:
+                assume(False)
+            assume(is_valid(schema, value))
+            check(value)
+        return run  # type: ignore[no-any-return]
+    return wrap
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_spaced_grammar_takes_one_space_after_each_separator(name: str) -> None:
+    """response_format's grammar (limits.spaced): valid values written as json.dumps writes
+    them by default (a space after each ':' and ','), while the compact grammar of a tool's
+    arguments refuses that text; and what the spaced grammar produces is still valid."""
+    schema = SCHEMAS[name]
+    spaced = parse_gbnf(schema_to_gbnf(schema, limits=GrammarLimits(spaced=True)))
+    compact = compiled(name)
+
+    def check(value: object) -> None:
+        text = json.dumps(value, ensure_ascii=False)
+        assert accepts(spaced, text), f"{name}: spaced instance rejected: {text}"
+        if text != dumps(value):
+            assert not accepts(compact, text), f"{name}: compact grammar took {text}"
+
+    for_valid_values(schema, 10)(check)()
+    rng = random.Random(name)
+    for _ in range(10):
+        text = sample(spaced, rng)
+        assert is_valid(schema, json.loads(text)), f"{name}: grammar produced invalid {text}"
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -56,7 +56,7 @@ def array(conv: Converter, s: Schema, path: str) -> str | None:
         return b.add("arr-empty", '"[" "]"') if lo == 0 else None
     if hi == 0:
         return b.add("arr-empty", '"[" "]"')
-    more = b.add("arr-more", f'"," {item}')
+    more = b.add("arr-more", f'{b.comma} {item}')
     rest = b.repeat(more, max(lo - 1, 0), None if hi is None else hi - 1)
     inner = f"{item} {rest}"
     return b.add("arr", f'"[" {inner} "]"' if lo else f'"[" ({inner})? "]"')
@@ -97,9 +97,9 @@ def contains_array(conv: Converter, s: Schema, items: Any, prefix: list[Any], lo
     def star(el: str | None) -> str:
         if el is None:
             return ""
-        return b.repeat(b.add("arr-more", f'"," {el}'), 0, budget)
+        return b.repeat(b.add("arr-more", f'{b.comma} {el}'), 0, budget)
 
-    m_c = b.add("arr-more", f'"," {match}')
+    m_c = b.add("arr-more", f'{b.comma} {match}')
     n_star = star(miss)
     after = f"{n_star} {m_c}".strip()  # (N* M) with leading commas
     if c_lo:
@@ -137,7 +137,7 @@ def tuple_array(conv: Converter, prefix: list[Any], items: Any, lo: int, hi: int
     if item is None and lo > len(prefix):
         return None
     if item is not None:
-        more = b.add("arr-more", f'"," {item}')
+        more = b.add("arr-more", f'{b.comma} {item}')
         tail = b.repeat(more, max(lo - len(prefix), 0), None if hi is None else hi - len(prefix))
     expr = tail
     for i in range(k - 1, -1, -1):
@@ -148,7 +148,7 @@ def tuple_array(conv: Converter, prefix: list[Any], items: Any, lo: int, hi: int
                 return None
             expr = ""
             continue
-        expr = f'{"" if i == 0 else chr(34) + "," + chr(34) + " "}{el} {expr}'.strip()
+        expr = f'{"" if i == 0 else b.comma + " "}{el} {expr}'.strip()
         if i >= lo:  # array may stop before element i
             expr = f"({expr})?"
     return b.add("tuple", f'"[" {expr} "]"')
@@ -206,7 +206,7 @@ def unique_array(conv: Converter, items: Any, lo: int, hi: int | None, path: str
                     f" set of at most {MAX_ORDERED_VALUES} values (const, enum, boolean, a small"
                     " integer range): distinct free strings or numbers are beyond a grammar")
         return None
-    texts = list(dict.fromkeys(_text(v) for v in values))
+    texts = list(dict.fromkeys(conv.b.text(v) for v in values))
     n = len(texts)
     top = n if hi is None else min(hi, n)
     if lo > top:
@@ -223,7 +223,7 @@ def unique_array(conv: Converter, items: Any, lo: int, hi: int | None, path: str
         count = bin(used).count("1")
         alts = []
         if count < top:
-            sep = '"," ' if count else ""
+            sep = b.comma + " " if count else ""
             alts += [f"{sep}{literal(t)} {state(used | 1 << i)}"
                      for i, t in enumerate(texts) if not used >> i & 1]
         if count >= lo:
@@ -257,7 +257,7 @@ def _ordered(conv: Converter, texts: list[str], lo: int, top: int, path: str) ->
             if count < top:
                 nxt = state(i + 1, count + 1)
                 if nxt is not None:
-                    alts.append(f'{chr(34) + "," + chr(34) + " " if count else ""}'
+                    alts.append(f'{b.comma + " " if count else ""}'
                                 f"{literal(texts[i])} {nxt}")
             skip = state(i + 1, count)
             if skip is not None and skip != '""':

@@ -56,6 +56,12 @@ class GrammarLimits:
     # enforced by a grammar: refused (strict) unless this asks for arrays of at most one
     # such item instead (sound: one item is always distinct; lists are cut to one).
     unique_one: bool = False
+    # One optional space after each ":" and "," of the JSON (`{"a": 1, "b": 2}`), as a model
+    # writes JSON when nothing forces it otherwise. Forced compact, the model's first choice
+    # is refused at every separator, which costs llama.cpp a pass over the whole vocabulary
+    # each time and pushes the model off its own text. On for response_format; tool calls
+    # stay compact (the dialects' envelopes and the call checks read them so).
+    spaced: bool = False
 
 
 class Unsatisfiable(SchemaError):

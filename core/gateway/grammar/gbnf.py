@@ -7,9 +7,11 @@ written as ``\\xHH`` (``\\-`` or ``\\^`` would be parse errors there).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from functools import lru_cache
+from typing import Any
 
 from .errors import GrammarLimits, SchemaError
 
@@ -79,6 +81,15 @@ class GrammarBuilder:
         self._max_rules = self.limits.max_rules
         self._size = 0
         self._max_bytes = (limits or GrammarLimits()).max_grammar_bytes
+        # JSON's separators, and what may follow a key literal that ends with its colon
+        # (limits.spaced: one optional space after each, as models write JSON unforced)
+        spaced = ' " "?' if self.limits.spaced else ""
+        self.comma, self.colon, self.space = f'","{spaced}', f'":"{spaced}', spaced
+
+    def text(self, value: Any) -> str:
+        """A JSON value (a const, an enum value) as this grammar writes it."""
+        seps = (", ", ": ") if self.limits.spaced else (",", ":")
+        return json.dumps(value, separators=seps, ensure_ascii=False)
 
     def _fresh(self, hint: str) -> str:
         base = rule_name(hint)

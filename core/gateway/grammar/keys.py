@@ -159,7 +159,7 @@ def extras(conv: Converter, s: Schema, excluded: list[str], path: str) -> str | 
             continue
         value = conv.attempt(lambda: conv.gen(ps, where))  # noqa: B023
         if value is not None:
-            alts.append(conv.b.add("pat-kv", f'"\\"" {key} "\\"" ":" {value}'))
+            alts.append(conv.b.add("pat-kv", f'"\\"" {key} "\\"" {conv.b.colon} {value}'))
     generic = _generic(conv, addl, opened, pats, pn, excluded, path)
     if generic is not None:
         alts.append(generic)
@@ -206,7 +206,7 @@ def _generic(conv: Converter, addl: Any, opened: bool, pats: dict[str, Any], pn:
         key = conv.attempt(lambda: conv.gen(names, pointer(path, "propertyNames")))
         if key is None:
             return None
-    return conv.b.add("extra-kv", f'{key} ":" {value}')
+    return conv.b.add("extra-kv", f'{key} {conv.b.colon} {value}')
 
 
 def extra_cap(conv: Converter, s: Schema) -> int | None:
@@ -312,5 +312,5 @@ def _pattern_keys(conv: Converter, pats: dict[str, Any], pn: Any, excluded: list
         else:
             value = conv.attempt(lambda: conv.gen(value_schema, where))  # noqa: B023
         if value is not None:
-            alts.append(conv.b.add("pat-kv", f'"\\"" {key} "\\"" ":" {value}'))
+            alts.append(conv.b.add("pat-kv", f'"\\"" {key} "\\"" {conv.b.colon} {value}'))
     return alts

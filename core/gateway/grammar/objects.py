@@ -92,15 +92,15 @@ def object_body(
 
 def _extras(b: GrammarBuilder, extra: str, cap: int | None, lead: bool) -> str:
     """Up to ``cap`` extra members; ``lead``: each one after a comma."""
-    more = b.repeat(b.add("obj-extra", f'"," {extra}'), 0, None if cap is None else cap - 1)
+    more = b.repeat(b.add("obj-extra", f'{b.comma} {extra}'), 0, None if cap is None else cap - 1)
     if lead:
-        return b.repeat(b.add("obj-extra", f'"," {extra}'), 0, cap)
+        return b.repeat(b.add("obj-extra", f'{b.comma} {extra}'), 0, cap)
     return f"({extra} {more})?"
 
 
 def _tail(b: GrammarBuilder, members: list[Member], extra: str | None,
           cap: int | None) -> str:
-    parts = [f'"," {m.kv}' if m.required else f'("," {m.kv})?' for m in members]
+    parts = [f'{b.comma} {m.kv}' if m.required else f'({b.comma} {m.kv})?' for m in members]
     if extra and cap != 0:
         parts.append(_extras(b, extra, cap, True))
     return " ".join(parts)
@@ -120,7 +120,7 @@ def _simple(b: GrammarBuilder, members: list[Member], extra: str | None,
     nxt = b.add("obj-rest", _tail(b, members[r:], extra, cap) or '""')
     rests = [nxt]
     for i in range(r - 1, 0, -1):
-        nxt = b.add("obj-rest", f'("," {members[i].kv})? {nxt}')
+        nxt = b.add("obj-rest", f'({b.comma} {members[i].kv})? {nxt}')
         rests.append(nxt)
     rests.reverse()  # rests[i] follows member i
     alts = [f"{members[i].kv} {rests[i]}" for i in range(r)]
@@ -149,7 +149,7 @@ def _counted(
         key = (i, c)
         if key in memo:
             return memo[key]
-        sep = '"," ' if c else ""
+        sep = b.comma + " " if c else ""
         if i == n:
             # Extra keys never count towards minProperties beyond the first one: a grammar
             # cannot keep their names apart from each other (the first one is apart from
@@ -168,7 +168,7 @@ def _counted(
                 elif room == 0:
                     res = '""'
                 else:
-                    item = b.add("obj-extra", f'"," {extra}')
+                    item = b.add("obj-extra", f'{b.comma} {extra}')
                     if c:
                         res = b.repeat(item, need, room)
                     else:
@@ -236,7 +236,7 @@ def object_schema(conv: Converter, s: Schema, path: str) -> str | None:
             lambda: conv.gen(v, where))  # noqa: B023
         if value is not None:
             key = literal(json.dumps(k, ensure_ascii=False) + ":")
-            kvs[k] = conv.b.add(f"kv-{k}", f"{key} {value}")
+            kvs[k] = conv.b.add(f"kv-{k}", f"{key}{conv.b.space} {value}")
     props = {k: v for k, v in props.items() if k in kvs}
     lo, hi = int(s.get("minProperties", 0)), s.get("maxProperties")
     hi = None if hi is None else int(hi)

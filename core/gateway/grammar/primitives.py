@@ -58,9 +58,9 @@ def any_value(b: GrammarBuilder, depth: int | None = None) -> str:
         return b.fixed(name, '"{}" | "[]" | ' + scalar)
     inner = any_value(b, depth - 1)
     more = f"{{0,{items - 1}}}"
-    member = f'{short} ":" {inner}'
-    obj = b.fixed(f"object-{depth}", f'"{{" ({member} ("," {member}){more})? "}}"')
-    arr = b.fixed(f"array-{depth}", f'"[" ({inner} ("," {inner}){more})? "]"')
+    member = f'{short} {b.colon} {inner}'
+    obj = b.fixed(f"object-{depth}", f'"{{" ({member} ({b.comma} {member}){more})? "}}"')
+    arr = b.fixed(f"array-{depth}", f'"[" ({inner} ({b.comma} {inner}){more})? "]"')
     return b.fixed(name, f"{obj} | {arr} | {scalar}")
 
 

@@ -354,7 +354,7 @@ class Converter:
                 self.refuse("enum", path, "cannot check enum values against sibling keywords")
                 ok = True
             if ok:
-                keep.append(literal(json.dumps(v, separators=(",", ":"), ensure_ascii=False)))
+                keep.append(literal(self.b.text(v)))
                 if isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
                     keep.append(literal(str(int(v))))  # the same number: 2.0 == 2
         if not keep:
