@@ -40,3 +40,25 @@ def test_a_budget_shrinks_members_depth_and_strings() -> None:
     r = schema_to_gbnf(SCHEMA, strict=False, limits=RETRY)
     assert accepts(r, doc(["abc", 2])) and not accepts(r, doc([1, 2, 3]))
     assert not accepts(r, doc("x" * 13)) and not accepts(r, doc(nested(2)))
+
+
+def test_a_formatted_string_shrinks_under_a_budget_too() -> None:
+    """A URI (200 characters and a 50-character fragment without a budget) is bounded like a
+    free string: seen, a model writing "finance-finance-…" into a receipt URL ran out of
+    tokens inside it, and the retry's tighter grammar did not bound it either."""
+    schema = {"type": "object", "properties": {"u": {"type": "string", "format": "uri"},
+                                               "r": {"type": "string", "format": "uri-reference"},
+                                               "d": {"type": "string", "format": "date"}},
+              "required": ["u", "r", "d"]}
+
+    def url(n: int) -> str:
+        return json.dumps({"u": "https://" + "a" * n, "r": "/x", "d": "2024-02-29"},
+                          separators=(",", ":"))
+
+    free, budget, retry = (schema_to_gbnf(schema, limits=limits)
+                           for limits in (GrammarLimits(), BUDGET_256, RETRY))
+    assert accepts(free, url(150))
+    assert accepts(budget, url(40)) and not accepts(budget, url(100))
+    assert accepts(retry, url(4)) and not accepts(retry, url(20))
+    assert accepts(retry, json.dumps({"u": "https://a", "r": "/" + "b" * 11,
+                                      "d": "2024-02-29"}, separators=(",", ":")))

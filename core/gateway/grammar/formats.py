@@ -15,6 +15,8 @@ uri <= 200 characters before the fragment and <= 50 in it.
 
 from __future__ import annotations
 
+import re
+
 from . import charset as cs
 from .gbnf import GrammarBuilder
 from .numbers import int_range
@@ -137,7 +139,13 @@ def format_body(b: GrammarBuilder, name: str) -> tuple[str, int, int | None] | N
     rules, body, lo, hi = spec
     for rname, rbody in rules.items():
         b.fixed(rname, rbody)
+    cap = b.limits.max_free_string
+    if cap is not None:  # a budget: a URI's 200 characters bounded like any free string
+        body = _BOUNDED.sub(lambda m: f"{{{m[1]},{max(int(m[1]), min(int(m[2]), cap))}}}", body)
     return body, lo, hi
+
+
+_BOUNDED = re.compile(r"\{(\d+),(\d+)\}")
 
 # Formats JSON Schema (2020-12) and OpenAPI define. Any other name is a vocabulary of its own
 # that validators treat as an annotation (no assertion), so it constrains nothing.
