@@ -188,3 +188,38 @@ def test_realign_rewrites_earlier_calls_in_the_text_and_keeps_only_valid_calls()
     assert json.loads(out)["tool_calls"] == [
         call("price", show="Hamilton", quantity=3), call("price", show="Wicked", quantity=2)]
     assert realign("not json", SHOWS, lambda c: True) == "not json"
+
+
+def test_realign_keeps_the_calls_on_odd_input_and_bounds_its_work() -> None:
+    """What realign cannot relate leaves the calls as written, fast, and never raises: a
+    request that says its values hundreds of times, a number past a float's range, a value
+    whose lower case is longer than itself (Turkish dotted I)."""
+    def two(k0: Any, k1: Any, l0: Any, l1: Any) -> str:
+        return ('{"tool_calls":[' + ",".join(
+            json.dumps({"name": "t", "arguments": {"k0": a, "k1": b}})
+            for a, b in ((k0, k1), (l0, l1))) + "]}")
+
+    def always(_: dict) -> bool:
+        return True
+
+    said_often = "v0 of a0 and v1 of a1. " * 150
+    text = two("v0", "a0", "v1", "a0")
+    assert realign(text, "v0 of a0 and v1 of a1.", always) != text  # relates when it can
+    assert realign(text, said_often, always) == text
+    huge = "Save stage " + "9" * 400 + " in easy mode and stage 3 in hard mode."
+    text = two(1, "easy", 3, "hard")
+    assert realign(text, huge, always) == text
+    text = two("Paris", "Monday", "Paris", "Tuesday")
+    realign(text, "Weather in İzmir on Monday and in Paris on Tuesday", always)
+
+
+def test_realign_rewrites_the_argument_itself_not_a_nested_key_of_the_same_name() -> None:
+    call = {"name": "avg", "arguments": {"meta": {"subject": "x"}, "student": "Maria",
+                                         "subject": "history"}}
+    other = {"name": "avg", "arguments": {"meta": {"subject": "x"}, "student": "Tom",
+                                          "subject": "history"}}
+    text = '{"tool_calls":[' + json.dumps(call) + "," + json.dumps(other) + "]}"
+    out = json.loads(realign(text, "Maria's average in chemistry and Tom's average in "
+                             "history", lambda _: True))
+    first = out["tool_calls"][0]["arguments"]
+    assert first["subject"] == "chemistry" and first["meta"] == {"subject": "x"}

@@ -21,6 +21,8 @@ place and stays.
 from __future__ import annotations
 
 import json
+import logging
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +30,8 @@ from typing import Any
 
 from gateway.numbers_said import DECIMAL, given_spans
 from gateway.toolprior import COMMON_WORDS
+
+log = logging.getLogger("gateway.pairing")
 
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|\w+|[^\w\s]")
 _SIGNS = frozenset("$€£¥%°#")  # the marks that say what a number is, as a word would
@@ -39,6 +43,14 @@ _STOPS = frozenset({"and", "or", "then", "also", "but", "vs", "versus", "with", 
 _BREAKS = frozenset({".", "!", "?", ";", "。", "！", "？", "；", ",", "，", "、", "and", "or",
                      "then", "also", "but", "vs", "versus"})
 _GAP_TOKENS = 8  # the most tokens between a copied value and the one that moved on
+# the most span comparisons one realign may make: a request that says its values hundreds
+# of times would otherwise hold the event loop for seconds (the work grows with the cube of
+# how often a value is said)
+_WORK_LIMIT = 200_000
+
+
+class _TooMuch(Exception):
+    """The work limit of one realign is reached."""
 _VALUE_TOKENS = 6  # the most tokens a string written in place of a copied one may take
 # A top-level argument's scalar value in a call's JSON text
 _ARGUMENT = r'"{key}"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)(?=\s*[,}}])'
@@ -81,6 +93,8 @@ class _Request:
 
     def __init__(self, text: str) -> None:
         self.text = text
+        self.work = 0  # spans compared so far (see _by_gap)
+        self._spans: dict[tuple[bool, Value], list[tuple[int, int]]] = {}
         self.tokens = _tokens(text)
         self.words = [t.text for t in self.tokens]
         ends = given_spans(text)
@@ -88,6 +102,13 @@ class _Request:
 
     def spans(self, value: Value) -> list[tuple[int, int]]:
         """Where a value stands: (first token, past last token), each time it is said."""
+        key = (isinstance(value, float), value)
+        found = self._spans.get(key)
+        if found is None:
+            found = self._spans[key] = self._find(value)
+        return found
+
+    def _find(self, value: Value) -> list[tuple[int, int]]:
         if isinstance(value, float):
             return [(i, i + 1) for i, t in enumerate(self.tokens)
                     if t.start in self.numbers and _as_number(t.text) == value]
@@ -158,9 +179,13 @@ def _by_gap(req: _Request, copied: Value, was: Value, moved: Value) -> list[tupl
     """Where a value stands to `moved` as `copied` stood to `was` (the same tokens between
     them, on the same side)."""
     out = []
+    places = req.spans(moved)
+    req.work += len(req.spans(copied)) * len(req.spans(was)) * max(1, len(places))
+    if req.work > _WORK_LIMIT:
+        raise _TooMuch
     for v in req.spans(copied):
         for a in req.spans(was):
-            for b in req.spans(moved):
+            for b in places:
                 if v[0] >= a[1] and v[0] - a[1] <= _GAP_TOKENS:  # copied after the anchor
                     gap = req.words[a[1]:v[0]]
                     at = b[1] + len(gap)
@@ -281,22 +306,33 @@ def _rewritten(text: str, start: int, changes: dict[str, str | float],
     `changes`, each change kept only if the call still validates."""
     at = text.find('"arguments"', start)
     out = text
+    decoder = json.JSONDecoder()
     for key, value in changes.items():
-        pattern = re.compile(_ARGUMENT.format(key=re.escape(json.dumps(key)[1:-1])))
-        match = pattern.search(out, at)
-        if match is None:
-            continue
         if isinstance(value, str):
             written = json.dumps(value, ensure_ascii=False)
-        else:
+        elif math.isfinite(value):
             written = str(int(value)) if value == int(value) else repr(value)
-        tried = out[:match.start(1)] + written + out[match.end(1):]
-        try:
-            changed, _ = json.JSONDecoder().raw_decode(tried, start)
-        except ValueError:
+        else:
             continue
-        if valid(changed):
-            out = tried
+        new = json.loads(written)
+        pattern = re.compile(_ARGUMENT.format(
+            key=re.escape(json.dumps(key, ensure_ascii=False)[1:-1])))
+        try:
+            _, end = decoder.raw_decode(out, start)
+        except ValueError:
+            return out
+        # the key's place in this call's arguments themselves, not in an object nested in them
+        for match in pattern.finditer(out, at, end):
+            tried = out[:match.start(1)] + written + out[match.end(1):]
+            try:
+                changed, _ = decoder.raw_decode(tried, start)
+            except ValueError:
+                continue
+            args = changed.get("arguments") if isinstance(changed, dict) else None
+            if isinstance(args, dict) and args.get(key) == new:
+                if valid(changed):
+                    out = tried
+                break
     return out
 
 
@@ -312,7 +348,11 @@ def put_in_step(text: str, earlier: list[dict[str, Any]], request: str,
         return text
     if not isinstance(call, dict):
         return text
-    return _rewritten(text, start, in_step(call, earlier, request), valid)
+    try:
+        changes = in_step(call, earlier, request)
+    except (_TooMuch, ArithmeticError, ValueError):
+        return text
+    return _rewritten(text, start, changes, valid)
 
 
 # -- all the calls to one tool in step with each other ------------------------------------
@@ -419,7 +459,7 @@ def in_step_all(calls: list[dict[str, Any]], request: str
             continue
         for i, changes in chosen[0].items():
             out[i] = {k: (req.written(req.spans(v)[0]) if isinstance(v, str) else v)
-                      for k, v in changes.items()}
+                      for k, v in changes.items() if not isinstance(v, str) or req.spans(v)}
     return out
 
 
@@ -437,7 +477,12 @@ def realign(text: str, request: str, valid: Callable[[dict[str, Any]], bool]) ->
     `in_step_all`), each call changed only if it still validates; `text` itself when
     nothing changed. Calls are rewritten from the last, so earlier offsets hold."""
     spans = call_spans(text)
-    changes = in_step_all([call for _, _, call in spans], request)
+    try:
+        changes = in_step_all([call for _, _, call in spans], request)
+    except (_TooMuch, ArithmeticError, ValueError) as exc:
+        # said too often to relate in time, or a number past a float's range
+        log.info("realign: calls kept as written (%s)", type(exc).__name__)
+        return text
     out = text
     for i in sorted(changes, reverse=True):
         out = _rewritten(out, spans[i][0], changes[i], valid)
