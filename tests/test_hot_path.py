@@ -104,6 +104,60 @@ def test_checks_still_run_for_a_tool_list_seen_before() -> None:
             build_context(decode_request(body), settings)
 
 
+
+# -- a tool list seen before is not decoded again --------------------------------------------
+
+def test_a_tool_list_seen_before_is_not_decoded_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gateway import chat_request
+
+    decoded: list[int] = []
+    real = chat_request._tools_decoder
+
+    class Counting:
+        def decode(self, text: Any) -> Any:
+            decoded.append(len(text))
+            return real.decode(text)
+
+    monkeypatch.setattr(chat_request, "_tools_decoder", Counting())
+    settings = Settings()
+    tools = [{"type": "function", "function": {"name": "seen_once", "parameters": {
+        "type": "object", "properties": {"q": {"type": "string"}}}}}]
+    body = json.dumps({"messages": [{"role": "user", "content": "hi"}], "tools": tools})
+    first = build_context(decode_request(body.encode()), settings)
+    again = build_context(decode_request(body.encode()), settings)
+    assert len(decoded) == 1 and again.tools == first.tools
+    assert again.tools_key == first.tools_key
+    # another spelling of the same list is decoded (a miss, never a wrong hit)
+    spaced = build_context(decode_request(json.dumps(json.loads(body), indent=1).encode()),
+                           settings)
+    assert len(decoded) == 2 and spaced.tools == first.tools
+    # a request decoded once keeps one key: the inline try and the worker's get the same
+    req = decode_request(json.dumps({**json.loads(body), "tools": tools + [
+        {"type": "function", "function": {"name": "other"}}]}).encode())
+    assert build_context(req, settings).tools_key == build_context(req, settings).tools_key
+    assert len(decoded) == 3
+
+
+@pytest.mark.parametrize("tools, param", [
+    ("abc", "tools"), ([{"type": "function"}], "tools[0]"),
+    ([{"type": "function", "function": {"name": 3}}], "tools[0].function.name")])
+def test_a_tool_list_that_does_not_decode_is_a_400_at_its_path(tools: Any, param: str) -> None:
+    body = json.dumps({"messages": [{"role": "user", "content": "hi"}], "tools": tools})
+    with pytest.raises(GatewayError) as err:
+        build_context(decode_request(body.encode()), Settings())
+    assert err.value.status == 400 and err.value.param == param
+    assert f"at `$.{param}`" in str(err.value)
+
+
+@pytest.mark.parametrize("tools", ["null", "[]", " [ ] "])
+def test_no_tools_written_any_way_is_no_tools(tools: str) -> None:
+    body = '{"messages": [{"role": "user", "content": "hi"}], "tools": ' + tools + "}"
+    ctx = build_context(decode_request(body.encode()), Settings())
+    assert ctx.tools == [] and ctx.tools_key == b""
+    with pytest.raises(GatewayError, match="needs at least one tool"):
+        build_context(decode_request((body[:-1] + ', "tool_choice": "required"}').encode()),
+                      Settings())
+
 # -- a stream's role chunk goes out with the chunk after it ----------------------------------
 
 def _deltas(reply: Any) -> list[Any]:

@@ -25,7 +25,7 @@ from gateway.callgate import (
     check_tool_schemas,
     gate_output,
 )
-from gateway.chat_request import build_context
+from gateway.chat_request import build_context, has_tools
 from gateway.config import Settings
 from gateway.dialect import (
     CallDecision,
@@ -247,7 +247,7 @@ class ChatService:
         (the prompt estimated at 3 characters a token; exact counting would cost a round
         trip to /tokenize). Rounded down to a power of two, so the grammar cache is shared
         by budgets that shape the grammar alike."""
-        if not req.tools and req.response_format is None:
+        if not has_tools(req) and req.response_format is None:
             return None
         known = [x for x in (req.max_completion_tokens or req.max_tokens,
                              self.slot_context - len(prompt) // 3 if self.slot_context else None)

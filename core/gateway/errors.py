@@ -62,9 +62,13 @@ def bad_request(message: str, param: str | None = None, code: str | None = None)
 _PATH = re.compile(r"at `\$\.?(.*)`")
 
 
-def from_decode_error(exc: msgspec.DecodeError) -> GatewayError:
-    """Turn msgspec's message (`Expected str, got int - at $.messages[0].role`) into a 400."""
+def from_decode_error(exc: msgspec.DecodeError, under: str = "") -> GatewayError:
+    """Turn msgspec's message (`Expected str, got int - at $.messages[0].role`) into a 400.
+    `under`: the request's field the decoded text was (`tools`), put in front of the path."""
     text = str(exc)
+    if under:
+        text = text.replace("at `$", f"at `$.{under}", 1) if "at `$" in text \
+            else f"{text} - at `$.{under}`"
     m = _PATH.search(text)
     param = m.group(1) or None if m else None
     if isinstance(exc, msgspec.ValidationError):
