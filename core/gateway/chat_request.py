@@ -207,7 +207,7 @@ def has_tools(req: ChatCompletionRequest) -> bool:
     """Whether the request has a non-empty tool list, without decoding it."""
     given: Any = req.tools
     if isinstance(given, msgspec.Raw):
-        return _RAW_NO_TOOLS.fullmatch(bytes(given)) is None
+        return _RAW_NO_TOOLS.fullmatch(given) is None
     return bool(given)
 
 
