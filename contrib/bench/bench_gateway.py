@@ -231,8 +231,8 @@ def run_floor(port: int, stub_url: str) -> None:
     one worker) relaying each request body unchanged to the stub over one aiohttp session, and
     the answer back, streamed or not. No routing, rendering, grammar or parsing: what is left
     is the cost of the server and the client libraries the gateway is built on."""
+    from gateway.server_config import server_config
     from hypercorn.asyncio import serve
-    from hypercorn.config import Config
 
     http: list[aiohttp.ClientSession] = []
 
@@ -240,6 +240,8 @@ def run_floor(port: int, stub_url: str) -> None:
         if scope["type"] == "lifespan":
             while (await receive())["type"] != "lifespan.shutdown":
                 await send({"type": "lifespan.startup.complete"})
+            if http:
+                await http[0].close()
             await send({"type": "lifespan.shutdown.complete"})
             return
         if scope["method"] == "GET":  # /health
@@ -261,9 +263,7 @@ def run_floor(port: int, stub_url: str) -> None:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
 
-    hc = Config()
-    hc.bind = [f"127.0.0.1:{port}"]
-    hc.accesslog = None
+    hc = server_config([f"127.0.0.1:{port}"])
     loop_factory = None
     try:
         import uvloop

@@ -199,12 +199,12 @@ def serve(a: argparse.Namespace, argv: list[str]) -> int:
                                          threads=a.threads, server_bin=a.server_bin))
         early.start()
     from hypercorn.asyncio import serve as hypercorn_serve
-    from hypercorn.config import Config
 
     from gateway.app import create_app, start_runtime
     from gateway.banner import announce_when_ready
     from gateway.plugins import PluginError
     from gateway.runtime import Runtime, ServeConfig
+    from gateway.server_config import server_config
 
     try:
         cfg = ServeConfig(model=model, endpoints=a.endpoint, server_bin=a.server_bin,
@@ -224,11 +224,8 @@ def serve(a: argparse.Namespace, argv: list[str]) -> int:
     # only once ready, so no client lands on a worker still starting while another is ready.
     worker = a.bind_fd is not None
     app = create_app(runtime, manage_backend=not worker)
-    hc = Config()
-    hc.bind = [f"fd://{a.bind_fd}"] if a.bind_fd is not None else [f"{a.host}:{a.port}"]
-    hc.accesslog = None
+    hc = server_config([f"fd://{a.bind_fd}"] if worker else [f"{a.host}:{a.port}"])
     hc.errorlog = logging.getLogger("hypercorn.error")  # our handler, not a second one
-    hc.graceful_timeout = 3
 
     async def run() -> None:
         stop = asyncio.Event()
