@@ -98,17 +98,37 @@ async def side_by_side(direct: tuple[str, dict[str, Any]], gw: tuple[str, dict[s
     return d, g
 
 
-async def throughput(url: str, body: dict[str, Any], conc: int, total: int) -> float:
-    async with aiohttp.ClientSession() as http:
-        sem = asyncio.Semaphore(conc)
+async def _burst(http: aiohttp.ClientSession, url: str, body: dict[str, Any], conc: int,
+                 total: int) -> float:
+    """Seconds `total` requests take, `conc` in flight at a time."""
+    sem = asyncio.Semaphore(conc)
 
-        async def one() -> None:
-            async with sem:
-                await timed_post(http, url, body)
+    async def one() -> None:
+        async with sem:
+            await timed_post(http, url, body)
 
-        t = time.perf_counter()
-        await asyncio.gather(*(one() for _ in range(total)))
-        return total / (time.perf_counter() - t)
+    t = time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(total)))
+    return time.perf_counter() - t
+
+
+async def rates_side_by_side(direct: tuple[str, dict[str, Any]], gw: tuple[str, dict[str, Any]],
+                             conc: int, total: int, rounds: int = 6) -> tuple[float, float]:
+    """Closed-loop req/s of each side, `total` requests each, taken in `rounds` alternating
+    bursts (direct, gateway, gateway, direct, ...): a machine that speeds up or slows down
+    during the run moves both sides alike, not the one measured second. Each side keeps its
+    own warmed keep-alive session, so connecting is not timed."""
+    per = max(conc, total // rounds)
+    async with aiohttp.ClientSession() as hd, aiohttp.ClientSession() as hg:
+        sides = [(hd, direct), (hg, gw)]
+        for http, (url, body) in sides:  # warm: every connection of the pool open
+            await _burst(http, url, body, conc, conc)
+        spent = [0.0, 0.0]
+        for r in range(rounds):
+            for i in ((0, 1) if r % 2 == 0 else (1, 0)):
+                http, (url, body) = sides[i]
+                spent[i] += await _burst(http, url, body, conc, per)
+    return per * rounds / spent[0], per * rounds / spent[1]
 
 
 TABLE: list[tuple[str, str, str, str]] = []  # (figure, direct, gateway, ratio/added)
@@ -171,8 +191,7 @@ async def real_backend(n: int, threads: int = 0) -> None:
         report("streaming time to first token", d, g)
         del direct[1]["stream"], via[1]["stream"]
         for conc in (8,):
-            rd = await throughput(direct[0], direct[1], conc, 4 * conc)
-            rg = await throughput(via[0], via[1], conc, 4 * conc)
+            rd, rg = await rates_side_by_side(direct, via, conc, 4 * conc, rounds=2)
             report_rate(f"llama.cpp throughput, 16 tokens, conc {conc}", rd, rg)
     finally:
         gw.stop()
@@ -335,8 +354,7 @@ async def floor_figures(stub_url: str, direct_tools: tuple[str, dict[str, Any]],
         report("floor (hypercorn+aiohttp relay), conc 1", d, g)
         total = max(8 * conc, 20 * n)
         for tag, (url, body) in (("", direct_tools), ("streaming, ", direct_stream)):
-            rd = await throughput(url, body, conc, total)
-            rg = await throughput(floor, body, conc, total)
+            rd, rg = await rates_side_by_side((url, body), (floor, body), conc, total)
             report_rate(f"floor (relay), {tag}conc {conc}", rd, rg)
     finally:
         proc.terminate()
@@ -369,11 +387,9 @@ async def stub_backend(n: int, workers: list[int], conc: int = 32) -> None:
                     d, g = await side_by_side(direct_tools, via_tools, n * 5)
                     report(f"stub, 20 tools (cached), conc 1, {tag}", d, g)
                 total = max(8 * conc, 20 * n)
-                rd = await throughput(direct_tools[0], direct_tools[1], conc, total)
-                rg = await throughput(via_tools[0], via_tools[1], conc, total)
+                rd, rg = await rates_side_by_side(direct_tools, via_tools, conc, total)
                 report_rate(f"stub, 20 tools, conc {conc}, {tag}", rd, rg)
-                rd = await throughput(direct_stream[0], direct_stream[1], conc, total)
-                rg = await throughput(via_stream[0], via_stream[1], conc, total)
+                rd, rg = await rates_side_by_side(direct_stream, via_stream, conc, total)
                 report_rate(f"stub, streaming {STUB_TOKENS} events, conc {conc}, {tag}", rd, rg)
                 if w == 1:
                     await memory(gw, via_stream)
