@@ -155,23 +155,13 @@ def stacks(grammar_text: str, samples: int = 20, seed: int = 0) -> tuple[float, 
     import random
 
     from gateway.gbnf_recognizer import parse_gbnf, sample
+    from gateway.jumpforward import advance as expand
 
     g = parse_gbnf(grammar_text)
     Stack = tuple[tuple[int, int], ...]
 
-    def advance(st: Stack, out: set[Stack], depth: int = 0) -> None:
-        if not st or depth > 200:
-            out.add(st)
-            return
-        p, d = st[-1]
-        body = g.prods[p][1]
-        sym = body[d]
-        if not isinstance(sym, str):
-            out.add(st)
-            return
-        rest = st[:-1] + (((p, d + 1),) if d + 1 < len(body) else ())
-        for q in g.by_lhs[sym]:
-            advance(rest + (((q, 0),) if g.prods[q][1] else ()), out, depth + 1)
+    def advance(st: Stack, out: set[Stack]) -> None:
+        expand(g, st, out)
 
     def matches(term: Any, cp: int) -> bool:
         ranges, neg = term

@@ -71,6 +71,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="a non-streamed answer without tools of at most this many tokens "
                         "(max_tokens) is asked of llama.cpp non-streamed (default 128; 0: "
                         "never); a client that hangs up on one costs up to that much decoding")
+    s.add_argument("--no-jump-forward", dest="jump_forward", action="store_false",
+                   help="generate the text a grammar forces token by token instead of "
+                        "putting it into the prompt (see gateway.jumpforward)")
     s.add_argument("--template-timeout", type=float, default=None,
                    help="seconds one chat-template render may take (the template comes "
                         "from the model file: untrusted)")
@@ -151,7 +154,8 @@ def _settings(a: argparse.Namespace) -> Settings:
                             unstreamed_max_tokens=a.unstreamed_max_tokens),
                     grammar_limits=limits, dialect_options={
                         "tool_style": a.tool_style, **split_option_args(a.dialect_option)},
-                    api_key=a.api_key, strict_default=a.strict_schemas)
+                    api_key=a.api_key, strict_default=a.strict_schemas,
+                    jump_forward=a.jump_forward)
 
 
 def serve(a: argparse.Namespace, argv: list[str]) -> int:

@@ -20,6 +20,9 @@ class Settings:
     # every token, a core taken from decoding. A client that hangs up on such a request costs
     # at most these tokens of decoding (only a stream's close stops llama.cpp). 0: never.
     unstreamed_max_tokens: int = 128
+    # text a (non-lazy) grammar forces goes into the prompt, not through decoding
+    # (gateway.jumpforward)
+    jump_forward: bool = True
     # a chat template comes from a model file: bounded like any untrusted input
     template_timeout: float = 10.0  # seconds one render may take
     max_prompt_chars: int = 32 * 1024 * 1024  # the rendered prompt and strings built for it

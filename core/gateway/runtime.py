@@ -23,6 +23,7 @@ from gateway.detection import Detection, detect, end_of_turn_marker
 from gateway.dialect import Dialect
 from gateway.dialect_options import parse_dialect_options
 from gateway.gguf_meta import ModelMetadata, metadata_from_props, read_gguf_metadata
+from gateway.jumpforward import JumpForwardBackend
 from gateway.plugins import PluginError, Plugins, create_plugins
 from gateway.templating import ChatTemplate, RenderLimits, load_template_file
 
@@ -173,6 +174,8 @@ class Runtime:
             self.backend = LlamaCppBackend(self.server.url, timeout=cfg.settings.request_timeout)
             self.backend.limit_connections(cfg.parallel)
             model_name = cfg.alias or Path(cfg.model).stem
+        if cfg.settings.jump_forward:
+            self.backend = JumpForwardBackend(self.backend)
         if self.metrics is not None:
             self.backend = self.metrics.wrap_backend(self.backend)
         # probing and detection render the model's (untrusted) template: off the event loop,

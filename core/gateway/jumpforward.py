@@ -1,0 +1,336 @@
+"""Jump-forward over text a grammar forces.
+
+Where a grammar leaves one character possible, the model is asked to generate it anyway: a
+full decoding step per token, and when the model would rather write something else (a model
+that does not know the dialect's syntax), llama.cpp rejects its pick and samples again over
+the whole vocabulary with the grammar applied. The text every answer must begin with (a
+required call's `{"tool_calls":[{"name":"`, a single tool's name, its first argument's key) is
+known before generating: it is appended to the prompt instead, evaluated in one batch with
+the prompt, and the grammar is replaced by what remains of it after that text. The answer
+is given back with the text in front, so everything above sees what the model would have
+written; its token count moves from the prompt's count to the answer's.
+
+The forced text is cut back to a point where a tokenizer would split anyway (between a word
+and punctuation, never after a space: BPE pre-tokenizers attach a space to what follows),
+so the prompt's last tokens are the ones the model would have generated.
+
+Not applied where the tokens of the answer matter one by one (n_probs) or the grammar is
+lazy (nothing is forced before its trigger).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections import OrderedDict
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.backend.batches import Batches, event_batches, flattened
+from gateway.gbnf_recognizer import Grammar, Sym, Term, parse_gbnf
+
+log = logging.getLogger("gateway.jumpforward")
+
+MAX_FORCED = 512  # characters of forced text looked for at most
+MAX_STACKS = 64  # grammar states followed at once; more: no jump (the grammar branches)
+MAX_DEPTH = 200  # rule references expanded to reach a character (left recursion guard)
+MAX_GRAMMAR = 256 * 1024  # bytes of grammar analysed at most
+CACHE_SIZE = 512  # grammars whose forced text is remembered
+MIN_FORCED = 2  # characters worth a jump
+
+Stack = tuple[tuple[int, int], ...]  # (production, position) frames, the innermost last
+
+
+@dataclass(frozen=True)
+class Jump:
+    """What a grammar forces: `text` goes into the prompt, `grammar` is the rest."""
+
+    text: str
+    grammar: str
+
+
+class _Expansion(Exception):
+    """The grammar branches too much or recurses on the left: no jump."""
+
+
+def advance(g: Grammar, stack: Stack, out: set[Stack], depth: int = 0) -> None:
+    """`stack` with rule references at its top expanded until a character (or the end)."""
+    if depth > MAX_DEPTH or len(out) > MAX_STACKS:
+        raise _Expansion()
+    if not stack:
+        out.add(stack)
+        return
+    p, d = stack[-1]
+    body = g.prods[p][1]
+    sym = body[d]
+    if not isinstance(sym, str):
+        out.add(stack)
+        return
+    rest = stack[:-1] + (((p, d + 1),) if d + 1 < len(body) else ())
+    for q in g.by_lhs.get(sym, ()):
+        if g.prods[q][1]:
+            advance(g, rest + ((q, 0),), out, depth + 1)
+        else:
+            advance(g, rest, out, depth + 1)
+
+
+def _single(term: Term) -> int | None:
+    ranges, neg = term
+    if neg or len(ranges) != 1 or ranges[0][0] != ranges[0][1]:
+        return None
+    return ranges[0][0]
+
+
+def _kind(ch: str) -> str:
+    if ch.isspace():
+        return "space"
+    cat = unicodedata.category(ch)
+    return "word" if cat[0] in "LNM" else "punct"
+
+
+def token_safe_cut(text: str) -> int:
+    """The longest prefix of `text` ending where a tokenizer splits whatever follows: after a
+    word character followed by punctuation or the reverse, or before a space (a space belongs
+    to the word or punctuation after it). 0 when there is none."""
+    for i in range(len(text) - 1, 0, -1):
+        a, b = text[i - 1], text[i]
+        if a.isspace():
+            continue
+        ka, kb = _kind(a), _kind(b)
+        if ka != kb:
+            return i
+    return 0
+
+
+def _forced(g: Grammar) -> tuple[str, list[set[Stack]]]:
+    """The characters every sentence of `g` begins with, and the states after each."""
+    states: set[Stack] = set()
+    for q in g.by_lhs.get("root", ()):
+        advance(g, ((q, 0),) if g.prods[q][1] else (), states)
+    text: list[str] = []
+    history = [states]
+    while len(text) < MAX_FORCED and states and () not in states:
+        chars = set()
+        for st in states:
+            p, d = st[-1]
+            sym = g.prods[p][1][d]
+            assert not isinstance(sym, str)
+            chars.add(_single(sym))
+        if len(chars) != 1 or None in chars:
+            break
+        c = chars.pop()
+        assert c is not None
+        nxt: set[Stack] = set()
+        for st in states:
+            p, d = st[-1]
+            body = g.prods[p][1]
+            advance(g, st[:-1] + (((p, d + 1),) if d + 1 < len(body) else ()), nxt)
+        text.append(chr(c))
+        states = nxt
+        history.append(states)
+    return "".join(text), history
+
+
+def _escape(cp: int) -> str:
+    if 0x20 < cp < 0x7F and chr(cp) not in '\\]["^-':
+        return chr(cp)
+    if cp < 0x100:
+        return f"\\x{cp:02X}"
+    if cp < 0x10000:
+        return f"\\u{cp:04X}"
+    return f"\\U{cp:08X}"
+
+
+def _term(term: Term) -> str:
+    ranges, neg = term
+    inner = "".join(_escape(lo) if lo == hi else f"{_escape(lo)}-{_escape(hi)}"
+                    for lo, hi in ranges)
+    return f"[{'^' if neg else ''}{inner}]"
+
+
+_ROOT_RULE = re.compile(r"(?m)^([ \t]*)root([ \t]*::=)")
+
+
+def _rest_grammar(g: Grammar, text: str, states: set[Stack]) -> str | None:
+    """GBNF for what `g` allows after the states `states`: the grammar's own rules (its root
+    renamed), one new rule per rest of a production in progress, and a root over the
+    states. Rules the parser made up (groups, repetitions) are written out when a state
+    refers to them."""
+    if any("root" in body for _, body in g.prods) or any(
+            lhs.startswith("jf-") for lhs in g.by_lhs):
+        return None
+    renamed, count = _ROOT_RULE.subn(r"\1jf-root-old\2", text)
+    if count != 1:
+        return None
+    names: dict[str, str] = {}
+    rules: list[str] = []
+
+    def name(sym: str) -> str:
+        if "~" not in sym:
+            return sym
+        if sym not in names:
+            names[sym] = f"jf-r{len(names)}"
+            alts = [seq(g.prods[q][1]) for q in g.by_lhs[sym]]
+            rules.append(f"{names[sym]} ::= " + " | ".join(a or '""' for a in alts))
+        return names[sym]
+
+    def seq(body: tuple[Sym, ...]) -> str:
+        return " ".join(name(s) if isinstance(s, str) else _term(s) for s in body)
+
+    alts = []
+    for st in sorted(states):
+        alts.append(" ".join(seq(g.prods[p][1][d:]) for p, d in reversed(st)))
+    return "\n".join([renamed.rstrip("\n"), "root ::= " + " | ".join(alts), *rules]) + "\n"
+
+
+def analyse(grammar: str) -> Jump | None:
+    """The forced text of `grammar` (cut where tokens split) and the grammar after it."""
+    if len(grammar) > MAX_GRAMMAR:
+        return None
+    try:
+        g = parse_gbnf(grammar)
+        forced, history = _forced(g)
+    except (_Expansion, ValueError, KeyError, IndexError, RecursionError):
+        return None
+    cut = token_safe_cut(forced)
+    if cut < MIN_FORCED:
+        return None
+    rest = _rest_grammar(g, grammar, history[cut])
+    return Jump(forced[:cut], rest) if rest else None
+
+
+class _Cache:
+    def __init__(self) -> None:
+        self._jumps: OrderedDict[str, Jump | None] = OrderedDict()
+
+    def get(self, grammar: str) -> Jump | None:
+        try:
+            self._jumps.move_to_end(grammar)
+            return self._jumps[grammar]
+        except KeyError:
+            pass
+        jump = analyse(grammar)
+        self._jumps[grammar] = jump
+        if len(self._jumps) > CACHE_SIZE:
+            self._jumps.popitem(last=False)
+        return jump
+
+
+def _unstopped(text: str, stops: Any) -> str:
+    """`text` cut before any stop word it contains or begins (llama.cpp looks for stop
+    words in the generated text only)."""
+    if not isinstance(stops, list):
+        return text
+    for stop in stops:
+        if not isinstance(stop, str) or not stop:
+            continue
+        at = text.find(stop)
+        if at >= 0:
+            text = text[:at]
+        for k in range(min(len(stop) - 1, len(text)), 0, -1):
+            if text.endswith(stop[:k]):
+                text = text[:-k]
+                break
+    return text
+
+
+class JumpForwardBackend:
+    """A backend whose generations under a (non-lazy) grammar skip the text it forces."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self._cache = _Cache()
+        self._tokens: OrderedDict[str, int] = OrderedDict()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def _count(self, text: str) -> int:
+        n = self._tokens.get(text)
+        if n is None:
+            try:
+                n = len(await self.inner.tokenize(text, add_special=False))
+            except Exception:  # counting is for usage and n_predict only: estimate
+                n = max(1, len(text) // 3)
+            self._tokens[text] = n
+            if len(self._tokens) > CACHE_SIZE:
+                self._tokens.popitem(last=False)
+        return n
+
+    async def _plan(self, payload: dict[str, Any]) -> tuple[dict[str, Any], str, int]:
+        grammar = payload.get("grammar")
+        if not isinstance(grammar, str) or not grammar or payload.get("grammar_lazy") or \
+                payload.get("n_probs") or not isinstance(payload.get("prompt"), str):
+            return payload, "", 0
+        jump = self._cache.get(grammar)
+        if jump is None:
+            return payload, "", 0
+        text = _unstopped(jump.text, payload.get("stop"))
+        if text != jump.text:  # a stop word's start: what is left is forced still, cut safe
+            text = text[:token_safe_cut(text)]
+            jump = analyse_prefix(grammar, text) if len(text) >= MIN_FORCED else None
+            if jump is None:
+                return payload, "", 0
+        n = await self._count(jump.text)
+        n_predict = payload.get("n_predict", -1)
+        if isinstance(n_predict, int) and n_predict >= 0:
+            if n_predict <= n:
+                return payload, "", 0
+            n_predict -= n
+        return ({**payload, "prompt": payload["prompt"] + jump.text, "grammar": jump.grammar,
+                 "n_predict": n_predict}, jump.text, n)
+
+    async def complete(self, payload: dict[str, Any]) -> dict[str, Any]:
+        sent, text, n = await self._plan(payload)
+        result: dict[str, Any] = await self.inner.complete(sent)
+        if text:
+            _restore(result, text, n)
+        return result
+
+    def stream(self, payload: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
+        return flattened(self.stream_batches(payload))
+
+    async def stream_batches(self, payload: dict[str, Any]) -> Batches:
+        sent, text, n = await self._plan(payload)
+        batches = event_batches(self.inner, sent)
+        try:
+            async for batch in batches:
+                if text:
+                    first = dict(batch[0])
+                    first["content"] = text + (first.get("content") or "")
+                    batch, text = [first, *batch[1:]], ""
+                if n and batch[-1].get("stop"):
+                    batch[-1] = _counted(dict(batch[-1]), n)
+                    n = 0
+                yield batch
+        finally:
+            await batches.aclose()
+
+
+def _restore(result: dict[str, Any], text: str, n: int) -> dict[str, Any]:
+    """A whole answer with the forced text in front, its tokens counted as the answer's."""
+    result["content"] = text + (result.get("content") or "")
+    return _counted(result, n)
+
+
+def _counted(event: dict[str, Any], n: int) -> dict[str, Any]:
+    for key, delta in (("tokens_predicted", n), ("tokens_evaluated", -n)):
+        value = event.get(key)
+        if isinstance(value, int):
+            event[key] = max(0, value + delta)
+    return event
+
+
+def analyse_prefix(grammar: str, text: str) -> Jump | None:
+    """Like analyse, for a shorter forced text than the grammar's own."""
+    try:
+        g = parse_gbnf(grammar)
+        forced, history = _forced(g)
+    except (_Expansion, ValueError, KeyError, IndexError, RecursionError):
+        return None
+    if not forced.startswith(text):
+        return None
+    rest = _rest_grammar(g, grammar, history[len(text)])
+    return Jump(text, rest) if rest else None
