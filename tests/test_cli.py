@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from gateway.gbnf_recognizer import accepts
 
 REQ = {"messages": [{"role": "user", "content": "hi"}], "tools": [{"type": "function",
        "function": {"name": "pick", "parameters": {"type": "object", "properties": {
@@ -28,6 +29,10 @@ def test_render_prints_payload_with_prompt_and_grammar():
     assert "type pick = (_: {" in out["prompt"] and out["prompt"].endswith("assistant\n")
     assert '"n\\":" ' in out["grammar"] or "pick" in out["grammar"]
     assert "<|im_end|>" in out["stop"]
+    # what jump-forward sends instead: the call's forced envelope in the prompt
+    jump = out["jump_forward"]
+    assert jump["text"] == '{"tool_calls":[{"name":"pick","arguments":{"n'
+    assert accepts(jump["grammar"], '":7}}]}') and not accepts(jump["grammar"], '":70}}]}')
 
 
 def test_render_refuses_bad_request():

@@ -179,3 +179,88 @@ def test_the_rest_of_a_grammar_is_built_once() -> None:
     for _ in range(3):
         asyncio.run(jf.complete({"prompt": "P:", "grammar": ENVELOPE}))
     assert inner.sent[0]["grammar"] is inner.sent[2]["grammar"]
+
+
+def many_tools(n: int) -> str:
+    calls = " | ".join(f"c{i}" for i in range(n))
+    rules = "\n".join(f'c{i} ::= "{{\\"name\\":\\"tool_{i}\\",\\"arguments\\":{{}}}}"'
+                      for i in range(n))
+    return f'root ::= "{{\\"tool_calls\\":[" ({calls}) "]}}"\n{rules}\n'
+
+
+def test_many_tools_still_jump_the_envelope_and_are_analysed_off_the_event_loop(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    grammar = many_tools(128)
+    assert len(grammar) > 2048
+    jump = analyse(grammar)
+    assert jump is not None and jump.text == '{"tool_calls":[{"name":"tool'
+    assert accepts(jump.grammar, '_77","arguments":{}}]}')
+    assert not accepts(jump.grammar, '_128","arguments":{}}]}')
+    threads: list[Any] = []
+    real = asyncio.to_thread
+
+    async def to_thread(fn: Any, *args: Any) -> Any:
+        threads.append(fn)
+        return await real(fn, *args)
+
+    monkeypatch.setattr("gateway.jumpforward.asyncio.to_thread", to_thread)
+    inner = FakeBackend()
+    jf = JumpForwardBackend(inner)
+    for _ in range(2):
+        asyncio.run(jf.complete({"prompt": "P:", "grammar": grammar}))
+    assert threads == [analyse]  # once, then cached
+    assert inner.sent[1]["prompt"] == 'P:{"tool_calls":[{"name":"tool'
+
+
+# -- through the whole chat path, on a stub llama.cpp ------------------------------------------
+
+CITY = {"type": "json_schema", "json_schema": {"name": "c", "strict": True, "schema": {
+    "type": "object", "properties": {"city": {"type": "string", "maxLength": 20}},
+    "required": ["city"], "additionalProperties": False}}}
+AFTER = ['":"', "Oslo", '"}']  # what the model writes after the forced `{"city`
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_chat_answer_has_the_forced_text_the_stub_never_generated(stream: bool) -> None:
+    from tests.inprocess import call, chat, gateway_on_stub
+    from tests.stub_llama import StubLlama
+
+    stub = await StubLlama(tokens=AFTER).start()
+    async with gateway_on_stub(stub) as (app, _, _):
+        reply = await call(app, "/v1/chat/completions", chat(
+            "Where?", response_format=CITY, max_tokens=40, stream=stream,
+            stream_options={"include_usage": True} if stream else None))
+        sent = stub.last_payload
+        assert sent["prompt"].endswith('assistant\n{"city')
+        assert accepts(sent["grammar"], "".join(AFTER))
+        assert not accepts(sent["grammar"], '{"city":"Oslo"}')
+        if stream:
+            events = [e for e in reply.events() if e != "[DONE]"]
+            deltas = [e["choices"][0]["delta"].get("content") for e in events if e["choices"]]
+            content = "".join(d for d in deltas if d)
+            assert next(d for d in deltas if d).startswith('{"city')  # first, not at the end
+            usage = events[-1]["usage"]
+        else:
+            body = reply.json()
+            content, usage = body["choices"][0]["message"]["content"], body["usage"]
+        assert content == '{"city":"Oslo"}'
+        # the stub counts 3 tokens generated; the forced text's (estimated: no /tokenize)
+        # are the answer's too, and not the prompt's
+        assert usage["completion_tokens"] > 3 and usage["prompt_tokens"] < 10
+        assert sent["n_predict"] < 40
+    await stub.stop()
+
+
+async def test_switched_off_the_grammar_goes_as_it_is() -> None:
+    from tests.inprocess import call, chat, gateway_on_stub
+    from tests.stub_llama import StubLlama
+
+    stub = await StubLlama(tokens=['{"city":"', "Oslo", '"}']).start()
+    async with gateway_on_stub(stub, jump_forward=False) as (app, _, _):
+        body = (await call(app, "/v1/chat/completions", chat(
+            "Where?", response_format=CITY, max_tokens=40))).json()
+        assert stub.last_payload["prompt"].endswith("assistant\n")
+        assert accepts(stub.last_payload["grammar"], '{"city":"Oslo"}')
+        assert body["choices"][0]["message"]["content"] == '{"city":"Oslo"}'
+        assert stub.last_payload["n_predict"] == 40
+    await stub.stop()

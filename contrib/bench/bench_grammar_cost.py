@@ -25,6 +25,7 @@ from typing import Any
 
 import aiohttp
 from gateway.backend.supervisor import LaunchSpec, SpawnedServer
+from gateway.jumpforward import analyse
 from gateway.runtime import demo_model_path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,11 +85,40 @@ def render(options: list[str], body: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
-async def speed(http: aiohttp.ClientSession, url: str, payload: dict[str, Any]) -> float:
+async def answer(http: aiohttp.ClientSession, url: str, payload: dict[str, Any]
+                 ) -> dict[str, Any]:
     async with http.post(url + "/completion", json=payload) as r:
-        data = await r.json()
+        data: dict[str, Any] = await r.json()
         assert r.status == 200, data
-    return float(data["timings"]["predicted_per_second"])
+    return data
+
+
+async def speed(http: aiohttp.ClientSession, url: str, payload: dict[str, Any]) -> float:
+    return float((await answer(http, url, payload))["timings"]["predicted_per_second"])
+
+
+async def jump_times(http: aiohttp.ClientSession, url: str, constrained: dict[str, Any],
+                     runs: int) -> tuple[float, float] | None:
+    """Wall time of the whole constrained answer (prompt evaluation + decoding, llama.cpp's
+    own timings), generated token by token vs with the forced text in the prompt
+    (gateway.jumpforward); None when the grammar forces nothing worth it."""
+    jump = analyse(constrained["grammar"]) if not constrained.get("grammar_lazy") else None
+    if jump is None:
+        return None
+    async with http.post(url + "/tokenize", json={"content": jump.text}) as r:
+        forced = len((await r.json())["tokens"])  # the same answer's length either way
+    jumped = {**constrained, "prompt": constrained["prompt"] + jump.text,
+              "grammar": jump.grammar, "n_predict": constrained["n_predict"] - forced}
+    plain: list[float] = []
+    fast: list[float] = []
+    for _ in range(runs):
+        for side, out in ((constrained, plain), (jumped, fast)):
+            t = (await answer(http, url, {**side, "cache_prompt": False}))["timings"]
+            out.append(t["prompt_ms"] + t["predicted_ms"])
+    return statistics.median(plain), statistics.median(fast)
+
+
+JUMPS: list[tuple[str, float, float]] = []  # (case, ms token by token, ms with jump-forward)
 
 
 async def run(n_predict: int, runs: int) -> list[tuple[str, float, float]]:
@@ -116,6 +146,9 @@ async def run(n_predict: int, runs: int) -> list[tuple[str, float, float]]:
                 rows.append((label, statistics.median(u), statistics.median(c)))
                 print(f"{label:<32} free {rows[-1][1]:7.1f} tok/s | grammar {rows[-1][2]:7.1f} "
                       f"tok/s | ratio {rows[-1][2] / rows[-1][1]:.3f}", flush=True)
+                times = await jump_times(http, server.url, constrained, runs)
+                if times:
+                    JUMPS.append((label, *times))
     finally:
         server.stop()
     return rows
@@ -218,6 +251,11 @@ def main() -> None:
     print(f"\n{'grammar cost in llama.cpp':<{w}}  {'free tok/s':>10}  {'grammar tok/s':>13}  ratio")
     for label, free, constrained in rows:
         print(f"{label:<{w}}  {free:>10.1f}  {constrained:>13.1f}  {constrained / free:.3f}x")
+    if JUMPS:
+        head = "whole answer, prompt not cached"
+        print(f"\n{head:<{w}}  {'decoded':>10}  {'jump-forward':>13}  ratio")
+        for label, plain, fast in JUMPS:
+            print(f"{label:<{w}}  {plain:>7.1f} ms  {fast:>10.1f} ms  {fast / plain:.3f}x")
 
 
 if __name__ == "__main__":

@@ -93,7 +93,9 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--no-strict", action="store_true", help="drop unenforceable keywords")
 
     r = sub.add_parser("render", help="print the /completion payload (prompt, grammar, stops) "
-                       "the gateway would send for a chat request, without a backend")
+                       "the gateway would send for a chat request, without a backend; "
+                       "`jump_forward`: the forced text put into the prompt and the grammar "
+                       "sent instead")
     r.add_argument("request", help="chat-completions request body, a JSON file ('-' for stdin)")
     r.add_argument("--model", "-m", help="GGUF file (default: the demo model)")
     r.add_argument("--chat-template-file")
@@ -108,6 +110,7 @@ def render(a: argparse.Namespace) -> int:
     from gateway.chat_request import decode_request
     from gateway.config import Settings
     from gateway.errors import GatewayError
+    from gateway.jumpforward import analyse
     from gateway.plugins import PluginError
     from gateway.runtime import Runtime, ServeConfig, demo_model_path
 
@@ -130,9 +133,13 @@ def render(a: argparse.Namespace) -> int:
     except GatewayError as exc:
         print(f"gateway: {exc.status}: {exc.message}", file=sys.stderr)
         return 1
+    payload = prepared.payload
+    jump = analyse(payload["grammar"]) if payload.get("grammar") and \
+        not payload.get("grammar_lazy") else None
     print(json.dumps({"dialect": service.dialect.name,
                       "detection": runtime.detection.describe() if runtime.detection else None,
-                      **prepared.payload}, indent=2,
+                      **payload, **({"jump_forward": {"text": jump.text, "grammar": jump.grammar}}
+                                    if jump else {})}, indent=2,
                      ensure_ascii=False))
     return 0
 
