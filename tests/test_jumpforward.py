@@ -8,6 +8,7 @@ import random
 from typing import Any
 
 import pytest
+from gateway.backend.client import BackendError
 from gateway.gbnf_recognizer import accepts, parse_gbnf, sample
 from gateway.jumpforward import JumpForwardBackend, analyse, token_safe_cut
 
@@ -264,3 +265,43 @@ async def test_switched_off_the_grammar_goes_as_it_is() -> None:
         assert body["choices"][0]["message"]["content"] == '{"city":"Oslo"}'
         assert stub.last_payload["n_predict"] == 40
     await stub.stop()
+
+
+class RefusingBackend(FakeBackend):
+    """llama.cpp refusing any grammar but the one it was first given (a guard's test)."""
+
+    async def complete(self, payload: dict[str, Any]) -> dict[str, Any]:
+        if payload["grammar"] != ENVELOPE:
+            self.sent.append(payload)
+            raise BackendError("llama.cpp refused the request: failed to parse grammar", 400)
+        return await super().complete(payload)
+
+    async def stream_batches(self, payload: dict[str, Any]) -> Any:
+        if payload["grammar"] != ENVELOPE:
+            self.sent.append(payload)
+            raise BackendError("llama.cpp refused the request: failed to parse grammar", 400)
+        async for batch in super().stream_batches(payload):
+            yield batch
+
+
+def test_a_refused_rest_grammar_sends_the_request_as_it_came_and_is_not_jumped_again(
+        ) -> None:
+    inner = RefusingBackend(answer='{"tool_calls":[{"name":"get_weather","arguments":'
+                                   '{"city":"Oslo"}}]}')
+    jf = JumpForwardBackend(inner)
+    payload = {"prompt": "P:", "grammar": ENVELOPE, "n_predict": 64}
+    result = asyncio.run(jf.complete(payload))
+    assert [s["prompt"] for s in inner.sent] == ["P:" + analyse(ENVELOPE).text, "P:"]
+    assert result["content"] == inner.answer and result["tokens_predicted"] == 5
+
+    inner.sent.clear()
+    assert asyncio.run(_stream_text(jf, payload)) == inner.answer
+    assert [s["prompt"] for s in inner.sent] == ["P:"]  # remembered: no second try
+    # streamed, the first try refused too
+    fresh = RefusingBackend(answer=inner.answer)
+    assert asyncio.run(_stream_text(JumpForwardBackend(fresh), payload)) == inner.answer
+    assert [s["prompt"] for s in fresh.sent] == ["P:" + analyse(ENVELOPE).text, "P:"]
+
+
+async def _stream_text(jf: JumpForwardBackend, payload: dict[str, Any]) -> str:
+    return "".join([e["content"] async for b in jf.stream_batches(payload) for e in b])

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.backend.batches import Batches, event_batches, flattened
+from gateway.backend.client import BackendError
 from gateway.gbnf_recognizer import Grammar, Sym, Term, parse_gbnf
 
 log = logging.getLogger("gateway.jumpforward")
@@ -226,6 +227,9 @@ class _Cache:
             self._jumps.popitem(last=False)
         return jump
 
+    def forget(self, grammar: str) -> None:
+        self._jumps[grammar] = None
+
 
 def _unstopped(text: str, stops: Any) -> str:
     """`text` cut before any stop word it contains or begins (llama.cpp looks for stop
@@ -291,12 +295,28 @@ class JumpForwardBackend:
         return ({**payload, "prompt": payload["prompt"] + jump.text, "grammar": jump.grammar,
                  "n_predict": n_predict}, jump.text, n)
 
+    def _refused(self, payload: dict[str, Any], exc: BackendError) -> bool:
+        """llama.cpp refused the grammar left after a jump (400): that grammar is not jumped
+        again, and the request goes as it came. Not seen with any dialect's grammar; a
+        guard, so a jump can never cost an answer."""
+        if exc.status != 400:
+            return False
+        log.warning("llama.cpp refused a grammar after jump-forward (%s); sending it whole",
+                    exc.message)
+        self._cache.forget(payload["grammar"])
+        return True
+
     async def complete(self, payload: dict[str, Any]) -> dict[str, Any]:
         sent, text, n = await self._plan(payload)
-        result: dict[str, Any] = await self.inner.complete(sent)
-        if text:
-            _restore(result, text, n)
-        return result
+        if not text:
+            return await self.inner.complete(payload)  # type: ignore[no-any-return]
+        try:
+            result: dict[str, Any] = await self.inner.complete(sent)
+        except BackendError as exc:
+            if not self._refused(payload, exc):
+                raise
+            return await self.inner.complete(payload)  # type: ignore[no-any-return]
+        return _restore(result, text, n)
 
     def stream(self, payload: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
         return flattened(self.stream_batches(payload))
@@ -305,11 +325,24 @@ class JumpForwardBackend:
         sent, text, n = await self._plan(payload)
         batches = event_batches(self.inner, sent)
         try:
+            try:
+                first = await batches.__anext__() if text else None
+            except BackendError as exc:
+                if not self._refused(payload, exc):
+                    raise
+                await batches.aclose()
+                sent, text, n, first = payload, "", 0, None
+                batches = event_batches(self.inner, payload)
+            except StopAsyncIteration:
+                return
+            if first is not None:  # the forced text goes out first, with the first tokens
+                first = [{**first[0], "content": text + (first[0].get("content") or "")},
+                         *first[1:]]
+                if first[-1].get("stop"):
+                    first[-1] = _counted(dict(first[-1]), n)
+                    n = 0
+                yield first
             async for batch in batches:
-                if text:
-                    first = dict(batch[0])
-                    first["content"] = text + (first.get("content") or "")
-                    batch, text = [first, *batch[1:]], ""
                 if n and batch[-1].get("stop"):
                     batch[-1] = _counted(dict(batch[-1]), n)
                     n = 0
