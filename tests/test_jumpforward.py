@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from gateway.backend.client import BackendError
 from gateway.gbnf_recognizer import accepts, parse_gbnf, sample
-from gateway.jumpforward import JumpForwardBackend, analyse, token_safe_cut
+from gateway.jumpforward import JumpForwardBackend, analyse, forced, token_safe_cut
 
 ENVELOPE = r'''
 root ::= "{\"tool_calls\":[" call ("," call)* "]}"
@@ -209,7 +209,7 @@ def test_many_tools_still_jump_the_envelope_and_are_analysed_off_the_event_loop(
     jf = JumpForwardBackend(inner)
     for _ in range(2):
         asyncio.run(jf.complete({"prompt": "P:", "grammar": grammar}))
-    assert threads == [analyse]  # once, then cached
+    assert threads == [forced]  # once, then cached
     assert inner.sent[1]["prompt"] == 'P:{"tool_calls":[{"name":"tool'
 
 
@@ -305,3 +305,20 @@ def test_a_refused_rest_grammar_sends_the_request_as_it_came_and_is_not_jumped_a
 
 async def _stream_text(jf: JumpForwardBackend, payload: dict[str, Any]) -> str:
     return "".join([e["content"] async for b in jf.stream_batches(payload) for e in b])
+
+
+def test_never_cut_inside_a_special_token() -> None:
+    grammar = 'root ::= "<|tool_call_start|>" ("[" [a-z]+ "]" | "{}")\n'
+    assert analyse(grammar).text == "<|tool_call_start"  # tokens split at `|>`: as text
+    inner = FakeBackend()
+    asyncio.run(JumpForwardBackend(inner).complete({
+        "prompt": "P:", "grammar": grammar, "preserved_tokens": ["<|tool_call_start|>"]}))
+    sent = inner.sent[0]  # the whole special token (a split after it), never a part
+    assert sent["prompt"] == "P:<|tool_call_start|>"
+    assert accepts(sent["grammar"], "{}") and accepts(sent["grammar"], "[ab]")
+    assert analyse(grammar, ["<|tool_call_start|>"]).text == "<|tool_call_start|>"
+    assert token_safe_cut("x <|a|", ["<|a|>"]) == 2  # one begun at the end: before it
+    whole = 'root ::= "<|tool_call_start|>[" [a-z]+ "]"\n'
+    asyncio.run(JumpForwardBackend(inner).complete({
+        "prompt": "P:", "grammar": whole, "preserved_tokens": ["<|tool_call_start|>"]}))
+    assert inner.sent[1]["prompt"] == "P:<|tool_call_start|>"  # `[` and the letters: model

@@ -134,7 +134,8 @@ def render(a: argparse.Namespace) -> int:
         print(f"gateway: {exc.status}: {exc.message}", file=sys.stderr)
         return 1
     payload = prepared.payload
-    jump = analyse(payload["grammar"]) if payload.get("grammar") and \
+    jump = analyse(payload["grammar"], payload.get("preserved_tokens")) if \
+        payload.get("grammar") and \
         not payload.get("grammar_lazy") else None
     print(json.dumps({"dialect": service.dialect.name,
                       "detection": runtime.detection.describe() if runtime.detection else None,

@@ -26,7 +26,7 @@ import re
 import unicodedata
 from collections import OrderedDict
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.backend.batches import Batches, event_batches, flattened
@@ -93,16 +93,39 @@ def _kind(ch: str) -> str:
     return "word" if cat[0] in "LNM" else "punct"
 
 
-def token_safe_cut(text: str) -> int:
+def _special_spans(text: str, specials: Any) -> list[tuple[int, int]]:
+    """Where special tokens' texts are in `text`, one begun at its end included (its span
+    then runs past the end)."""
+    spans = []
+    for t in specials if isinstance(specials, list | tuple) else ():
+        if not isinstance(t, str) or not t:
+            continue
+        at = text.find(t)
+        while at >= 0:
+            spans.append((at, at + len(t)))
+            at = text.find(t, at + 1)
+        for k in range(min(len(t) - 1, len(text)), 0, -1):
+            if text.endswith(t[:k]):
+                spans.append((len(text) - k, len(text) - k + len(t)))
+                break
+    return spans
+
+
+def token_safe_cut(text: str, specials: Any = ()) -> int:
     """The longest prefix of `text` ending where a tokenizer splits whatever follows: after a
     word character followed by punctuation or the reverse, or before a space (a space belongs
-    to the word or punctuation after it). 0 when there is none."""
-    for i in range(len(text) - 1, 0, -1):
-        a, b = text[i - 1], text[i]
-        if a.isspace():
+    to the word or punctuation after it); around a special token's text (`specials`), never
+    inside it. 0 when there is none."""
+    spans = _special_spans(text, specials)
+    for i in range(len(text), 0, -1):
+        if any(s < i < e for s, e in spans):
             continue
-        ka, kb = _kind(a), _kind(b)
-        if ka != kb:
+        if any(i in (s, e) for s, e in spans):
+            return i
+        if i == len(text):
+            continue  # what follows is not known
+        a, b = text[i - 1], text[i]
+        if not a.isspace() and _kind(a) != _kind(b):
             return i
     return 0
 
@@ -191,20 +214,42 @@ def _rest_grammar(g: Grammar, text: str, states: set[Stack]) -> str | None:
     return "\n".join([renamed.rstrip("\n"), "root ::= " + " | ".join(alts), *rules]) + "\n"
 
 
-def analyse(grammar: str) -> Jump | None:
-    """The forced text of `grammar` (cut where tokens split) and the grammar after it."""
+@dataclass
+class Forced:
+    """A grammar's forced text, with the states after each of its characters: the grammar
+    left after any shorter cut of it is built on demand (once per cut)."""
+
+    source: str
+    grammar: Grammar
+    text: str
+    states: list[set[Stack]]
+    rests: dict[int, str | None] = field(default_factory=dict)
+
+    def jump(self, cut: int) -> Jump | None:
+        if cut < MIN_FORCED or cut > len(self.text):
+            return None
+        if cut not in self.rests:
+            self.rests[cut] = _rest_grammar(self.grammar, self.source, self.states[cut])
+        rest = self.rests[cut]
+        return Jump(self.text[:cut], rest) if rest else None
+
+
+def forced(grammar: str) -> Forced | None:
+    """What `grammar` forces, or None (too large, branching too much, not parsed)."""
     if len(grammar) > MAX_GRAMMAR:
         return None
     try:
         g = parse_gbnf(grammar)
-        forced, history = _forced(g)
+        text, states = _forced(g)
     except (_Expansion, ValueError, KeyError, IndexError, RecursionError):
         return None
-    cut = token_safe_cut(forced)
-    if cut < MIN_FORCED:
-        return None
-    rest = _rest_grammar(g, grammar, history[cut])
-    return Jump(forced[:cut], rest) if rest else None
+    return Forced(grammar, g, text, states) if len(text) >= MIN_FORCED else None
+
+
+def analyse(grammar: str, specials: Any = ()) -> Jump | None:
+    """The forced text of `grammar` (cut where tokens split) and the grammar after it."""
+    f = forced(grammar)
+    return f.jump(token_safe_cut(f.text, specials)) if f else None
 
 
 class _Cache:
@@ -212,41 +257,40 @@ class _Cache:
     (a grammar of 20 tools takes ~13 ms, of 128 tools ~85 ms: the event loop must not wait)."""
 
     def __init__(self) -> None:
-        self._jumps: OrderedDict[str, Jump | None] = OrderedDict()
+        self._found: OrderedDict[str, Forced | None] = OrderedDict()
 
-    async def get(self, grammar: str) -> Jump | None:
+    async def get(self, grammar: str) -> Forced | None:
         try:
-            self._jumps.move_to_end(grammar)
-            return self._jumps[grammar]
+            self._found.move_to_end(grammar)
+            return self._found[grammar]
         except KeyError:
             pass
-        jump = analyse(grammar) if len(grammar) <= INLINE_ANALYSIS else \
-            await asyncio.to_thread(analyse, grammar)
-        self._jumps[grammar] = jump
-        if len(self._jumps) > CACHE_SIZE:
-            self._jumps.popitem(last=False)
-        return jump
+        found = forced(grammar) if len(grammar) <= INLINE_ANALYSIS else \
+            await asyncio.to_thread(forced, grammar)
+        self._found[grammar] = found
+        if len(self._found) > CACHE_SIZE:
+            self._found.popitem(last=False)
+        return found
 
     def forget(self, grammar: str) -> None:
-        self._jumps[grammar] = None
+        self._found[grammar] = None
 
 
-def _unstopped(text: str, stops: Any) -> str:
-    """`text` cut before any stop word it contains or begins (llama.cpp looks for stop
-    words in the generated text only)."""
-    if not isinstance(stops, list):
-        return text
-    for stop in stops:
-        if not isinstance(stop, str) or not stop:
-            continue
-        at = text.find(stop)
-        if at >= 0:
-            text = text[:at]
-        for k in range(min(len(stop) - 1, len(text)), 0, -1):
-            if text.endswith(stop[:k]):
-                text = text[:-k]
-                break
-    return text
+def _cut(text: str, stops: Any, specials: Any) -> int:
+    """Where the forced `text` goes into the prompt: where tokens split (token_safe_cut),
+    before any stop word in it or begun at its end (llama.cpp looks for stop words in the
+    generated text only), never inside a special token's text (`<tool_call` would be read
+    as plain text, and the model would have to finish it character by character)."""
+    end = len(text)
+    for stop in stops if isinstance(stops, list) else ():
+        if isinstance(stop, str) and stop:
+            at = text.find(stop)
+            end = min(end, at if at >= 0 else end)
+            for k in range(min(len(stop) - 1, end), 0, -1):
+                if text[:end].endswith(stop[:k]):
+                    end -= k
+                    break
+    return token_safe_cut(text[:end], specials)
 
 
 class JumpForwardBackend:
@@ -277,15 +321,11 @@ class JumpForwardBackend:
         if not isinstance(grammar, str) or not grammar or payload.get("grammar_lazy") or \
                 payload.get("n_probs") or not isinstance(payload.get("prompt"), str):
             return payload, "", 0
-        jump = await self._cache.get(grammar)
+        found = await self._cache.get(grammar)
+        jump = found.jump(_cut(found.text, payload.get("stop"),
+                               payload.get("preserved_tokens"))) if found else None
         if jump is None:
             return payload, "", 0
-        text = _unstopped(jump.text, payload.get("stop"))
-        if text != jump.text:  # a stop word's start: what is left is forced still, cut safe
-            text = text[:token_safe_cut(text)]
-            jump = analyse_prefix(grammar, text) if len(text) >= MIN_FORCED else None
-            if jump is None:
-                return payload, "", 0
         n = await self._count(jump.text)
         n_predict = payload.get("n_predict", -1)
         if isinstance(n_predict, int) and n_predict >= 0:
@@ -363,16 +403,3 @@ def _counted(event: dict[str, Any], n: int) -> dict[str, Any]:
         if isinstance(value, int):
             event[key] = max(0, value + delta)
     return event
-
-
-def analyse_prefix(grammar: str, text: str) -> Jump | None:
-    """Like analyse, for a shorter forced text than the grammar's own."""
-    try:
-        g = parse_gbnf(grammar)
-        forced, history = _forced(g)
-    except (_Expansion, ValueError, KeyError, IndexError, RecursionError):
-        return None
-    if not forced.startswith(text):
-        return None
-    rest = _rest_grammar(g, grammar, history[len(text)])
-    return Jump(text, rest) if rest else None
