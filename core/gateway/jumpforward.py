@@ -316,12 +316,16 @@ class JumpForwardBackend:
                 self._tokens.popitem(last=False)
         return n
 
-    async def _plan(self, payload: dict[str, Any]) -> tuple[dict[str, Any], str, int]:
+    @staticmethod
+    def _eligible(payload: dict[str, Any]) -> bool:
         grammar = payload.get("grammar")
-        if not isinstance(grammar, str) or not grammar or payload.get("grammar_lazy") or \
-                payload.get("n_probs") or not isinstance(payload.get("prompt"), str):
+        return isinstance(grammar, str) and bool(grammar) and not payload.get("grammar_lazy") \
+            and not payload.get("n_probs") and isinstance(payload.get("prompt"), str)
+
+    async def _plan(self, payload: dict[str, Any]) -> tuple[dict[str, Any], str, int]:
+        if not self._eligible(payload):
             return payload, "", 0
-        found = await self._cache.get(grammar)
+        found = await self._cache.get(payload["grammar"])
         jump = found.jump(_cut(found.text, payload.get("stop"),
                                payload.get("preserved_tokens"))) if found else None
         if jump is None:
@@ -361,7 +365,12 @@ class JumpForwardBackend:
     def stream(self, payload: dict[str, Any]) -> AsyncGenerator[dict[str, Any], None]:
         return flattened(self.stream_batches(payload))
 
-    async def stream_batches(self, payload: dict[str, Any]) -> Batches:
+    def stream_batches(self, payload: dict[str, Any]) -> Batches:
+        # a generation without a grammar to jump (most streams) is the inner one, unwrapped
+        return self._jumped(payload) if self._eligible(payload) else \
+            event_batches(self.inner, payload)
+
+    async def _jumped(self, payload: dict[str, Any]) -> Batches:
         sent, text, n = await self._plan(payload)
         batches = event_batches(self.inner, sent)
         try:
@@ -371,7 +380,7 @@ class JumpForwardBackend:
                 if not self._refused(payload, exc):
                     raise
                 await batches.aclose()
-                sent, text, n, first = payload, "", 0, None
+                text, n, first = "", 0, None
                 batches = event_batches(self.inner, payload)
             except StopAsyncIteration:
                 return
