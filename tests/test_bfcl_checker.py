@@ -40,14 +40,57 @@ def test_to_json_schema_converts_nested_types_and_keeps_the_rest() -> None:
     s = bs.to_json_schema(DOC)
     p = s["properties"]
     assert s["type"] == "object" and s["required"] == ["loc"]
-    assert p["temp"] == {"type": "number", "default": 1.5}
+    assert p["temp"] == {"type": "number", "default": 1.5, "format": "float",
+                         "description": " This is a float type value."}
     assert p["pair"] == {"type": "array", "items": {"type": "integer"}}
-    assert p["anything"] == {}
+    assert p["anything"] == {"type": "string"}  # BFCL's own mapping of "any"
     assert p["opts"]["type"] == "object" and p["opts"]["properties"]["deep"]["type"] == "number"
     x = p["rows"]["items"]["properties"]["x"]
-    assert p["rows"]["items"]["type"] == "object" and x == {"type": "array",
-                                                            "items": {"type": "number"}}
+    assert p["rows"]["items"]["type"] == "object" and x["type"] == "array" and \
+        x["items"]["type"] == "number"
     assert DOC["properties"]["temp"]["type"] == "float"  # input untouched
+
+
+JAVA_DOC = {"name": "Foo.bar", "description": "Does it.", "parameters": {
+    "type": "dict", "required": ["map", "ids"], "properties": {
+        "map": {"type": "HashMap", "description": "The entries."},
+        "ids": {"type": "ArrayList", "description": "The ids.", "items": {"type": "String"}},
+        "who": {"type": "any", "description": "Anyone."}}}}
+
+
+def test_java_and_javascript_parameters_are_asked_as_strings_in_their_syntax() -> None:
+    """BFCL's own preparation: Java/JavaScript types become strings described in words, so
+    a case sends no type name JSON Schema lacks ("String", "HashMap")."""
+    (java,) = bs.to_tools([JAVA_DOC], "simple_java")
+    params = java["function"]["parameters"]
+    assert java["function"]["description"].endswith("in Java 8 SDK syntax.")
+    assert {p["type"] for p in params["properties"].values()} == {"string"}
+    assert "Java HashMap type parameter in string representation" in \
+        params["properties"]["map"]["description"]
+    assert "elements are of type String" in params["properties"]["ids"]["description"]
+    assert "items" not in params["properties"]["ids"]
+    assert "any type of Java object" in params["properties"]["who"]["description"]
+    js_doc = {"name": "f", "description": "d", "parameters": {"type": "dict", "properties": {
+        "opts": {"type": "dict", "description": "o", "properties": {"a": {"type": "integer"}}},
+        "xs": {"type": "array", "description": "x", "items": {"type": "integer"}}}}}
+    (js,) = bs.to_tools([js_doc], "simple_javascript")
+    props = js["function"]["parameters"]["properties"]
+    assert props["opts"] == {"type": "string", "description": props["opts"]["description"]}
+    assert '{"a": {"type": "integer"}}' in props["opts"]["description"]
+    assert props["xs"]["type"] == "string" and "items" not in props["xs"]
+    (py,) = bs.to_tools([js_doc], "simple_python")  # Python: types kept, a hint added
+    assert py["function"]["parameters"]["properties"]["xs"]["type"] == "array"
+    assert py["function"]["description"].endswith("in Python 3 syntax.")
+    assert JAVA_DOC["parameters"]["properties"]["map"]["type"] == "HashMap"  # input untouched
+    assert bs.language("simple_java") == "java" and bs.language("live_simple") == "python"
+
+
+def test_java_answers_are_checked_by_the_java_checker() -> None:
+    doc = [{"name": "Foo.bar", "description": "d", "parameters": {
+        "type": "dict", "required": ["n"], "properties": {"n": {"type": "integer"}}}}]
+    truth = [{"Foo.bar": {"n": [5]}}]
+    assert bs.ast_ok({"function": doc}, [("Foo.bar", '{"n": "5"}')], truth, "simple_java")
+    assert not bs.ast_ok({"function": doc}, [("Foo.bar", '{"n": "6"}')], truth, "simple_java")
 
 
 def test_to_tools_keeps_dotted_names_and_validation() -> None:

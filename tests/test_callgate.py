@@ -115,6 +115,27 @@ def test_invalid_tool_schema_is_a_400_naming_the_tool():
         check_tool_schemas([ToolDef("f", "", {"type": "dict"})])
     assert err.value.status == 400 and "'f'" in err.value.message
     assert err.value.param == "tools[0].function.parameters"
+    assert '"dict" is not a JSON Schema type' in err.value.message
+    assert 'did you mean "object"?' in err.value.message
+
+
+@pytest.mark.parametrize("schema,said", [
+    ({"type": "object", "properties": {"a": {"type": "String"}}},
+     'did you mean "string"? (at /properties/a/type)'),
+    ({"type": "object", "properties": {"x/y": {"type": ["integer", "float"]}}},
+     '"float" is not a JSON Schema type'),
+    ({"type": "object", "properties": {"a": {"type": "array", "items": {"type": "any"}}}},
+     "leave `type` out to allow any value (at /properties/a/items/type)"),
+    ({"type": "object", "properties": {"a": {"type": "Widget"}}},
+     '"string") (at /properties/a/type)'),
+    ({"type": "object", "required": "a"}, "(at /required)"),
+])
+def test_a_schema_error_says_where_and_what_was_meant(schema, said):
+    """A type name from another dialect ("String", "float", "any") is named with the JSON
+    Schema types and the likely one, and every error says where in the schema it is."""
+    with pytest.raises(GatewayError) as err:
+        check_tool_schemas([ToolDef("f", "", schema)])
+    assert said in err.value.message, err.value.message
 
 
 def test_a_string_copied_without_its_spaces_goes_out_as_the_user_wrote_it():

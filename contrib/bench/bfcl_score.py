@@ -16,6 +16,7 @@ taken in file order (--offset, --limit), one request at a time, temperature 0.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import shlex
 import signal
@@ -33,12 +34,65 @@ from typing import Any
 
 import openai
 
-TYPE_MAP = {"dict": "object", "float": "number", "tuple": "array"}
+# BFCL's own mapping of its function docs' type names to JSON Schema (its OpenAI handler's
+# GORILLA_TO_OPENAPI); any other name becomes "string", as there.
+TYPE_MAP = {"integer": "integer", "number": "number", "float": "number", "string": "string",
+            "boolean": "boolean", "bool": "boolean", "array": "array", "list": "array",
+            "dict": "object", "object": "object", "tuple": "array", "any": "string",
+            "byte": "integer", "short": "integer", "long": "integer", "double": "number",
+            "char": "string", "ArrayList": "array", "Array": "array", "HashMap": "object",
+            "Hashtable": "object", "Queue": "array", "Stack": "array", "Any": "string",
+            "String": "string", "Bigint": "integer"}
 Call = tuple[str, str]  # (name, arguments as sent: a JSON text)
 
 
+def language(category: str) -> str:
+    """The language a BFCL category's functions are written in (its checker's too)."""
+    stem = Path(category).stem
+    return "java" if stem.endswith("java") else \
+        "javascript" if stem.endswith("javascript") else "python"
+
+
+def language_docs(functions: list[dict[str, Any]], category: str) -> list[dict[str, Any]]:
+    """BFCL's language-specific preparation of a case's functions, done before any model
+    sees them: a hint on the syntax in each description, and for Java and JavaScript every
+    parameter asked for as a string in that language's syntax (its type said in words)."""
+    lang = language(category)
+    out = copy.deepcopy(functions)
+    hint = {"java": " Note that the provided function is in Java 8 SDK syntax.",
+            "javascript": " Note that the provided function is in JavaScript syntax."}.get(
+        lang, " Note that the provided function is in Python 3 syntax.")
+    word = {"java": "Java", "javascript": "JavaScript"}.get(lang)
+    for f in out:
+        f["description"] = f.get("description", "") + hint
+        if word is None:
+            continue
+        for value in f.get("parameters", {}).get("properties", {}).values():
+            kind = value.get("type")
+            value.setdefault("description", "")
+            if kind == "any":
+                value["description"] += (f" This parameter can be of any type of {word} "
+                                         "object in string representation.")
+            else:
+                value["description"] += (f" This is {word} {kind} type parameter in string "
+                                         "representation.")
+            if kind in (("ArrayList", "Array") if lang == "java" else ("array",)) and \
+                    isinstance(value.get("items"), dict):
+                value["description"] += (f" The list elements are of type "
+                                         f"{value['items'].get('type')}; they are not in "
+                                         "string representation.")
+                del value["items"]
+            if lang == "javascript" and kind == "dict" and "properties" in value:
+                value["description"] += (" The dictionary entries have the following schema; "
+                                         "they are not in string representation. "
+                                         + json.dumps(value.pop("properties")))
+            value["type"] = "string"
+    return out
+
+
 def to_json_schema(doc: Any) -> Any:
-    """BFCL's function-doc schema dialect -> JSON Schema ("dict"->object, "any"->no type...)."""
+    """BFCL's function-doc schema dialect -> JSON Schema, with BFCL's own type mapping
+    ("dict"->object, "float"->number, "any"->string, other names -> string)."""
     if isinstance(doc, list):
         return [to_json_schema(x) for x in doc]
     if not isinstance(doc, dict):
@@ -46,8 +100,12 @@ def to_json_schema(doc: Any) -> Any:
     out: dict[str, Any] = {}
     for key, value in doc.items():
         if key == "type" and isinstance(value, str):
-            if value != "any":
-                out["type"] = TYPE_MAP.get(value, value)
+            out["type"] = TYPE_MAP.get(value, "string")
+            if value == "float":  # as BFCL marks them
+                out["format"] = "float"
+                out["description"] = doc.get("description", "") + " This is a float type value."
+        elif key == "description" and doc.get("type") == "float":
+            continue
         elif key == "properties" and isinstance(value, dict):
             out[key] = {k: to_json_schema(v) for k, v in value.items()}
         elif key in ("items", "additionalProperties", "anyOf", "oneOf", "allOf"):
@@ -57,11 +115,11 @@ def to_json_schema(doc: Any) -> Any:
     return out
 
 
-def to_tools(functions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def to_tools(functions: list[dict[str, Any]], category: str = "") -> list[dict[str, Any]]:
     return [{"type": "function", "function": {
         "name": f["name"], "description": f.get("description", ""),
         "parameters": to_json_schema(f.get("parameters", {"type": "object", "properties": {}})),
-    }} for f in functions]
+    }} for f in language_docs(functions, category)]
 
 
 def make_validator(schema: dict[str, Any]) -> Any:
@@ -120,7 +178,10 @@ def _bfcl_ast_checker() -> Any:
         sys.modules[name] = stub
     from bfcl_eval.constants.enums import Language
     from bfcl_eval.eval_checker.ast_eval.ast_checker import ast_checker
-    return lambda fd, out, gt, cat: ast_checker(fd, out, gt, Language.PYTHON, cat, "gateway")
+    langs = {"java": Language.JAVA, "javascript": Language.JAVASCRIPT}
+    return lambda fd, out, gt, cat: ast_checker(fd, out, gt, langs.get(language(cat),
+                                                                        Language.PYTHON),
+                                                cat, "gateway")
 
 
 def ast_ok(case: dict[str, Any], calls: list[Call], ground_truth: list[Any], cat: str) -> bool:
@@ -205,7 +266,7 @@ def score(client: openai.OpenAI, a: argparse.Namespace, category: str) -> tuple[
     cases = cases[a.offset:][: a.limit] if a.limit is not None else cases[a.offset:]
     records = []
     for case in cases:
-        tools = to_tools(case.get("function", []))
+        tools = to_tools(case.get("function", []), category)
         calls, error, latency, info = ask(client, a, case, tools)
         valid = calls_valid(calls, tools)
         if error is not None:  # an error is never a right answer, not even an abstention

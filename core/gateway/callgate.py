@@ -45,15 +45,47 @@ def validator_for(schema: Any) -> Any:
         digest(schema), lambda: jsonschema_rs.validator_for(schema, validate_formats=True))
 
 
+JSON_TYPES = ("array", "boolean", "integer", "null", "number", "object", "string")
+# Type names other schema dialects use (programming languages, other tools' docs), with the
+# JSON Schema type a client most likely meant: named in the error, never applied silently.
+_TYPE_HINTS = {"str": "string", "char": "string", "text": "string", "int": "integer",
+               "long": "integer", "short": "integer", "byte": "integer", "bigint": "integer",
+               "float": "number", "double": "number", "decimal": "number", "bool": "boolean",
+               "dict": "object", "map": "object", "hashmap": "object", "hashtable": "object",
+               "record": "object", "list": "array", "tuple": "array", "set": "array",
+               "arraylist": "array", "queue": "array", "stack": "array", "none": "null"}
+
+
+def schema_problem(exc: Exception) -> str:
+    """What is wrong with a schema, said for the person who wrote it: the validator's first
+    line, where in the schema (a JSON pointer), and for a type name JSON Schema lacks
+    ("String", "dict", "float") the types it has and the likely one."""
+    first = str(exc).split("\n", 1)[0]
+    path = [str(p) for p in getattr(exc, "instance_path", None) or []]
+    where = "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in path)
+    instance = getattr(exc, "instance", None)
+    if path and path[-1] == "type" or len(path) > 1 and path[-2] == "type":
+        names = instance if isinstance(instance, list) else [instance]
+        bad = [n for n in names if isinstance(n, str) and n not in JSON_TYPES]
+        if bad:
+            name = bad[0]
+            meant = name.lower() if name.lower() in JSON_TYPES else _TYPE_HINTS.get(name.lower())
+            first = (f"{json.dumps(name)} is not a JSON Schema type (they are "
+                     f"{', '.join(map(json.dumps, JSON_TYPES))})"
+                     + (f"; did you mean {json.dumps(meant)}?" if meant else
+                        "; leave `type` out to allow any value" if name.lower() == "any"
+                        else ""))
+    return f"{first} (at {where})" if path else first
+
+
 def check_tool_schemas(tools: list[ToolDef]) -> None:
     """Refuse, with a 400 naming the tool, a parameters schema that is not JSON Schema."""
     for i, tool in enumerate(tools):
         try:
             validator_for(tool.parameters)
         except (jsonschema_rs.ValidationError, ValueError, TypeError) as exc:
-            first = str(exc).split("\n", 1)[0]
             raise bad_request(f"tool {tool.name!r}: parameters is not a valid JSON Schema: "
-                              f"{first}", f"tools[{i}].function.parameters",
+                              f"{schema_problem(exc)}", f"tools[{i}].function.parameters",
                               code="invalid_schema") from exc
 
 
@@ -65,9 +97,9 @@ def check_response_schema(schema: Any) -> None:
     try:
         validator_for(schema)
     except (jsonschema_rs.ValidationError, ValueError, TypeError) as exc:
-        first = str(exc).split("\n", 1)[0]
-        raise bad_request(f"response_format: the schema is not a valid JSON Schema: {first}",
-                          "response_format.json_schema.schema", code="invalid_schema") from exc
+        raise bad_request("response_format: the schema is not a valid JSON Schema: "
+                          f"{schema_problem(exc)}", "response_format.json_schema.schema",
+                          code="invalid_schema") from exc
 
 
 REPEATED = "the same call (name and arguments) was already made in this answer"
