@@ -174,6 +174,22 @@ def test_a_stop_word_in_the_forced_text_cuts_it_before() -> None:
     assert accepts(sent["grammar"], '","arguments":{"city":"x"}}]}')
 
 
+def test_the_cut_is_worked_out_once_per_stop_words_and_each_set_gets_its_own() -> None:
+    """The same grammar sent with other stop words is cut for those (not for the first
+    request's): the remembered cut is per (stop words, special tokens)."""
+    inner = FakeBackend()
+    jf = JumpForwardBackend(inner)
+    for stop in (['"arguments"'], ["</s>"], ['"arguments"'], None):
+        asyncio.run(jf.complete({"prompt": "P:", "grammar": ENVELOPE, "stop": stop}))
+    prompts = [sent["prompt"] for sent in inner.sent]
+    assert prompts[0] == prompts[2] == 'P:{"tool_calls":[{"name":"get_weather'
+    assert prompts[1] == prompts[3] != prompts[0]
+    assert prompts[1].startswith(prompts[0] + '","arguments"')
+    f = forced(ENVELOPE)
+    assert f is not None and f.cut_for(["</s>"], None) == f.cut_for(["</s>"], None) > 0
+    assert f.cut_for([{"unhashable": 1}], None) == f.cut_for(None, None)  # no stop word in it
+
+
 def test_the_rest_of_a_grammar_is_built_once() -> None:
     inner = FakeBackend()
     jf = JumpForwardBackend(inner)

@@ -224,6 +224,22 @@ class Forced:
     text: str
     states: list[set[Stack]]
     rests: dict[int, str | None] = field(default_factory=dict)
+    cuts: dict[Any, int] = field(default_factory=dict)
+
+    def cut_for(self, stops: Any, specials: Any) -> int:
+        """_cut of the forced text for a request's stop words and special tokens, worked out
+        once per distinct pair (a dialect sends the same ones with every request)."""
+        try:
+            key = (tuple(stops) if isinstance(stops, list) else stops,
+                   tuple(specials) if isinstance(specials, list) else specials)
+            cut = self.cuts.get(key)
+        except TypeError:  # an unhashable value: worked out each time
+            return _cut(self.text, stops, specials)
+        if cut is None:
+            cut = self.cuts[key] = _cut(self.text, stops, specials)
+            if len(self.cuts) > CACHE_SIZE:
+                self.cuts.pop(next(iter(self.cuts)))
+        return cut
 
     def jump(self, cut: int) -> Jump | None:
         if cut < MIN_FORCED or cut > len(self.text):
@@ -326,8 +342,8 @@ class JumpForwardBackend:
         if not self._eligible(payload):
             return payload, "", 0
         found = await self._cache.get(payload["grammar"])
-        jump = found.jump(_cut(found.text, payload.get("stop"),
-                               payload.get("preserved_tokens"))) if found else None
+        jump = found.jump(found.cut_for(payload.get("stop"), payload.get("preserved_tokens"))
+                          ) if found else None
         if jump is None:
             return payload, "", 0
         n = await self._count(jump.text)
