@@ -90,7 +90,9 @@ def test_a_grammar_that_ends_inside_the_forced_text_keeps_it_to_that_end() -> No
 
 @pytest.mark.parametrize("text,cut", [
     ('{"name":"', 6), ('{"name', 2), ("<tool_call>\n", 11), ("get_weather\n{", 11),
-    ("abc", 0), ("a b", 1), ('": "', 2)])
+    ("abc", 0), ("a b", 1), ('": "', 2),
+    # a lone mark goes with the word after it (`get` `_weather`, `x` `"y`): no cut after it
+    ('{"name":"get_weather', 12), ("x.y", 1), ('"ab', 0), ('x "ab', 3)])
 def test_token_safe_cut(text: str, cut: int) -> None:
     assert token_safe_cut(text) == cut
 

@@ -113,9 +113,9 @@ def _special_spans(text: str, specials: Any) -> list[tuple[int, int]]:
 
 def token_safe_cut(text: str, specials: Any = ()) -> int:
     """The longest prefix of `text` ending where a tokenizer splits whatever follows: after a
-    word character followed by punctuation or the reverse, or before a space (a space belongs
-    to the word or punctuation after it); around a special token's text (`specials`), never
-    inside it. 0 when there is none."""
+    word character followed by punctuation, or after two or more punctuation marks followed
+    by a word, never before a space (a space belongs to the word or punctuation after it);
+    around a special token's text (`specials`), never inside it. 0 when there is none."""
     spans = _special_spans(text, specials)
     for i in range(len(text), 0, -1):
         if any(s < i < e for s, e in spans):
@@ -125,8 +125,15 @@ def token_safe_cut(text: str, specials: Any = ()) -> int:
         if i == len(text):
             continue  # what follows is not known
         a, b = text[i - 1], text[i]
-        if not a.isspace() and _kind(a) != _kind(b):
-            return i
+        if a.isspace() or _kind(a) == _kind(b):
+            continue
+        if _kind(b) == "word" and (i < 2 or _kind(text[i - 2]) == "word"):
+            # one punctuation mark before a word: tokenizers of the Llama 3 / Qwen kind
+            # split `x"name`, `get_weather` as `x` `"name`, `get` `_weather` (a lone mark
+            # goes with the word after it): cutting after the mark would give the prompt a
+            # token the model never writes there
+            continue
+        return i
     return 0
 
 
