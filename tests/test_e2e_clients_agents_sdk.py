@@ -1,6 +1,6 @@
-"""The OpenAI Agents SDK (`openai-agents`) with its chat-completions model against the real
-gateway (demo model): an agent calls a Python tool and gives a final answer, run to
-completion and streamed."""
+"""The OpenAI Agents SDK (`openai-agents`) against the real gateway (demo model), with its
+chat-completions model and with its default one, the Responses API model: an agent calls a
+Python tool and gives a final answer, run to completion and streamed."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from agents import (
     Agent,
     ModelSettings,
     OpenAIChatCompletionsModel,
+    OpenAIResponsesModel,
     RunContextWrapper,
     Runner,
     function_tool,
@@ -46,15 +47,16 @@ def get_weather(ctx: RunContextWrapper[Trip], city: str) -> str:
     return f"It is sunny and 21 degrees in {city}."
 
 
-@pytest.fixture(scope="module")
-def weather_agent(gateway_server):
+@pytest.fixture(scope="module", params=[OpenAIChatCompletionsModel, OpenAIResponsesModel],
+                ids=["chat_completions", "responses"])
+def weather_agent(request, gateway_server):
     set_tracing_disabled(True)  # no trace upload to a remote service
     client = AsyncOpenAI(base_url=gateway_server.url + "/v1", api_key="none", max_retries=0)
     # The first turn must call (a 135M model seldom chooses to); the SDK resets tool_choice
     # after a tool call (reset_tool_choice).
     return Agent(name="weather", instructions="Answer weather questions with get_weather.",
                  tools=[get_weather],
-                 model=OpenAIChatCompletionsModel(model="demo", openai_client=client),
+                 model=request.param(model="demo", openai_client=client),
                  model_settings=ModelSettings(tool_choice="required", max_tokens=64,
                                               temperature=0))
 

@@ -1,5 +1,6 @@
-"""Routes beyond chat: /v1/completions, /v1/embeddings, /metrics. Their handlers take the
-same AppState as chat's, so every route keeps the same bounds (auth, body limit, slots)."""
+"""Routes beyond chat: /v1/completions, /v1/responses, /v1/embeddings, /metrics. Their
+handlers take the same AppState as chat's, so every route keeps the same bounds (auth, body
+limit, slots)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from gateway.completions import CompletionService, decode_completion_request
 from gateway.embeddings import decode_embedding_request
 from gateway.errors import GatewayError
 from gateway.metrics import GatewayMetrics
+from gateway.responses import ResponsesService, translate
+from gateway.responses_request import decode_responses_request
 from gateway.runtime import Runtime
 from gateway.slots import LeasedStream
 
@@ -42,6 +45,32 @@ class EndpointHandlers:
             lease.release()
             raise
 
+    async def responses(self, request: Request) -> Response:
+        """The Responses API over the chat service: the request is checked and translated
+        before it takes a slot."""
+        state = self.state
+        state.check_auth(request)
+        req = decode_responses_request(await state.read_body(request))
+        service = ResponsesService(state.chat_service())
+        translated = translate(req)
+        lease = state.take_slot()
+        if not req.stream:
+            return await answer(request, lease, service.complete(translated))
+        try:  # the response gives the slot back when it ends, however it ends
+            return LeasedStream(await service.stream(translated), lease,
+                                media_type="text/event-stream", headers=SSE_HEADERS)
+        except BaseException:
+            lease.release()
+            raise
+
+    async def stored_response(self, request: Request) -> Response:
+        """GET/DELETE of a response by id (and its input_items, cancel): nothing is stored."""
+        self.state.check_auth(request)
+        raise GatewayError("responses are not stored: this gateway is stateless, so a "
+                           "response cannot be read, cancelled or deleted by id; keep the "
+                           "output you received and send it back as input", 404,
+                           param="response_id", code="not_found")
+
     async def embeddings(self, request: Request) -> Response:
         state, runtime = self.state, self.state.runtime
         state.check_auth(request)
@@ -63,6 +92,10 @@ class EndpointHandlers:
     def routes(self) -> list[Route]:
         return [Route("/v1/completions", self.completions, methods=["POST"]),
                 Route("/completions", self.completions, methods=["POST"]),
+                Route("/v1/responses", self.responses, methods=["POST"]),
+                Route("/responses", self.responses, methods=["POST"]),
+                Route("/v1/responses/{response_id:path}", self.stored_response,
+                      methods=["GET", "POST", "DELETE"]),
                 Route("/v1/embeddings", self.embeddings, methods=["POST"]),
                 Route("/embeddings", self.embeddings, methods=["POST"]),
                 Route("/metrics", self.metrics, methods=["GET"])]

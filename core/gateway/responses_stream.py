@@ -1,0 +1,208 @@
+"""A chat answer's SSE chunks as Responses API events (`event: TYPE` / `data: JSON`, each
+with the next sequence_number): response.created and .in_progress, then per output item
+its added / delta / done events, and response.completed (or .incomplete when max tokens
+cut the answer) with the whole final response. An error, from the chat stream or here,
+becomes response.failed: the stream never just stops.
+
+The chunks are decoded again (msgspec): this layer is not on the hot path, and reading the
+chat stream's own bytes keeps one streaming pipeline to test."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import msgspec
+
+from gateway import protocol as p
+from gateway.responses_output import (
+    FunctionCallItem,
+    MessageItem,
+    Output,
+    OutputItem,
+    OutputText,
+    ReasoningItem,
+    Response,
+    ResponseError,
+    SummaryText,
+    finished,
+    response_usage,
+)
+
+log = logging.getLogger("gateway.responses")
+_encode = msgspec.json.encode
+# the Responses API's error codes for the chat errors' types (its codes are a fixed list)
+_ERROR_CODES = {"invalid_request_error": "invalid_prompt",
+                "rate_limit_error": "rate_limit_exceeded"}
+
+
+class ChatEvent(msgspec.Struct, kw_only=True):
+    """One chat SSE payload: a chunk, the usage chunk, or an error."""
+    choices: list[p.ChunkChoice] = msgspec.field(default_factory=list)
+    usage: p.Usage | None = None
+    error: dict[str, Any] | None = None
+
+
+_chat_decoder = msgspec.json.Decoder(ChatEvent)
+
+
+async def chat_events(chunks: AsyncIterator[bytes]) -> AsyncIterator[ChatEvent]:
+    """The chat stream's payloads up to `[DONE]`, however its bytes were split."""
+    pending = b""
+    async for data in chunks:
+        pending += data
+        *blocks, pending = pending.split(b"\n\n")
+        for block in blocks:
+            for line in block.split(b"\n"):
+                if not line.startswith(b"data:"):
+                    continue
+                payload = line[5:].strip()
+                if payload == b"[DONE]":
+                    return
+                yield _chat_decoder.decode(payload)
+
+
+async def response_events(chunks: AsyncIterator[bytes], frame: Response,
+                          rename: Callable[[str | None], str | None] = lambda x: x
+                          ) -> AsyncIterator[bytes]:
+    """`chunks` (a chat stream) as Responses events. `rename`: a chat error's param as the
+    Responses request names it. Closing this generator closes `chunks` (and with it the
+    generation)."""
+    events = ResponseEvents(frame)
+    try:
+        yield events.start()
+        async for event in chat_events(chunks):
+            if event.error is not None:
+                error = event.error
+                yield events.failed(error.get("message") or "the answer failed",
+                                    error.get("type"), rename(error.get("param")))
+                return
+            out = events.chunk(event)
+            if out:
+                yield out
+        yield events.end() if events.finish is not None else events.failed(
+            "the answer ended before it was complete", "server_error")
+    except Exception:  # the stream has begun: an event saying so, never a cut stream
+        log.exception("translating a stream to Responses events failed")
+        yield events.failed("internal error in the gateway while streaming; see its log",
+                            "server_error")
+    finally:
+        aclose = getattr(chunks, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+class ResponseEvents:
+    """The events of one response, built from chat chunks as they come."""
+
+    def __init__(self, frame: Response) -> None:
+        self.frame = frame
+        self.sequence = 0
+        self.out = Output()
+        self.finish: str | None = None
+        self.usage: p.Usage | None = None
+
+    def event(self, kind: str, **fields: Any) -> bytes:
+        data = {"type": kind, **fields, "sequence_number": self.sequence}
+        self.sequence += 1
+        return b"event: " + kind.encode() + b"\ndata: " + _encode(data) + b"\n\n"
+
+    def start(self) -> bytes:
+        return self.event("response.created", response=self.frame) + \
+            self.event("response.in_progress", response=self.frame)
+
+    def chunk(self, event: ChatEvent) -> bytes:
+        if event.usage is not None:
+            self.usage = event.usage
+        out: list[bytes] = []
+        for choice in event.choices:
+            delta = choice.delta
+            if delta.reasoning_content:
+                out += self.reasoning(delta.reasoning_content)
+            if delta.content:
+                out += self.text(delta.content)
+            for call in delta.tool_calls or []:
+                out += self.call(call)
+            if choice.finish_reason is not None:
+                self.finish = choice.finish_reason
+        return b"".join(out)
+
+    def reasoning(self, delta: str) -> list[bytes]:
+        index, item, new = self.out.reasoning()
+        at = {"item_id": item.id, "output_index": index, "summary_index": 0}
+        out = self.opened(index, item, item.summary, SummaryText(text=""),
+                          "response.reasoning_summary_part.added", at) if new else []
+        item.summary[0].text += delta
+        out.append(self.event("response.reasoning_summary_text.delta", **at, delta=delta))
+        return out
+
+    def text(self, delta: str) -> list[bytes]:
+        index, item, new = self.out.message()
+        at = {"item_id": item.id, "output_index": index, "content_index": 0}
+        out = self.opened(index, item, item.content, OutputText(text=""),
+                          "response.content_part.added", at) if new else []
+        item.content[0].text += delta
+        out.append(self.event("response.output_text.delta", **at, delta=delta, logprobs=[]))
+        return out
+
+    def opened(self, index: int, item: OutputItem, parts: list[Any], part: Any, kind: str,
+               at: dict[str, Any]) -> list[bytes]:
+        """A new item of text: its added event (no part yet), then its one part's."""
+        added = self.event("response.output_item.added", output_index=index, item=item)
+        parts.append(part)
+        return [added, self.event(kind, **at, part=part)]
+
+    def call(self, call: p.DeltaToolCall) -> list[bytes]:
+        """A call's first delta names it (its item is added); every piece of its arguments
+        is a delta event."""
+        fn = call.function
+        index, item, new = self.out.call(call.index, call.id, fn.name if fn else None)
+        out = []
+        if new:
+            out.append(self.event("response.output_item.added", output_index=index, item=item))
+        if fn is not None and fn.arguments:
+            item.arguments += fn.arguments
+            out.append(self.event("response.function_call_arguments.delta", item_id=item.id,
+                                  output_index=index, delta=fn.arguments))
+        return out
+
+    def end(self) -> bytes:
+        """Every item's done events, then the final response."""
+        assert self.finish is not None
+        cut = self.finish == "length"
+        self.out.close("incomplete" if cut else "completed")
+        out = [self.done(index, item) for index, item in enumerate(self.out.items)]
+        final = finished(self.frame, self.out.items, self.finish, self.usage)
+        out.append(self.event("response.incomplete" if cut else "response.completed",
+                              response=final))
+        return b"".join(out)
+
+    def done(self, index: int, item: OutputItem) -> bytes:
+        at = {"item_id": item.id, "output_index": index}
+        if isinstance(item, ReasoningItem):
+            summary = item.summary[0]
+            head = self.event("response.reasoning_summary_text.done", **at, summary_index=0,
+                              text=summary.text) + \
+                self.event("response.reasoning_summary_part.done", **at, summary_index=0,
+                           part=summary)
+        elif isinstance(item, MessageItem):
+            text = item.content[0]
+            head = self.event("response.output_text.done", **at, content_index=0,
+                              text=text.text, logprobs=[]) + \
+                self.event("response.content_part.done", **at, content_index=0, part=text)
+        else:
+            head = self.event("response.function_call_arguments.done", **at,
+                              name=item.name, arguments=item.arguments)
+        return head + self.event("response.output_item.done", output_index=index, item=item)
+
+    def failed(self, message: str, kind: str | None, param: str | None = None) -> bytes:
+        """response.failed: what was streamed so far, and the error."""
+        for item in self.out.items:
+            if isinstance(item, MessageItem | FunctionCallItem):
+                item.status = "incomplete"
+        error = ResponseError(code=_ERROR_CODES.get(kind or "", "server_error"),
+                              message=message, param=param, type=kind)
+        final = msgspec.structs.replace(self.frame, status="failed", error=error,
+                                        output=self.out.items, usage=response_usage(self.usage))
+        return self.event("response.failed", response=final)
