@@ -97,6 +97,8 @@ def _stripper(probe: Probe, think: tuple[str, str] | None) -> Callable[[str], st
             rest = b[len(think[0]):].lstrip(WS)
             if rest.startswith(think[1]):
                 b = rest[len(think[1]):].lstrip(WS)
+        elif think and b.startswith(think[1]):  # the prompt opened the block: its close
+            b = b[len(think[1]):].lstrip(WS)
         pre = probe.pre.strip(WS)
         if pre and b.startswith(pre):
             b = b[len(pre):].lstrip(WS)
@@ -150,6 +152,8 @@ def _reasoning(probe: Probe) -> tuple[str, str] | None:
                 continue
             at = body.index(REASONING)
             before = body[:at].strip(WS).rsplit("\n", 1)[-1].strip(WS)
+            if not before:  # the opener is in the prompt's part every turn shares (StepFun)
+                before = _opened_by_prompt(probe) or ""
             close = ATOM.match(body[at + len(REASONING):].lstrip(WS))
             if before and close and before != close.group(0) and ("<" in before or
                                                                    "[" in before):
@@ -161,19 +165,48 @@ def _reasoning(probe: Probe) -> tuple[str, str] | None:
     return None
 
 
+def _opened_by_prompt(probe: Probe) -> str | None:
+    """The marker the shared part of every rendering ends with (`<think>` when the template
+    opens the block in the generation prompt and in each assistant turn alike), if any."""
+    head = probe.prompt[:probe.head].rstrip(WS)
+    found = last_atom(head)
+    return found[1] if found and head.endswith(found[1]) else None
+
+
 def _forced(probe: Probe, think: tuple[str, str] | None) -> bool:
     """Does the generation prompt open the reasoning block the model continues?"""
     forced = probe.forced.strip(WS)
     if not forced:
-        return False
+        return think is not None and _opened_by_prompt(probe) == think[0]
     if think and forced == think[0]:
         return True
     if think and think[0] in forced and think[1] in forced[forced.index(think[0]):]:
         return False  # an empty block: reasoning is switched off
     if think and forced == think[1]:
         return False
+    if _empty_block(forced):  # a block opened and closed at once: reasoning switched off
+        return False
     raise DeriveError(f"the generation prompt ends with {forced!r}, which assistant turns in "
                       "the history do not start with")
+
+
+def _marker_name(atom: str) -> tuple[str, bool]:
+    """A marker's name and whether it closes: `</think>`, `<channel|>` and `[/INST]` close
+    `<think>`, `<|channel>` and `[INST]`."""
+    inner = atom.strip("<>[]")
+    closing = inner.startswith("/") or (inner.endswith("|") and not inner.startswith("|"))
+    return inner.strip("/|\uff5c"), closing
+
+
+def _empty_block(text: str) -> bool:
+    """Is `text` a block opened and closed with nothing but a label and whitespace inside
+    (`<think>\n\n</think>`, `<|channel>thought\n<channel|>`)?"""
+    atoms = list(ATOM.finditer(text))
+    if len(atoms) != 2 or atoms[0].start() != 0 or atoms[1].end() != len(text):
+        return False
+    (a, a_closes), (b, b_closes) = (_marker_name(m.group(0)) for m in atoms)
+    inside = text[atoms[0].end():atoms[1].start()].strip(WS)
+    return a == b and not a_closes and b_closes and re.fullmatch(r"[A-Za-z_]*", inside) is not None
 
 
 def _compact(text: str) -> str:

@@ -52,6 +52,20 @@ def _lcp(a: str, b: str) -> int:
     return n
 
 
+_OPEN_CLOSE = {"<": ">", "[": "]"}
+
+
+def _marker_start(text: str, at: int) -> int:
+    """`at`, or the start of a marker `text[:at]` ends inside of: a generation prompt that
+    opens `<think>` and a call that opens `<TOOLCALL>` share their `<`, but the boundary is
+    before it (else the call's body would begin `TOOLCALL>` and the prompt add `think>`)."""
+    for opener, closer in _OPEN_CLOSE.items():
+        start = text.rfind(opener, max(0, at - 64), at)
+        if start >= 0 and closer not in text[start:at]:
+            return start
+    return at
+
+
 class Probe:
     """Renders planted assistant turns; `body` is the assistant part of one."""
 
@@ -64,7 +78,8 @@ class Probe:
         self.empty: str | None = ""  # the content of a call-only turn ("" or None)
         plain = self.full({"role": "assistant", "content": CONTENT})
         one = self.full({"role": "assistant", "content": "", "tool_calls": [call(0, {})]})
-        self.head = min(_lcp(self.prompt, plain), _lcp(self.prompt, one))
+        self.head = _marker_start(self.prompt,
+                                  min(_lcp(self.prompt, plain), _lcp(self.prompt, one)))
         if CONTENT not in plain[self.head:]:
             raise ProbeError("the template does not render a plain assistant answer")
         self.forced = self.prompt[self.head:]  # what the generation prompt adds, e.g. <think>

@@ -51,8 +51,8 @@ def selfcheck(spec: Spec, probe: Probe, ends: list[str]) -> None:
         text = probe.calls(calls, content=content)
         cut = min((text.find(e) for e in ends if e in text), default=len(text))
         text = text[:cut]  # llama.cpp stops at an end-of-generation token
-        if spec.think and spec.think_forced:  # the model closes the opened block first
-            text = spec.think[1] + "\n\n" + text
+        if spec.think and spec.think_forced and not text.lstrip().startswith(spec.think[1]):
+            text = spec.think[1] + "\n\n" + text  # the model closes the opened block first
         try:
             got_content, got = parse(spec, text)
         except Exception as exc:  # a derived parser that crashes on its own template

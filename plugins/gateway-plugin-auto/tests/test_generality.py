@@ -4,6 +4,7 @@ no new code for them."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from auto_helpers import context, written
@@ -115,3 +116,54 @@ def test_what_each_made_up_syntax_is() -> None:
     text = 'Hm <calls> no.<calls>\n<batch>{"fn": "get_time", "args": {"zone": "UTC"}}</batch>'
     out = assemble(parse_all(ctx, list(text)))
     assert out.content == "Hm <calls> no." and len(out.tool_calls) == 1
+
+
+# -- what the generation prompt adds --------------------------------------------------------
+
+def _turns(generation_prompt: str) -> str:
+    return _TURNS.replace("{%- if add_generation_prompt %}<|bot|>{% endif %}",
+                          "{%- if add_generation_prompt %}<|bot|>" + generation_prompt +
+                          "{% endif %}")
+
+
+_JSON_CALLS = """
+{%- for c in m.tool_calls or [] %}<tool_call>{"name": "{{ c.function.name }}", "arguments": {{
+    c.function.arguments | tojson }}}</tool_call>{% endfor %}"""
+
+# every assistant turn opens <think> as the generation prompt does (the opener is shared)
+OPENS_EACH_TURN = ("{%- macro body(m) -%}<think>\n{{ m.reasoning_content or '' }}\n</think>\n"
+                   "{{ m.content or '' }}" + _JSON_CALLS + "{%- endmacro %}" +
+                   _turns("<think>\n"))
+# the generation prompt closes an empty reasoning block: reasoning switched off
+CLOSED_EMPTY = ("{%- macro body(m) -%}{{ m.content or '' }}" + _JSON_CALLS +
+                "{%- endmacro %}" + _turns("<|channel>thought\n<channel|>"))
+# the generation prompt opens <think> (history shows an empty block before a plain answer,
+# none before calls) and calls open <TOOLCALL>: both begin with `<`, which is not part of
+# the boundary
+OPENS_WITH_SAME_CHAR = ("{%- macro body(m) -%}{% if not m.tool_calls %}<think></think>{% endif %}"
+                        "{{ m.content or '' }}{% if m.tool_calls %}"
+                        "<TOOLCALL>{{ m.tool_calls | map(attribute='function') | list | tojson }}"
+                        "</TOOLCALL>{% endif %}{%- endmacro %}" + _turns("<think>\n") +
+                        "{#- a think block ends with </think> #}")
+
+
+@pytest.mark.parametrize("source,think,forced", [
+    (OPENS_EACH_TURN, ("<think>", "</think>"), True),
+    (CLOSED_EMPTY, None, False),
+    (OPENS_WITH_SAME_CHAR, ("<think>", "</think>"), True),
+], ids=["opens each turn", "closed empty block", "opens with the same char"])
+def test_what_the_generation_prompt_adds(source: str, think: Any, forced: bool) -> None:
+    """A generation prompt that opens reasoning, or closes an empty block, derives: the model
+    reasons (when opened) and then writes the template's own calls."""
+    template = ChatTemplate(source, name="prompt shape")
+    spec = DIALECT.lookup(template)
+    assert not isinstance(spec, str), spec
+    assert spec.think == think and spec.think_forced == forced
+    evidence = round_trip(DIALECT, template)
+    assert evidence.ok, evidence.reason
+    calls = [("get_weather", {"city": "Paris", "days": 3})]
+    plan = context(template, list(PLANTED_TOOLS), "required").plan()
+    text = model_text(spec, calls)
+    assert plan.grammar and accepts(parse_gbnf(plan.grammar), text), text
+    out = assemble(parse_all(context(template, list(PLANTED_TOOLS)), list(text)))
+    assert [(c.name, json.loads(c.arguments)) for c in out.tool_calls] == calls
