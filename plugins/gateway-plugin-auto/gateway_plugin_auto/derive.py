@@ -41,7 +41,17 @@ def derive(template: ChatTemplate) -> Spec:
     if "tool_calls" in fixes or not getattr(template, "renders_tool_calls", True):
         raise DeriveError("the template does not render assistant tool calls")
     try:
-        return _derive(template)
+        return _derive_or_explain(template, follow=False)
+    except DeriveError as first:
+        try:  # the last assistant turn may be written unlike the others (see Probe)
+            return _derive_or_explain(template, follow=True)
+        except DeriveError:
+            raise first from None
+
+
+def _derive_or_explain(template: ChatTemplate, follow: bool) -> Spec:
+    try:
+        return _derive(template, follow)
     except (ProbeError, ArgumentsError, StructureError, SelfCheckError) as exc:
         raise DeriveError(str(exc)) from exc
     except DeriveError:
@@ -50,8 +60,8 @@ def derive(template: ChatTemplate) -> Spec:
         raise DeriveError(f"derivation failed: {exc!r}") from exc
 
 
-def _derive(template: ChatTemplate) -> Spec:
-    probe = Probe(template)
+def _derive(template: ChatTemplate, follow: bool = False) -> Spec:
+    probe = Probe(template, follow)
     probe.choose_empty_content()
     think = _reasoning(probe)
     forced = _forced(probe, think)

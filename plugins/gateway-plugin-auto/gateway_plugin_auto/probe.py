@@ -17,6 +17,7 @@ from gateway.templating import ChatTemplate
 from .markup import common_suffix
 
 USER = {"role": "user", "content": "Zqu question 7?"}
+FOLLOW = {"role": "user", "content": "Zqf next question 8?"}
 CONTENT = "Zqc visible answer"
 REASONING = "Zqr private reasoning"
 NAMES = ("gwq_lookup", "gwq_store", "gwq_query")
@@ -45,6 +46,13 @@ class ProbeError(Exception):
     """The template cannot render a planted conversation the derivation needs."""
 
 
+def _common_tail(a: str, b: str) -> int:
+    n = 0
+    while n < min(len(a), len(b)) and a[-1 - n] == b[-1 - n]:
+        n += 1
+    return n
+
+
 def _lcp(a: str, b: str) -> int:
     n = 0
     while n < min(len(a), len(b)) and a[n] == b[n]:
@@ -67,10 +75,25 @@ def _marker_start(text: str, at: int) -> int:
 
 
 class Probe:
-    """Renders planted assistant turns; `body` is the assistant part of one."""
+    """Renders planted assistant turns; `body` is the assistant part of one.
 
-    def __init__(self, template: ChatTemplate) -> None:
+    `follow`: each planted turn is rendered with a user turn after it, and cut where that
+    begins: for templates that write the conversation's last assistant turn unlike the
+    others (a training form: its calls as a turn of their own, its reasoning kept), where
+    the turns a model's answer becomes part of are the others."""
+
+    def __init__(self, template: ChatTemplate, follow: bool = False) -> None:
         self.template = template
+        self.follow = follow
+        self._user_head = ""
+        if follow:
+            try:
+                alone = template.render([USER], tools=TOOLS, add_generation_prompt=False)
+            except Exception as exc:
+                raise ProbeError(f"the template cannot render a user turn: {exc}") from exc
+            if USER["content"] not in alone:
+                raise ProbeError("the template does not show the user's message")
+            self._user_head = alone[:alone.index(USER["content"])]
         try:
             self.prompt = template.render([USER], tools=TOOLS, add_generation_prompt=True)
         except Exception as exc:  # a template can raise anything
@@ -88,10 +111,18 @@ class Probe:
         self.pre, self.eot = self.plain[:at], self.plain[at + len(CONTENT):]
 
     def full(self, message: dict[str, Any]) -> str:
+        turns = [USER, message, FOLLOW] if self.follow else [USER, message]
         try:
-            return self.template.render([USER, message], tools=TOOLS, add_generation_prompt=False)
+            text = self.template.render(turns, tools=TOOLS, add_generation_prompt=False)
         except Exception as exc:
             raise ProbeError(f"the template cannot render {_what(message)}: {exc}") from exc
+        if not self.follow:
+            return text
+        at = text.rfind(FOLLOW["content"])
+        if at < 0:
+            raise ProbeError("the template does not show a user turn after an assistant turn")
+        # the next turn's own opening (`<|user|>\n`) is what it shares with the first's
+        return text[:at - _common_tail(text[:at], self._user_head)]
 
     def body(self, message: dict[str, Any]) -> str:
         text = self.full(message)

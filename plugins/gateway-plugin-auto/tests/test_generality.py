@@ -167,3 +167,36 @@ def test_what_the_generation_prompt_adds(source: str, think: Any, forced: bool) 
     assert plan.grammar and accepts(parse_gbnf(plan.grammar), text), text
     out = assemble(parse_all(context(template, list(PLANTED_TOOLS)), list(text)))
     assert [(c.name, json.loads(c.arguments)) for c in out.tool_calls] == calls
+
+
+# the conversation's last assistant turn is written in a training form (its calls as a turn
+# of their own); every earlier one, as the model's answers become, content then calls
+LAST_TURN_APART = """{%- macro calls(m) -%}<calls>{{ m.tool_calls | map(attribute='function')
+    | list | tojson }}</calls>{%- endmacro %}
+{%- set last = messages[-1] if messages[-1].role == 'assistant' else none %}
+{%- if tools %}<|sys|>Tools: {{ tools | tojson }}<|end|>
+{% endif %}
+{%- for m in (messages[:-1] if last else messages) %}
+{%- if m.role == 'assistant' %}<|bot|>{{ m.content or '' }}
+{%- if m.tool_calls %}{{ calls(m) }}{% endif %}<|end|>
+{% else %}<|{{ m.role }}|>{{ m.content }}<|end|>
+{% endif %}
+{%- endfor %}
+{%- if add_generation_prompt %}<|bot|>
+{%- elif last %}{% if last.content %}<|bot|>{{ last.content }}<|end|>
+{% endif %}{% if last.tool_calls %}<|bot|>{{ calls(last) }}<|end|>
+{% endif %}{% endif %}"""
+
+
+def test_a_last_turn_written_apart_is_read_from_the_turns_before_it() -> None:
+    template = ChatTemplate(LAST_TURN_APART, name="last turn apart")
+    spec = DIALECT.lookup(template)
+    assert not isinstance(spec, str), spec
+    assert spec.trigger == "<calls>" and spec.content == "before"
+    calls = [("get_weather", {"city": "Paris", "days": 3}), ("get_time", {"zone": "UTC"})]
+    text = model_text(spec, calls)
+    plan = context(template, list(PLANTED_TOOLS), "required").plan()
+    assert plan.grammar and accepts(parse_gbnf(plan.grammar), text), text
+    out = assemble(parse_all(context(template, list(PLANTED_TOOLS)), list("Sure." + text)))
+    assert out.content == "Sure."
+    assert [(c.name, json.loads(c.arguments)) for c in out.tool_calls] == calls
