@@ -24,7 +24,7 @@ from .selfcheck import SelfCheckError, selfcheck
 from .spec import Spec, Tagged
 from .structure import StructureError, derive_structure
 
-REASONING_KEYS = ("reasoning_content", "reasoning", "thinking", "tool_plan")
+REASONING_KEYS = ("reasoning_content", "reasoning", "thinking", "thought", "tool_plan")
 # Tokens that end a generation in common vocabularies: llama.cpp stops on them (a grammar
 # cannot ask for one as text), so they never belong to the call syntax.
 END_TOKENS = ("<|eom_id|>", "<|eot_id|>", "<|im_end|>", "<|end|>", "<|endoftext|>",
@@ -172,6 +172,12 @@ def _reasoning(probe: Probe) -> tuple[str, str] | None:
     opened = re.fullmatch(r"<([A-Za-z_]+)>", probe.forced.strip(WS))
     if opened and f"</{opened.group(1)}>" in probe.template.source:
         return opened.group(0), f"</{opened.group(1)}>"
+    # the template takes a reasoning block off the history's answers (`content.split(
+    # '</think>')`): the model writes one before its answer, which the history never shows
+    source = probe.template.source
+    closed = _opened_by_prompt(probe) == "</think>" or "</think>" in probe.forced
+    if ("'</think>'" in source or '"</think>"' in source) and not closed:
+        return "<think>", "</think>"
     return None
 
 

@@ -200,3 +200,24 @@ def test_a_last_turn_written_apart_is_read_from_the_turns_before_it() -> None:
     out = assemble(parse_all(context(template, list(PLANTED_TOOLS)), list("Sure." + text)))
     assert out.content == "Sure."
     assert [(c.name, json.loads(c.arguments)) for c in out.tool_calls] == calls
+
+
+# the model reasons in <think> by default; the history's answers have the block taken off
+STRIPS_REASONING = ("{%- macro body(m) -%}{{ (m.content or '').split('</think>')[-1] }}" +
+                    _JSON_CALLS + "{%- endmacro %}" + _TURNS)
+
+
+def test_a_reasoning_block_the_history_strips_is_still_read() -> None:
+    """A template that takes `</think>` blocks off its history (a reasoning model's) gets an
+    optional reasoning block before the calls: the reasoning is not left in the content."""
+    template = ChatTemplate(STRIPS_REASONING, name="strips reasoning")
+    spec = DIALECT.lookup(template)
+    assert not isinstance(spec, str), spec
+    assert spec.think == ("<think>", "</think>") and not spec.think_forced
+    calls = [("get_weather", {"city": "Paris", "days": 3})]
+    text = "<think>The user wants Paris.</think>" + model_text(spec, calls)
+    plan = context(template, list(PLANTED_TOOLS), "required").plan()
+    assert plan.grammar and accepts(parse_gbnf(plan.grammar), text), text
+    out = assemble(parse_all(context(template, list(PLANTED_TOOLS)), list(text)))
+    assert out.reasoning == "The user wants Paris." and not out.content
+    assert [(c.name, json.loads(c.arguments)) for c in out.tool_calls] == calls
