@@ -165,6 +165,12 @@ def _reasoning(probe: Probe) -> tuple[str, str] | None:
             if not before:  # the opener is in the prompt's part every turn shares (StepFun)
                 before = _opened_by_prompt(probe) or ""
             close = ATOM.match(body[at + len(REASONING):].lstrip(WS))
+            if not body[:at].strip(WS) and probe.forced.strip(WS) and not close:
+                # the generation prompt opens the reasoning in words and a line of its own
+                # closes it ("Here are my reasoning steps:" … "[BEGIN FINAL RESPONSE]")
+                line = body[at + len(REASONING):].lstrip(WS).split("\n", 1)[0].strip(WS)
+                if 0 < len(line) <= 48 and CONTENT not in line:
+                    return probe.forced.strip(WS), line
             if before and close and before != close.group(0) and ("<" in before or
                                                                    "[" in before):
                 return before, close.group(0)

@@ -147,11 +147,18 @@ OPENS_WITH_SAME_CHAR = ("{%- macro body(m) -%}{% if not m.tool_calls %}<think></
                         "{#- a think block ends with </think> #}")
 
 
+# the generation prompt opens the reasoning in words; a line of its own closes it
+OPENS_IN_WORDS = ("{%- macro body(m) -%}{% if m.reasoning_content %}{{ m.reasoning_content }}\n"
+                  "[BEGIN FINAL RESPONSE]\n{% endif %}{{ m.content or '' }}" + _JSON_CALLS +
+                  "{%- endmacro %}" + _turns("\nHere are my reasoning steps:\n"))
+
+
 @pytest.mark.parametrize("source,think,forced", [
     (OPENS_EACH_TURN, ("<think>", "</think>"), True),
+    (OPENS_IN_WORDS, ("Here are my reasoning steps:", "[BEGIN FINAL RESPONSE]"), True),
     (CLOSED_EMPTY, None, False),
     (OPENS_WITH_SAME_CHAR, ("<think>", "</think>"), True),
-], ids=["opens each turn", "closed empty block", "opens with the same char"])
+], ids=["opens each turn", "opens in words", "closed empty block", "opens with the same char"])
 def test_what_the_generation_prompt_adds(source: str, think: Any, forced: bool) -> None:
     """A generation prompt that opens reasoning, or closes an empty block, derives: the model
     reasons (when opened) and then writes the template's own calls."""
