@@ -96,3 +96,20 @@ def test_plugin_flag_overrides_detection(plugins):
     assert dialect.name == "generic"
     dialect, why = choose_dialect(plugins, template, {}, ServeConfig(dialect="generic"))
     assert dialect.name == "generic" and "--dialect" in why
+
+
+@pytest.mark.parametrize("after,stop", [
+    ("<|im_end|>\n", "<|im_end|>"),
+    ("<|end|><|im_end|>\n", "<|end|>"),
+    ("<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n", "<|eot_id|>"),
+    ("<|close|>reply<|sep|>\n", "<|close|>reply<|sep|>"),
+    ("", None),
+])
+def test_the_stop_word_after_an_answer_ends_at_its_end_of_generation_token(after, stop):
+    """The line after an answer is the stop word, but not past an end-of-generation token:
+    a line of several markers matches only when the model writes every one of them."""
+    from gateway.detection import end_of_turn_marker
+    source = ("{% for m in messages %}<|{{ m.role }}|>{{ m.content }}"
+              "{% if m.role == 'assistant' %}" + after.replace("\n", "{{ '\\n' }}") +
+              "{% else %}\n{% endif %}{% endfor %}")
+    assert end_of_turn_marker(ChatTemplate(source, name="t")) == stop

@@ -72,7 +72,11 @@ def end_of_turn_marker(template: ChatTemplate) -> str | None:
             return None
     tail = text.rsplit("PONG", 1)[1] if "PONG" in text else ""
     marker = tail.strip().split("\n", 1)[0].strip() if tail.strip() else ""
-    return marker or None
+    # a line that runs on past an end-of-generation token (`<|end|><|im_end|>`,
+    # `<|eot_id|><|start_header_id|>assistant…`) ends there: the whole line would match only
+    # when the model wrote every marker of it
+    ends = [at + len(t) for t in END_OF_GENERATION if (at := marker.find(t)) >= 0]
+    return marker[:min(ends)] if ends else marker or None
 
 
 def _call_message(calls: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
