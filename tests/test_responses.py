@@ -95,6 +95,41 @@ def test_call_history_becomes_assistant_tool_calls_and_tool_messages() -> None:
     build_context(t.chat, Settings())  # the chat checks pass it
 
 
+def test_reasoning_items_without_text_add_nothing() -> None:
+    """Sent back with only encrypted content (store=false clients): no empty reasoning, and
+    the calls after it stay on the assistant message before it."""
+    t = tr(input=[
+        {"role": "user", "content": "Weather in Paris?"},
+        {"type": "message", "role": "assistant", "content": [
+            {"type": "output_text", "text": "Checking."}]},
+        {"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": "gAAA"},
+        {"type": "function_call", "call_id": "c1", "name": "get_weather",
+         "arguments": '{"city":"Paris"}'}], tools=[WEATHER])
+    user, assistant = t.chat.messages
+    assert assistant.content == "Checking." and assistant.reasoning_content is None
+    assert [c.id for c in assistant.tool_calls or []] == ["c1"]
+
+
+OTHER = {**WEATHER, "name": "get_time", "description": "Time in a city."}
+
+
+def test_allowed_tools_offers_only_those() -> None:
+    choice = {"type": "allowed_tools", "mode": "required",
+              "tools": [{"type": "function", "name": "get_time"}]}
+    t = tr(input="x", tools=[WEATHER, OTHER], tool_choice=choice)
+    assert [tool.function.name for tool in t.chat.tools or []] == ["get_time"]
+    assert t.chat.tool_choice == "required"
+    build_context(t.chat, Settings())
+    # a chat check on a kept tool names it where the request has it
+    bad = refused({"input": "x", "tools": [WEATHER, {**OTHER, "name": "bad name"}],
+                   "tool_choice": {**choice, "tools": [{"type": "function",
+                                                         "name": "bad name"}]}}, check=True)
+    assert bad.param == "tools[1].name"
+    r = sdk(build_response(frame(tools=[WEATHER, OTHER], tool_choice=choice),
+                           completion("x")))
+    assert r.tool_choice.type == "allowed_tools" and r.tool_choice.mode == "required"
+
+
 def test_text_format_tool_choice_and_stream_options() -> None:
     schema = {"type": "object", "properties": {"a": {"type": "integer"}}}
     t = tr(input="x", stream=True, parallel_tool_calls=False, reasoning={"effort": "low"},
@@ -137,6 +172,34 @@ def test_text_format_tool_choice_and_stream_options() -> None:
      "input[0].content[0].type"),
     ({"input": [{"role": "tool", "content": "x"}]}, "input[0].role"),
     ({"input": [{"type": "item_reference", "id": "msg_1"}]}, "input[0].type"),
+    ({"input": [{"id": "msg_1"}]}, "input[0].type"),  # an item reference may leave out type
+    # item types not supported whose fields have other shapes: refused for their type
+    ({"input": [{"type": "computer_call_output", "call_id": "c", "output": {
+        "type": "computer_screenshot", "image_url": "data:image/png;base64,AA"}}]},
+     "input[0].type"),
+    ({"input": [{"type": "shell_call_output", "call_id": "c", "output": [
+        {"stdout": "", "stderr": "", "outcome": {"type": "exit", "exit_code": 0}}]}]},
+     "input[0].type"),
+    ({"input": [{"type": "function_call_output", "call_id": "c", "output": {"a": 1}}]},
+     "input[0].output"),
+    ({"input": [{"role": "user", "content": [{"text": "no type"}]}]}, "input[0].content[0]"),
+    ({"input": [{"role": "user", "content": [{"type": "input_text"}]}]},
+     "input[0].content[0].text"),
+    ({"input": [{"role": "assistant", "content": [{"type": "refusal"}]}]},
+     "input[0].content[0].refusal"),
+    ({"input": [{"type": "reasoning", "summary": [], "content": [{"type": "x"}]}]},
+     "input[0].content[0].type"),
+    ({"input": "x", "tools": [WEATHER], "tool_choice": {
+        "type": "allowed_tools", "mode": "none", "tools": [WEATHER]}}, "tool_choice.mode"),
+    ({"input": "x", "tools": [WEATHER], "tool_choice": {
+        "type": "allowed_tools", "mode": "auto", "tools": []}}, "tool_choice.tools"),
+    ({"input": "x", "tools": [WEATHER], "tool_choice": {
+        "type": "allowed_tools", "mode": "auto", "tools": [
+            {"type": "function", "name": "get_weather"}, {"type": "function", "name": "f"}]}},
+     "tool_choice.tools[1].name"),
+    ({"input": "x", "tools": [WEATHER], "tool_choice": {
+        "type": "allowed_tools", "mode": "auto", "tools": [{"type": "mcp"}]}},
+     "tool_choice.tools[0].type"),
     ({"input": [{"type": "web_search_call", "id": "ws_1"}]}, "input[0].type"),
     ({"input": [{"type": "function_call", "name": "f", "arguments": "{}"}]},
      "input[0].call_id"),
@@ -257,7 +320,25 @@ async def translated(lines: list[bytes], fr: Response) -> list[Any]:
         assert kind == b"event: " + event.type.encode()
         events.append(event)
     assert [e.sequence_number for e in events] == list(range(len(events)))
+    one_item_at_a_time(events)
     return events
+
+
+def one_item_at_a_time(events: list[Any]) -> None:
+    """As OpenAI streams: items in output_index order, each ended (output_item.done) before
+    the next is added, and every event of an item between the two."""
+    current, done = -1, True
+    for e in events:
+        index = getattr(e, "output_index", None)
+        if e.type == "response.output_item.added":
+            assert done and index == current + 1, (e.type, index)
+            current, done = index, False
+        elif e.type == "response.output_item.done":
+            assert not done and index == current, (e.type, index)
+            done = True
+        elif index is not None:
+            assert not done and index == current, (e.type, index)
+    assert done or events[-1].type == "response.failed"
 
 
 def same_shape(a: Any, b: Any) -> None:
@@ -402,3 +483,31 @@ async def test_stored_responses_are_a_clear_404() -> None:
         await EndpointHandlers(st).stored_response(
             request(method="GET", path="/v1/responses/resp_1"))
     assert err.value.status == 404 and "stateless" in err.value.message
+    req = request({"model": "m", "input": "hi"}, path="/v1/responses/input_tokens")
+    req.scope["path_params"] = {"response_id": "input_tokens"}
+    with pytest.raises(GatewayError) as err:
+        await EndpointHandlers(st).stored_response(req)
+    assert err.value.status == 404
+    assert err.value.message == "POST /v1/responses/input_tokens is not supported by this " \
+        "gateway"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_handler_prepares_a_small_request_inline(stream: bool,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """As chat's handler: a small body is prepared on the loop (no thread hop)."""
+    st, _ = state(text=CALL)
+    service = st.chat_service()
+    seen: list[bool] = []
+    prepare = service.prepare_async
+
+    async def spy(req: p.ChatCompletionRequest, squeeze: int = 1, *, small: bool = False
+                  ) -> Any:
+        seen.append(small)
+        return await prepare(req, squeeze, small=small)
+
+    monkeypatch.setattr(service, "prepare_async", spy)
+    response = await EndpointHandlers(st).responses(request(body(stream=stream)))
+    if stream:
+        await response.body_iterator.aclose()  # type: ignore[attr-defined]
+    assert seen == [True]

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway.app_state import SSE_HEADERS, AppState, answer
+from gateway.chat import INLINE_BODY_BYTES
 from gateway.completions import CompletionService, decode_completion_request
 from gateway.embeddings import decode_embedding_request
 from gateway.errors import GatewayError
@@ -22,6 +23,8 @@ from gateway.runtime import Runtime
 from gateway.slots import LeasedStream
 
 log = logging.getLogger("gateway.app")
+# the Responses API's routes under /v1/responses/ that are not a response id
+RESPONSES_NOT_SERVED = ("input_tokens", "compact")
 
 
 class EndpointHandlers:
@@ -50,22 +53,29 @@ class EndpointHandlers:
         before it takes a slot."""
         state = self.state
         state.check_auth(request)
-        req = decode_responses_request(await state.read_body(request))
+        body = await state.read_body(request)
+        req = decode_responses_request(body)
         service = ResponsesService(state.chat_service())
         translated = translate(req)
+        small = len(body) <= INLINE_BODY_BYTES
         lease = state.take_slot()
         if not req.stream:
-            return await answer(request, lease, service.complete(translated))
+            return await answer(request, lease, service.complete(translated, small=small))
         try:  # the response gives the slot back when it ends, however it ends
-            return LeasedStream(await service.stream(translated), lease,
+            return LeasedStream(await service.stream(translated, small=small), lease,
                                 media_type="text/event-stream", headers=SSE_HEADERS)
         except BaseException:
             lease.release()
             raise
 
     async def stored_response(self, request: Request) -> Response:
-        """GET/DELETE of a response by id (and its input_items, cancel): nothing is stored."""
+        """GET/DELETE of a response by id (and its input_items, cancel): nothing is stored.
+        Also the Responses routes that are not ids (input_tokens, compact): not served."""
         self.state.check_auth(request)
+        name = request.path_params.get("response_id", "")
+        if name in RESPONSES_NOT_SERVED:
+            raise GatewayError(f"{request.method} /v1/responses/{name} is not supported by "
+                               "this gateway", 404, code="not_found")
         raise GatewayError("responses are not stored: this gateway is stateless, so a "
                            "response cannot be read, cancelled or deleted by id; keep the "
                            "output you received and send it back as input", 404,

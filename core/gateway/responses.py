@@ -14,9 +14,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import msgspec
+
 from gateway import protocol as p
 from gateway.chat import ChatService
-from gateway.errors import GatewayError, bad_request
+from gateway.errors import GatewayError, bad_request, from_decode_error
 from gateway.responses_output import Response, build_response, response_frame
 from gateway.responses_request import (
     FunctionTool,
@@ -39,15 +41,16 @@ class ResponsesService:
     def __init__(self, chat: ChatService) -> None:
         self.chat = chat
 
-    async def complete(self, tr: Translated) -> Response:
+    async def complete(self, tr: Translated, *, small: bool = False) -> Response:
+        """small: a small request body, see ChatService.prepare_async."""
         with tr.renamed_errors():
-            completion = await self.chat.complete(tr.chat)
+            completion = await self.chat.complete(tr.chat, small=small)
         return build_response(response_frame(tr.request, completion.model), completion)
 
-    async def stream(self, tr: Translated) -> AsyncIterator[bytes]:
+    async def stream(self, tr: Translated, *, small: bool = False) -> AsyncIterator[bytes]:
         """Prepares first (a request error is a plain 400), then yields Responses events."""
         with tr.renamed_errors():
-            chunks = await self.chat.stream(tr.chat)
+            chunks = await self.chat.stream(tr.chat, small=small)
         return response_events(chunks, response_frame(tr.request, self.chat.model_id),
                                tr.param)
 
@@ -63,6 +66,7 @@ class Translated:
     chat: p.ChatCompletionRequest
     where: list[str] = field(default_factory=list)  # per chat message
     calls: dict[tuple[int, int], str] = field(default_factory=dict)  # (message, call) -> item
+    tools: list[int] = field(default_factory=list)  # per chat tool: its index in `tools`
 
     def param(self, param: str | None) -> str | None:
         """A chat request's field name as the Responses request spells it."""
@@ -71,8 +75,8 @@ class Translated:
         if param in _RENAMED:
             return _RENAMED[param]
         tool = _TOOL_PARAM.fullmatch(param)
-        if tool:
-            return f"tools[{tool[1]}]{tool[2] or ''}"
+        if tool and int(tool[1]) < len(self.tools):
+            return f"tools[{self.tools[int(tool[1])]}]{tool[2] or ''}"
         msg = _MESSAGE_PARAM.fullmatch(param)
         if msg is None or int(msg[1]) >= len(self.where):
             return param
@@ -106,14 +110,18 @@ def translate(req: ResponsesRequest) -> Translated:
     """The chat request equivalent to `req` (stream usage asked for: the final response
     carries it)."""
     tools = _tools(req.tools)
+    choice, kept = _tool_choice(req.tool_choice, tools)
+    if tools is not None and kept is not None:
+        tools = [tools[i] for i in kept]
     out = Translated(req, p.ChatCompletionRequest(
         messages=[], model=req.model, max_tokens=req.max_output_tokens,
         temperature=req.temperature, top_p=req.top_p, stream=req.stream,
         stream_options=p.StreamOptions(include_usage=True) if req.stream else None,
-        tools=tools, tool_choice=_tool_choice(req.tool_choice),
+        tools=tools, tool_choice=choice,
         parallel_tool_calls=False if req.max_tool_calls == 1 else req.parallel_tool_calls,
         response_format=_response_format(req.text), user=req.user, metadata=req.metadata,
-        store=req.store, reasoning_effort=req.reasoning.effort if req.reasoning else None))
+        store=req.store, reasoning_effort=req.reasoning.effort if req.reasoning else None),
+        tools=kept if kept is not None else list(range(len(req.tools or []))))
     _Conversation(out).read(req)
     return out
 
@@ -140,20 +148,49 @@ ChoiceMode = Literal["none", "auto", "required"]
 _CHOICES: dict[str, ChoiceMode] = {"none": "none", "auto": "auto", "required": "required"}
 
 
-def _tool_choice(choice: str | NamedTool | None) -> p.NamedToolChoice | ChoiceMode | None:
+def _tool_choice(choice: str | NamedTool | None, tools: list[p.Tool] | None
+                 ) -> tuple[p.NamedToolChoice | ChoiceMode | None, list[int] | None]:
+    """The chat tool_choice, and for allowed_tools the indexes of the tools it keeps (the
+    chat request offers only those: the model can call no other)."""
     if choice is None:
-        return None
+        return None, None
     if isinstance(choice, str):
         if choice in _CHOICES:
-            return _CHOICES[choice]
-        raise bad_request("tool_choice must be 'auto', 'none', 'required' or "
-                          "{'type': 'function', 'name': ...}", "tool_choice")
+            return _CHOICES[choice], None
+        raise bad_request("tool_choice must be 'auto', 'none', 'required', "
+                          "{'type': 'function', 'name': ...} or {'type': 'allowed_tools', "
+                          "...}", "tool_choice")
+    if choice.type == "allowed_tools":
+        return _allowed_tools(choice, tools)
     if choice.type != "function":
         raise unsupported(f"tool_choice type {choice.type!r} is not supported: only "
-                          "function tools", "tool_choice.type")
+                          "'function' and 'allowed_tools' (this gateway runs function tools "
+                          "only)", "tool_choice.type")
     if not choice.name:
         raise bad_request("tool_choice of type 'function' needs a name", "tool_choice.name")
-    return p.NamedToolChoice(function=p.NamedFunction(name=choice.name))
+    return p.NamedToolChoice(function=p.NamedFunction(name=choice.name)), None
+
+
+def _allowed_tools(choice: NamedTool, tools: list[p.Tool] | None
+                   ) -> tuple[ChoiceMode, list[int]]:
+    if choice.mode not in ("auto", "required"):
+        raise bad_request("tool_choice of type 'allowed_tools' needs mode 'auto' or "
+                          "'required'", "tool_choice.mode")
+    if not choice.tools:
+        raise bad_request("tool_choice of type 'allowed_tools' needs tools (at least one)",
+                          "tool_choice.tools")
+    names = [t.function.name for t in tools or []]
+    kept = []
+    for k, allowed in enumerate(choice.tools):
+        if allowed.get("type") != "function":
+            raise unsupported("allowed_tools lists function tools only: {'type': 'function', "
+                              "'name': ...}", f"tool_choice.tools[{k}].type")
+        name = allowed.get("name")
+        if name not in names:
+            raise bad_request(f"allowed_tools names {name!r}, which is not in tools",
+                              f"tool_choice.tools[{k}].name")
+        kept.append(names.index(name))
+    return _CHOICES[choice.mode], sorted(set(kept))
 
 
 def _response_format(text: TextConfig | None) -> p.ResponseFormat | None:
@@ -200,7 +237,8 @@ class _Conversation:
             self.item(item, f"input[{i}]")
 
     def item(self, item: InputItem, at: str) -> None:
-        kind = item.type or "message"
+        # an item without type is a message, or (only an id) a reference to a stored item
+        kind = item.type or ("item_reference" if item.role is None and item.id else "message")
         if kind == "message":
             self.message(item, at)
         elif kind == "function_call":
@@ -210,8 +248,11 @@ class _Conversation:
                 raise bad_request("a function_call_output needs call_id", f"{at}.call_id")
             self.add(p.Message(role="tool", tool_call_id=item.call_id,
                                content=_text(item.output or "", f"{at}.output")), at)
-        elif kind == "reasoning":
-            self.reasoning.append(_text(item.summary or item.content or "", f"{at}.summary"))
+        elif kind == "reasoning":  # its text: the summary, else the full content, if any
+            text = _text(item.summary or item.content or "",
+                         f"{at}.summary" if item.summary else f"{at}.content")
+            if text:
+                self.reasoning.append(text)
         elif kind == "item_reference":
             raise unsupported("item references need stored items, and this gateway keeps "
                               "none: send the item itself", f"{at}.type")
@@ -244,15 +285,22 @@ class _Conversation:
         self.out.calls[(len(self.messages) - 1, len(last.tool_calls) - 1)] = at
 
 
-def _text(content: str | list[InputPart], at: str) -> str:
+def _text(content: Any, at: str) -> str:
     """A content field's text: a string, or text parts joined (other parts are refused)."""
     if isinstance(content, str):
         return content
+    try:
+        parts = msgspec.convert(content, list[InputPart])
+    except msgspec.ValidationError as exc:
+        raise from_decode_error(exc, at) from exc
     texts = []
-    for j, part in enumerate(content):
-        text = part.refusal if part.type == "refusal" else part.text
-        if part.type not in (*TEXT_PARTS, "refusal") or text is None:
+    for j, part in enumerate(parts):
+        if part.type not in (*TEXT_PARTS, "refusal"):
             raise unsupported(f"content part type {part.type!r} is not supported: only text "
                               "parts", f"{at}[{j}].type")
+        name = "refusal" if part.type == "refusal" else "text"
+        text = getattr(part, name)
+        if text is None:
+            raise bad_request(f"a {part.type} part needs {name}", f"{at}[{j}].{name}")
         texts.append(text)
     return "".join(texts)

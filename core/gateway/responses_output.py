@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 import time
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -113,54 +113,60 @@ def new_id(prefix: str) -> str:
 
 
 class Output:
-    """The output items of one answer in the order they began, with their ids. Streamed, the
-    items grow delta by delta; non-streamed, they are filled at once (output_items). Each
-    getter gives (output_index, item, whether the item is new)."""
+    """The output items of one answer, one after the other as OpenAI streams them: a delta of
+    another kind than the last item's (or of another call) ends that item and begins the next
+    one. Streamed, the items grow delta by delta; non-streamed, they are filled at once
+    (output_items). Each getter gives (output_index, item, whether the item is new: then the
+    item before it, if any, has just ended)."""
 
     def __init__(self) -> None:
         self.items: list[OutputItem] = []
-        self._reasoning: tuple[int, ReasoningItem] | None = None
-        self._message: tuple[int, MessageItem] | None = None
-        self._calls: dict[int, tuple[int, FunctionCallItem]] = {}
+        self._call: int | None = None  # the chat answer's index of the call last begun
 
     def reasoning(self) -> tuple[int, ReasoningItem, bool]:
-        if self._reasoning is not None:
-            return (*self._reasoning, False)
-        self._reasoning = (len(self.items), ReasoningItem(id=new_id("rs")))
-        self.items.append(self._reasoning[1])
-        return (*self._reasoning, True)
+        last = self.items[-1] if self.items else None
+        if isinstance(last, ReasoningItem):
+            return len(self.items) - 1, last, False
+        return self._begin(ReasoningItem(id=new_id("rs")))
 
     def message(self) -> tuple[int, MessageItem, bool]:
-        if self._message is not None:
-            return (*self._message, False)
-        self._message = (len(self.items), MessageItem(id=new_id("msg")))
-        self.items.append(self._message[1])
-        return (*self._message, True)
+        last = self.items[-1] if self.items else None
+        if isinstance(last, MessageItem):
+            return len(self.items) - 1, last, False
+        return self._begin(MessageItem(id=new_id("msg")))
 
     def call(self, index: int, call_id: str | None, name: str | None
              ) -> tuple[int, FunctionCallItem, bool]:
-        """The function_call item of the chat answer's call `index`, made at its first delta
+        """The function_call item of the chat answer's call `index`, begun at its first delta
         (which names it)."""
-        if index in self._calls:
-            return (*self._calls[index], False)
-        item = FunctionCallItem(id=new_id("fc"), call_id=call_id or new_id("call"),
-                                name=name or "")
-        self._calls[index] = (len(self.items), item)
+        last = self.items[-1] if self.items else None
+        if isinstance(last, FunctionCallItem) and self._call == index:
+            return len(self.items) - 1, last, False
+        self._call = index
+        return self._begin(FunctionCallItem(id=new_id("fc"), call_id=call_id or new_id("call"),
+                                            name=name or ""))
+
+    def _begin(self, item: _Item) -> tuple[int, _Item, bool]:
+        self.close("completed")
         self.items.append(item)
-        return (*self._calls[index], True)
+        return len(self.items) - 1, item, True
 
     def close(self, status: str) -> None:
-        """Every item ended: the message `status` ("completed", or "incomplete" when cut), a
+        """The last item ends: a message `status` ("completed", or "incomplete" when cut); a
         call "completed" (a call reaches the output only whole, see gateway.callgate)."""
-        for item in self.items:
-            if isinstance(item, MessageItem):
-                item.status = status
-            elif isinstance(item, FunctionCallItem):
-                item.status = "completed"
+        last = self.items[-1] if self.items else None
+        if isinstance(last, MessageItem):
+            last.status = status
+        elif isinstance(last, FunctionCallItem):
+            last.status = "completed"
+
+
+_Item = TypeVar("_Item", MessageItem, ReasoningItem, FunctionCallItem)
 
 
 def output_items(message: p.OutMessage, status: str) -> list[OutputItem]:
-    """A chat answer's message as Responses output items: reasoning, text, then calls."""
+    """A chat answer's message as Responses output items: reasoning, text, then calls (the
+    order a streamed answer's items begin in); `status` is the last item's."""
     out = Output()
     if message.reasoning_content:
         out.reasoning()[1].summary.append(SummaryText(text=message.reasoning_content))

@@ -23,15 +23,19 @@ class InputPart(msgspec.Struct, kw_only=True):
 
 
 class InputItem(msgspec.Struct, kw_only=True):
-    """Any input item: which fields count depends on `type` (a message may leave it out)."""
+    """Any input item: which fields count depends on `type` (a message may leave it out, an
+    item reference too). The fields whose shape differs between item types (content,
+    output, summary) are read as they come, and as text parts only for the types that use
+    them (gateway.responses), so that an item of a type not supported is refused as such."""
     type: str | None = None
+    id: str | None = None
     role: str | None = None
-    content: str | list[InputPart] | None = None
+    content: Any = None
     call_id: str | None = None
     name: str | None = None
     arguments: str | None = None
-    output: str | list[InputPart] | None = None
-    summary: list[InputPart] | None = None
+    output: Any = None
+    summary: Any = None
 
 
 class FunctionTool(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -44,8 +48,12 @@ class FunctionTool(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 
 class NamedTool(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """A tool_choice object: {"type": "function", "name"} or {"type": "allowed_tools",
+    "mode", "tools"} (others are read to be refused)."""
     type: str
     name: str | None = None
+    mode: str | None = None
+    tools: list[dict[str, Any]] | None = None
 
 
 class TextFormat(msgspec.Struct, kw_only=True, omit_defaults=True):

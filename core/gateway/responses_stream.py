@@ -131,8 +131,12 @@ class ResponseEvents:
     def reasoning(self, delta: str) -> list[bytes]:
         index, item, new = self.out.reasoning()
         at = {"item_id": item.id, "output_index": index, "summary_index": 0}
-        out = self.opened(index, item, item.summary, SummaryText(text=""),
-                          "response.reasoning_summary_part.added", at) if new else []
+        out: list[bytes] = []
+        if new:  # added without its part: the part's own event follows
+            out = self.begun(index, item)
+            item.summary.append(SummaryText(text=""))
+            out.append(self.event("response.reasoning_summary_part.added", **at,
+                                  part=item.summary[0]))
         item.summary[0].text += delta
         out.append(self.event("response.reasoning_summary_text.delta", **at, delta=delta))
         return out
@@ -140,39 +144,41 @@ class ResponseEvents:
     def text(self, delta: str) -> list[bytes]:
         index, item, new = self.out.message()
         at = {"item_id": item.id, "output_index": index, "content_index": 0}
-        out = self.opened(index, item, item.content, OutputText(text=""),
-                          "response.content_part.added", at) if new else []
+        out: list[bytes] = []
+        if new:  # added without its part: the part's own event follows
+            out = self.begun(index, item)
+            item.content.append(OutputText(text=""))
+            out.append(self.event("response.content_part.added", **at, part=item.content[0]))
         item.content[0].text += delta
         out.append(self.event("response.output_text.delta", **at, delta=delta, logprobs=[]))
         return out
-
-    def opened(self, index: int, item: OutputItem, parts: list[Any], part: Any, kind: str,
-               at: dict[str, Any]) -> list[bytes]:
-        """A new item of text: its added event (no part yet), then its one part's."""
-        added = self.event("response.output_item.added", output_index=index, item=item)
-        parts.append(part)
-        return [added, self.event(kind, **at, part=part)]
 
     def call(self, call: p.DeltaToolCall) -> list[bytes]:
         """A call's first delta names it (its item is added); every piece of its arguments
         is a delta event."""
         fn = call.function
         index, item, new = self.out.call(call.index, call.id, fn.name if fn else None)
-        out = []
-        if new:
-            out.append(self.event("response.output_item.added", output_index=index, item=item))
+        out = self.begun(index, item) if new else []
         if fn is not None and fn.arguments:
             item.arguments += fn.arguments
             out.append(self.event("response.function_call_arguments.delta", item_id=item.id,
                                   output_index=index, delta=fn.arguments))
         return out
 
+    def begun(self, index: int, item: OutputItem) -> list[bytes]:
+        """A new item: the done events of the one before it (which it ended), then its added
+        event."""
+        out = [self.done(index - 1, self.out.items[index - 1])] if index else []
+        out.append(self.event("response.output_item.added", output_index=index, item=item))
+        return out
+
     def end(self) -> bytes:
-        """Every item's done events, then the final response."""
+        """The last item's done events (each one before it ended as the next began), then the
+        final response."""
         assert self.finish is not None
         cut = self.finish == "length"
         self.out.close("incomplete" if cut else "completed")
-        out = [self.done(index, item) for index, item in enumerate(self.out.items)]
+        out = [self.done(len(self.out.items) - 1, self.out.items[-1])] if self.out.items else []
         final = finished(self.frame, self.out.items, self.finish, self.usage)
         out.append(self.event("response.incomplete" if cut else "response.completed",
                               response=final))
@@ -198,9 +204,9 @@ class ResponseEvents:
 
     def failed(self, message: str, kind: str | None, param: str | None = None) -> bytes:
         """response.failed: what was streamed so far, and the error."""
-        for item in self.out.items:
-            if isinstance(item, MessageItem | FunctionCallItem):
-                item.status = "incomplete"
+        last = self.out.items[-1] if self.out.items else None
+        if isinstance(last, MessageItem | FunctionCallItem):
+            last.status = "incomplete"  # the item that never ended
         error = ResponseError(code=_ERROR_CODES.get(kind or "", "server_error"),
                               message=message, param=param, type=kind)
         final = msgspec.structs.replace(self.frame, status="failed", error=error,
