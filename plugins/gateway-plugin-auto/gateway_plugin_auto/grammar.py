@@ -8,6 +8,10 @@ repetition stays small.
 
 from __future__ import annotations
 
+import os
+from functools import partial
+from typing import Any
+
 from gateway.callgrammar import call_list, grammar_text, lazy_plan, response_rules, text_blocks
 from gateway.dialect import (
     GrammarPlan,
@@ -21,9 +25,9 @@ from gateway.grammar import literal, rename_rules
 from gateway.grammar.gbnf import char_class
 
 from .budget import plan_budget
-from .markup import ARGS, ID, INDEX, NAME, WS, atoms
+from .markup import ARGS, ID, INDEX, NAME, SLOTS, WS, atoms
 from .spec import Spec
-from .tagrules import tagged_rules
+from .tagrules import string_stop, tagged_rules
 
 
 def _seq(*items: str) -> str:
@@ -34,17 +38,58 @@ def char_class_text(chars: str, negated: bool = False) -> str:
     return char_class(sorted((ord(c), ord(c)) for c in set(chars)), negated=negated)
 
 
-def bounded_text(name: str, stop: str, limit: int) -> list[str]:
+def bounded_text(name: str, stop: str, limit: int, avoid: tuple[str, ...] = ()) -> list[str]:
     """Rules `name` for up to limit characters that never contain the first two characters
-    of `stop` (so never `stop` itself)."""
-    first, second = stop[:1], stop[1:2]
-    if not second:
-        char = char_class_text(first, negated=True)
-    else:
-        char = (f"{char_class_text(first, negated=True)} | {literal(first)} "
-                f"{char_class_text(first + second, negated=True)}")
-    rules, text = text_blocks(name, char, limit, exact=True)
+    of `stop` (so never `stop` itself), nor any word of `avoid`."""
+    rules, text = text_blocks(name, free_char([stop[:2], *avoid]), limit, exact=True)
     return [*rules, f"{name} ::= {text}"]
+
+
+def free_char(words: list[str]) -> str:
+    """One unit of free text that never writes a word of `words`: a character no word starts
+    with, or a word's first characters up to one that leaves every word (and starts none).
+    `a < b` stays possible, `<parameter=` does not; a unit never ends inside a word's start
+    (a value cannot end with `<`). One alternative per character of the words' trie."""
+    trie: dict[str, Any] = {}
+    for word in sorted({w for w in words if w}, key=len):
+        node = trie
+        for c in word:
+            if node.get(c) == {}:  # a shorter word is in it already
+                break
+            node = node.setdefault(c, {})
+        else:
+            node.clear()  # the whole word: nothing after it is written
+    firsts = "".join(trie)
+
+    def after(node: dict[str, Any]) -> str:
+        parts = [char_class_text("".join(node) + firsts, negated=True)]
+        for c, child in sorted(node.items()):
+            if child:
+                inner = after(child)
+                parts.append(f"{literal(c)} " + (f"({inner})" if " | " in inner else inner))
+        return " | ".join(parts)
+
+    return after(trie)
+
+
+def value_words(spec: Spec) -> tuple[str, ...]:
+    """The markers a raw (unquoted) string value must not write, so that a small model cannot
+    run on into the next parameter or call inside a value: each word that opens a tag
+    (`<parameter=`, `<function=`, `[TOOL`) in what can follow a value, its first 12
+    characters (enough to tell it, cheap to exclude); where every marker starts alike
+    (`<｜GCML｜invoke`, `<｜GCML｜parameter`), that shared start (so `<｜GCML｜return` too)."""
+    t = spec.args
+    if t is None or t.quote_close:
+        return ()
+    texts = [t.open, t.end, t.sep, *(p for p in spec.call if p not in SLOTS), spec.call_sep,
+             spec.section_open, spec.section_close, spec.trigger]
+    stop = string_stop(t)[:2]  # excluded anyway (`</`): not part of the namespace
+    words = [w[:12] for text in texts for w in text.split()
+             if len(w) >= 2 and w[0] in "<[" and not w.startswith(stop)]
+    shared = os.path.commonprefix(words) if len(words) > 1 else ""
+    if len(shared) >= 3:  # the markers' own namespace (`<｜DSML｜`): none of it in a value
+        return (shared,)
+    return tuple(dict.fromkeys(words))
 
 
 def call_rules(ctx: RequestContext, model: ServedModel, grammars: SchemaGrammars, spec: Spec,
@@ -69,7 +114,7 @@ def call_rules(ctx: RequestContext, model: ServedModel, grammars: SchemaGrammars
                     rules.append(body.strip())
                 else:
                     args, root = tagged_rules(ctx, model, grammars, spec.args, tool, f"t{i}",
-                                              bounded_text)
+                                              partial(bounded_text, avoid=value_words(spec)))
                     rules += args
                 if root:
                     items.append(root)
@@ -120,7 +165,7 @@ def preserved(spec: Spec) -> list[str]:
     texts = [spec.section_open, spec.section_close, spec.turn_end, *spec.call]
     if spec.args is not None:
         texts += [spec.args.open, spec.args.key_end, spec.args.close, spec.args.start,
-                  spec.args.end, spec.args.quote_open]
+                  spec.args.end, spec.args.quote_open, *(e for _, e in spec.args.typed)]
     found = [spec.trigger, *atoms(*texts)]
     if spec.think:
         found += list(spec.think)

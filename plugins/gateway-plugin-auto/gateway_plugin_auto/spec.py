@@ -8,10 +8,12 @@ INDEX: a running call number). ARGS is one JSON object, or `Tagged`: one tag per
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from .markup import ARGS, ID, INDEX, NAME, SLOTS, show
+from .values import JSON_TYPES, json_type
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +21,9 @@ class Tagged:
     """Arguments as `start (open KEY key_end VALUE close) (sep ...)* end`, or `empty`.
 
     String values are raw text (or between quote_open/quote_close, e.g. `'...'`); other
-    values are JSON (Python-style `True` where the template writes that)."""
+    values are JSON (Python-style `True` where the template writes that). Where the text
+    between key and value depends on the value's type (DSML `string="true|false"`, Kimi K3
+    `type="number"`), `typed` maps each JSON type the probes showed to it."""
 
     start: str
     open: str
@@ -34,6 +38,40 @@ class Tagged:
     python_bools: bool = False  # the template writes True/False
     sorted_keys: bool = False  # the template writes arguments in sorted key order
     nested_json: bool = True  # objects/arrays are written as JSON
+    typed: tuple[tuple[str, str], ...] = ()  # (JSON type, key_end) when it depends on it
+
+    def key_ends(self, types: set[str] | None = None) -> list[tuple[str, set[str]]]:
+        """The texts a key may be followed by for values of these JSON types (all when None
+        or empty), each with the types it is written for; in the order of `typed`."""
+        if not self.typed:
+            return [(self.key_end, set(types or JSON_TYPES))]
+        known = dict(self.typed)
+        wanted = set(types or JSON_TYPES)
+        if "number" in wanted:
+            wanted.add("integer")  # a whole number is written as the template writes 42
+        found: dict[str, set[str]] = {}
+        for t in (t for t in JSON_TYPES if t in wanted):
+            for end in self._ends_of(t, known):
+                found.setdefault(end, set()).add(t)
+        order = [e for _, e in self.typed]
+        return sorted(found.items(), key=lambda item: order.index(item[0]))
+
+    def _ends_of(self, t: str, known: dict[str, str]) -> list[str]:
+        """What follows a key for a value of type t; a type the probes did not show takes
+        its kin's (integer/number), else every non-string form."""
+        kin = {"integer": "number", "number": "integer"}.get(t, "")
+        if t in known or kin in known:
+            return [known.get(t) or known[kin]]
+        others = [e for k, e in self.typed if k != "string"]
+        return list(dict.fromkeys(others)) if t != "string" and others else [self.key_end]
+
+    def key_end_for(self, v: Any) -> str:
+        """What the template writes between a key and this value."""
+        return self._ends_of(json_type(v), dict(self.typed))[0] if self.typed else self.key_end
+
+    def types_at(self, key_end: str) -> set[str]:
+        """The JSON types the template writes after this key_end (empty: not typed)."""
+        return {t for t, e in self.typed if e == key_end}
 
     def value(self, v: Any) -> str:
         if isinstance(v, str):
@@ -43,16 +81,29 @@ class Tagged:
             return "True" if v else "False"
         return json.dumps(v, ensure_ascii=False, separators=(", ", ": "))
 
+    def _key_end_shown(self) -> str:
+        """key_end, or its typed forms folded: `" string="true|false">`."""
+        ends = list(dict.fromkeys(e for _, e in self.typed)) or [self.key_end]
+        p = len(os.path.commonprefix(ends))
+        s = len(os.path.commonprefix([e[p:][::-1] for e in ends]))
+        while p and any(e[p - 1: p + 1].isalnum() for e in ends):  # whole words only
+            p -= 1
+        while s and any(e[len(e) - s - 1: len(e) - s + 1].isalnum() for e in ends):
+            s -= 1
+        return ends[0][:p] + "|".join(e[p: len(e) - s] for e in ends) + ends[0][len(ends[0]) - s:]
+
     def render(self, args: dict[str, Any]) -> str:
         if not args:
             return self.empty
         keys = sorted(args) if self.sorted_keys else list(args)
-        params = [self.open + k + self.key_end + self.value(args[k]) + self.close for k in keys]
+        params = [self.open + k + self.key_end_for(args[k]) + self.value(args[k]) + self.close
+                  for k in keys]
         return self.start + self.sep.join(params) + self.end
 
     def describe(self) -> str:
         value = f"{self.quote_open}VALUE{self.quote_close}" if not self.json_strings else "JSON"
-        return f"{self.start}{self.open}KEY{self.key_end}{value}{self.close}{self.sep}…{self.end}"
+        key = f"{self.open}KEY{self._key_end_shown()}"
+        return f"{self.start}{key}{value}{self.close}{self.sep}…{self.end}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from .flex import first_of, flex, partial_tail
+from .flex import earliest, first_of, flex, partial_tail
 from .markup import WS
 from .spec import Tagged
 from .values import is_string_param, value_json
@@ -35,8 +35,11 @@ class TaggedArgs:
         self.started = False  # "{" emitted
         self._key = ""
         self._open = False  # a string value's opening quote emitted
-        # the key ends where the marker after it starts (its first word: whitespace varies)
-        self._key_core = (spec.key_end.split() or [""])[0]
+        # the key ends where the marker after it starts (its first word: whitespace varies);
+        # where that marker tells the value's type, each type's marker, longest first
+        self._ends = sorted(spec.key_ends(), key=lambda e: -len(e[0]))
+        self._key_cores = list(dict.fromkeys((e.split() or [""])[0] for e, _ in self._ends))
+        self._as_json = False  # the markup says the value is not a string: read it as JSON
         self._states: dict[str, Callable[[str, int, bool, list[str]], int | None]] = {
             "start": self._start, "key": self._read_key, "string": self._string,
             "value": self._value}
@@ -83,8 +86,8 @@ class TaggedArgs:
         return None
 
     def _read_key(self, buf: str, i: int, final: bool, out: list[str]) -> int | None:
-        at = buf.find(self._key_core, i) if self._key_core else -1
-        if at == -1:
+        at, core = earliest(buf, [c for c in self._key_cores if c], i)
+        if core is None:
             if len(buf) - i > MAX_KEY:
                 self._give_up()
             return None
@@ -92,11 +95,19 @@ class TaggedArgs:
         if not key or len(key) > MAX_KEY or "\n" in key:
             self._give_up()
             return None
-        verdict, end = flex(self.t.key_end, buf, at)
+        verdict, which, end = first_of([e for e, _ in self._ends], buf, at)
         if verdict == "more" and not final:
             return None
+        marked = self.t.types_at(self._ends[which][0]) if which >= 0 else set()
+        if self.t.typed and not marked:  # no type markup the template writes
+            self._give_up()
+            return None
+        if verdict == "no":  # untyped: the marker is taken as written (as flex reads it)
+            end = flex(self.t.key_end, buf, at)[1]
+        self._as_json = bool(marked) and "string" not in marked
         q = self.t.quote_open
-        string = is_string_param(self.props.get(key)) and not self.t.json_strings
+        string = (marked == {"string"} or (is_string_param(self.props.get(key)) and
+                                           not self._as_json)) and not self.t.json_strings
         if string and q:
             if buf.startswith(q, end):
                 end += len(q)
@@ -207,7 +218,8 @@ class TaggedArgs:
         self._open_value(out)
         t = self.t
         quotes = (t.quote_open, t.quote_close) if t.quote_open and not t.nested_json else None
-        out.append(value_json(text, self.props.get(self._key), quotes, t.json_strings))
+        schema = None if self._as_json else self.props.get(self._key)
+        out.append(value_json(text, schema, quotes, t.json_strings))
 
     def _give_up(self) -> None:
         """Not a parameter here: the arguments end (or were never arguments)."""

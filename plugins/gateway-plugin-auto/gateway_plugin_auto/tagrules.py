@@ -19,7 +19,7 @@ from gateway.grammar.gbnf import char_class
 
 from .markup import WS
 from .spec import Tagged
-from .values import is_string_param
+from .values import is_string_param, restrict, schema_types
 
 VALUE_MAX_CHARS = 2000  # a raw string value's bound (option value_max_chars)
 _RAW_ONLY = ("pattern", "format")
@@ -53,6 +53,12 @@ def tagged_rules(ctx: RequestContext, model: ServedModel, grammars: SchemaGramma
     cap = value_cap(model, grammars)
     for j, key in enumerate(keys):
         name = f"{prefix}-p{j}"
+        if t.typed:
+            rules.append(f"{name} ::= " + _seq(literal(t.open + key), _typed_value(
+                ctx, grammars, cap, t, props[key], tool.strict, name, text_rule, rules, key),
+                literal(t.close)))
+            items.append((name, key in required))
+            continue
         value = _value(ctx, grammars, cap, t, props[key], tool.strict, name, text_rule, rules,
                        key)
         rules.append(f"{name} ::= " + _seq(literal(t.open + key + t.key_end), value,
@@ -99,6 +105,20 @@ def value_cap(model: ServedModel, grammars: SchemaGrammars) -> int:
     limit = max(0, model.options.get("value_max_chars", VALUE_MAX_CHARS))  # typed at start-up
     free = budget_limits(GrammarLimits(), grammars.budget_tokens).max_free_string
     return limit if free is None else min(limit, free)
+
+
+def _typed_value(ctx: RequestContext, grammars: SchemaGrammars, cap: int, t: Tagged,
+                 schema: Any, strict: bool, name: str, text_rule: str, rules: list[str],
+                 key: str) -> str:
+    """The value after the key's type markup: for each type the schema allows, that type's
+    markup (`string="true"` or `string="false"`) and the values of that type."""
+    alts = []
+    for i, (end, types) in enumerate(t.key_ends(schema_types(schema))):
+        sub = restrict(schema, types)
+        value = _value(ctx, grammars, cap, t, sub, strict, f"{name}-{i}" if i else name,
+                       text_rule, rules, key)
+        alts.append(_seq(literal(end), value))
+    return alts[0] if len(alts) == 1 else "(" + " | ".join(alts) + ")"
 
 
 def _value(ctx: RequestContext, grammars: SchemaGrammars, cap: int, t: Tagged, schema: Any,

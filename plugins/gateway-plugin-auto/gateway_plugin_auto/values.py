@@ -25,9 +25,9 @@ def schema_types(schema: Any) -> set[str]:
     if isinstance(t, list):
         return {x for x in t if isinstance(x, str)}
     if "enum" in schema and isinstance(schema["enum"], list):
-        return {_type_of(v) for v in schema["enum"]}
+        return {json_type(v) for v in schema["enum"]}
     if "const" in schema:
-        return {_type_of(schema["const"])}
+        return {json_type(schema["const"])}
     out: set[str] = set()
     for key in ("anyOf", "oneOf"):
         for branch in schema.get(key) or ():
@@ -35,7 +35,8 @@ def schema_types(schema: Any) -> set[str]:
     return out
 
 
-def _type_of(v: Any) -> str:
+def json_type(v: Any) -> str:
+    """The JSON type of a value (`integer` for a whole number, `boolean` before it)."""
     if isinstance(v, bool):
         return "boolean"
     if isinstance(v, str):
@@ -45,6 +46,34 @@ def _type_of(v: Any) -> str:
     if isinstance(v, float):
         return "number"
     return "null" if v is None else ("array" if isinstance(v, list) else "object")
+
+
+JSON_TYPES = ("string", "integer", "number", "boolean", "object", "array", "null")
+
+
+def _admits(types: set[str], t: str) -> bool:
+    return t in types or (t == "integer" and "number" in types)
+
+
+def restrict(schema: Any, types: set[str]) -> Any:
+    """The part of a schema whose values are of these JSON types (a template that writes a
+    value's type in its markup takes each type's values after that type's own markup)."""
+    own = schema_types(schema)
+    keep = sorted(t for t in JSON_TYPES if t in types and (not own or _admits(own, t)))
+    if not isinstance(schema, dict) or (own and all(_admits(types, t) for t in own)):
+        return schema  # nothing to cut (or nothing to cut it with)
+    if "type" in schema:
+        return {**schema, "type": keep[0] if len(keep) == 1 else keep}
+    if isinstance(schema.get("enum"), list):
+        return {**schema, "enum": [v for v in schema["enum"] if _admits(types, json_type(v))]}
+    for key in ("anyOf", "oneOf"):
+        if isinstance(schema.get(key), list):
+            return {**schema, key: [b for b in schema[key] if not schema_types(b) or
+                                    any(_admits(types, t) for t in schema_types(b))]}
+    typed = {"type": keep[0] if len(keep) == 1 else keep}
+    if any(k in schema for k in ("$ref", "allOf", "not", "if")):
+        return {"allOf": [schema, typed]}
+    return {**schema, **typed}
 
 
 def is_string_param(schema: Any) -> bool:
