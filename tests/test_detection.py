@@ -113,3 +113,81 @@ def test_the_stop_word_after_an_answer_ends_at_its_end_of_generation_token(after
               "{% if m.role == 'assistant' %}" + after.replace("\n", "{{ '\\n' }}") +
               "{% else %}\n{% endif %}{% endfor %}")
     assert end_of_turn_marker(ChatTemplate(source, name="t")) == stop
+
+
+# -- shapes of templates outside the shared set (vLLM's examples): synthetic, same shape --
+
+_ROLE_TURNS = """{%- for m in messages %}
+{%- if m.role == 'assistant' and m.tool_calls %}<|im_start|>assistant
+{%- for c in m.tool_calls %}
+<tool_call>
+{"name": "{{ c.function.name }}", "arguments": {{ c.function.arguments | tojson }}}
+</tool_call>{% endfor %}<|im_end|>
+{% elif m.role == 'tool' %}{% if m.name is not defined %}
+{{- raise_exception("Tool response dicts require a 'name' key indicating the name of the "
+                    "called function!") }}
+{%- endif %}<|im_start|>tool
+{"name": "{{ m.name }}", "content": {{ m.content | tojson }}}<|im_end|>
+{% else %}<|im_start|>{{ m.role }}
+{{ m.content }}<|im_end|>
+{% endif %}{% endfor %}
+{%- if add_generation_prompt %}<|im_start|>assistant
+{% endif %}"""
+
+
+def test_a_template_that_requires_tool_result_names_gets_them(plugins):
+    """vLLM's Hermes template raises on a tool turn without `name`: the calls' names are
+    put on the results (OpenAI's tool messages carry only the call id), so the template's
+    calls are seen and hermes claims it with evidence."""
+    template = ChatTemplate(_ROLE_TURNS, name="names required")
+    assert template.renders_tool_calls and template.renders_tool_results
+    text = template.render([
+        {"role": "user", "content": "Weather?"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "call_9", "type": "function",
+             "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}}]},
+        {"role": "tool", "tool_call_id": "call_9", "content": "cold"}])
+    assert '{"name": "get_weather", "content": "cold"}' in text
+    assert choose(plugins, template, {}, ServeConfig()).dialect.name == "hermes"
+
+
+# calls rendered only in the branch for a request with tools (Hunyuan A13B)
+_CALLS_WITH_TOOLS_ONLY = """{%- if tools %}<|sys|>{{ tools | tojson }}<|eos|>{% endif %}
+{%- for m in messages %}
+{%- if m.role == 'assistant' %}<|bot|>
+{%- if tools and m.tool_calls %}<calls>[{% for c in m.tool_calls %}{"name": "
+{{- c.function.name }}", "arguments": {{ c.function.arguments | tojson }}}
+{%- if not loop.last %}, {% endif %}{% endfor %}]</calls>
+{%- else %}{{ m.content }}{% endif %}<|eos|>
+{%- else %}<|{{ m.role }}|>{{ m.content }}<|eos|>{% endif %}{% endfor %}
+{%- if add_generation_prompt %}<|bot|>{% endif %}"""
+
+
+def test_calls_rendered_only_with_tools_are_seen(plugins):
+    template = ChatTemplate(_CALLS_WITH_TOOLS_ONLY, name="calls with tools only")
+    assert template.renders_tool_calls
+    found = choose(plugins, template, {}, ServeConfig())
+    assert found.dialect.name == "auto", found.reason
+
+
+# the last assistant turn is written in a training form without its calls (vLLM's Nemotron
+# JSON template), and the generation prompt ends in whitespace the history writes otherwise
+_LAST_TURN_APART = """{%- set last = messages[-1] if messages[-1].role == 'assistant' else none %}
+{%- for m in (messages[:-1] if last else messages) %}
+{%- if m.role == 'assistant' %}ASSISTANT:
+{% if m.tool_calls %}<TOOLCALL>[{% for c in m.tool_calls %}{"name": "{{ c.function.name
+}}", "arguments": {{ c.function.arguments | tojson }}}{% if not loop.last %}, {% endif %}
+{%- endfor %}]</TOOLCALL>{% else %}{{ m.content }}{% endif %}
+<|end|>
+{% else %}USER: {{ m.content }}
+{% endif %}{% endfor %}
+{%- if add_generation_prompt %}ASSISTANT: {{ '\\n' }}
+{%- elif last %}ASSISTANT: {{ last.content or '' }}{% endif %}"""
+
+
+def test_a_last_turn_written_without_its_calls_is_read_from_a_followed_turn(plugins):
+    template = ChatTemplate(_LAST_TURN_APART, name="last turn apart")
+    found = choose(plugins, template, {}, ServeConfig())
+    assert found.dialect.name == "auto", found.reason
+    evidence = next(e for e in found.evidence if e.dialect == "auto")
+    assert evidence.rendered.startswith("<TOOLCALL>[") and evidence.parallel

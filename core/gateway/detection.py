@@ -39,6 +39,7 @@ PLANTED_TOOLS = [
 PLANTED_CALL: tuple[str, dict[str, Any]] = ("get_weather", {"city": "Paris", "days": 3})
 SECOND_CALL: tuple[str, dict[str, Any]] = ("get_time", {"zone": "Europe/Berlin"})
 _USER = {"role": "user", "content": "What is the weather in Paris in three days?"}
+_FOLLOW = {"role": "user", "content": "And the day after?"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,11 +95,27 @@ END_OF_GENERATION = ("<|eom_id|>", "<|eot_id|>", "<|im_end|>", "<|end|>", "<|end
 _OPENER = re.compile(r"<([A-Za-z_]+)>\s*$")
 
 
-def _render_pair(template: ChatTemplate, message: dict[str, Any], tools: list[dict[str, Any]]
-                 ) -> tuple[str, str]:
+def _render_pair(template: ChatTemplate, message: dict[str, Any], tools: list[dict[str, Any]],
+                 followed: bool = False) -> tuple[str, str]:
+    """The generation prompt after the user turn, and the conversation with `message` after
+    it. `followed`: the message is rendered with a user turn after it and cut where that
+    begins, for templates that write the conversation's last assistant turn unlike the
+    others (a training form that leaves out its calls: vLLM's Nemotron JSON template)."""
     prefix = template.render([_USER], tools=tools, add_generation_prompt=True)
-    full = template.render([_USER, message], tools=tools, add_generation_prompt=False)
-    return prefix, full
+    if not followed:
+        return prefix, template.render([_USER, message], tools=tools,
+                                       add_generation_prompt=False)
+    alone = template.render([_USER], tools=tools, add_generation_prompt=False)
+    text = template.render([_USER, message, _FOLLOW], tools=tools, add_generation_prompt=False)
+    at, head = text.rfind(_FOLLOW["content"]), alone.find(_USER["content"])
+    if at < 0 or head < 0:
+        raise TemplateError("the template does not show a user turn after an assistant turn")
+    # the next turn's own opening (`<|user|>\n`) is what it shares with the first's
+    before, user_head = text[:at], alone[:head]
+    n = 0
+    while n < min(len(before), len(user_head)) and before[-1 - n] == user_head[-1 - n]:
+        n += 1
+    return prefix, before[:len(before) - n]
 
 
 def assistant_part(template: ChatTemplate, message: dict[str, Any],
@@ -106,11 +123,26 @@ def assistant_part(template: ChatTemplate, message: dict[str, Any],
     """What the template writes for one assistant turn after a user turn: the text the model
     would generate, cut where llama.cpp would stop."""
     openai_tools = [t.openai() for t in tools]
-    prefix, full = _render_pair(template, message, openai_tools)
+    part = _assistant_part(template, message, openai_tools, followed=False)
+    names = [c["function"]["name"] for c in message.get("tool_calls") or ()]
+    if names and not any(n in part for n in names):
+        try:  # the last turn may be written without its calls (see _render_pair)
+            followed = _assistant_part(template, message, openai_tools, followed=True)
+        except TemplateError:
+            return part
+        if any(n in followed for n in names):
+            return followed
+    return part
+
+
+def _assistant_part(template: ChatTemplate, message: dict[str, Any],
+                    tools: list[dict[str, Any]], followed: bool) -> str:
+    prefix, full = _render_pair(template, message, tools, followed)
     if full.count("None") > prefix.count("None") and message.get("content") is None:
         # the template prints a null content; a call-only turn the model writes has none
         try:
-            prefix2, full2 = _render_pair(template, {**message, "content": ""}, openai_tools)
+            prefix2, full2 = _render_pair(template, {**message, "content": ""}, tools,
+                                          followed)
             if full2.count("None") == prefix2.count("None"):
                 prefix, full = prefix2, full2
         except TemplateError:
@@ -123,6 +155,10 @@ def turn_text(prefix: str, full: str, template: ChatTemplate) -> str:
     llama.cpp would stop: the text the model would generate."""
     if full.startswith(prefix):
         part = full[len(prefix):]
+    elif full.startswith(core := prefix.rstrip()) and core:
+        # the prompt ends in whitespace the history's turn writes otherwise (`ASSISTANT: \n`
+        # before `ASSISTANT:\n<function_call>`): the model writes on after the prompt's
+        part = full[len(core):].lstrip()
     else:
         # The generation prompt differs from the history's turn (an opened or empty thinking
         # block): align on the last line or tag boundary both share.

@@ -117,6 +117,15 @@ def _merge_turns(messages: list[Message]) -> list[Message]:
     return out
 
 
+def _result_names(messages: list[Message]) -> list[Message]:
+    """Each tool result named after the call it answers, for templates that require
+    `message.name` on a tool turn (vLLM's Hermes template raises without it)."""
+    names = {c.get("id"): c["name"] for m in messages for c in m.get("tool_calls") or ()}
+    return [{**m, "name": names[m.get("tool_call_id")]}
+            if m["role"] == "tool" and not m.get("name") and m.get("tool_call_id") in names
+            else m for m in messages]
+
+
 def _empty_content(messages: list[Message]) -> list[Message]:
     return [{**m, "content": ""} if m.get("content") is None else m for m in messages]
 
@@ -124,6 +133,7 @@ def _empty_content(messages: list[Message]) -> list[Message]:
 _FIXES: dict[str, Callable[[list[Message]], list[Message]]] = {  # applied in this order
     "system": _merge_system,
     "split_calls": one_call_per_turn,
+    "result_names": _result_names,
     "tool_results": _polyfill_results,  # before tool_calls: it looks up the calls' names
     "tool_calls": _polyfill_calls,
     "merge_turns": _merge_turns,
@@ -134,7 +144,8 @@ _FIXES: dict[str, Callable[[list[Message]], list[Message]]] = {  # applied in th
 _NO_TOOL_ROLE = frozenset({"tool_calls", "tool_results", "merge_turns"})
 # fixes that hold for every conversation once seen; the others may be needed by one
 # conversation only (Mistral rejects user right after a tool result, not tool calls as such)
-_STICKY = frozenset({"system", "split_calls", "short_ids", "name_ids", "empty_content"})
+_STICKY = frozenset({"system", "split_calls", "short_ids", "name_ids", "empty_content",
+                     "result_names"})
 # fixes for templates that render without error but lose or garble part of a conversation;
 # the probe keeps one only where it shows more of the planted conversation
 _SILENT = ("split_calls", "name_ids", "empty_content")
@@ -155,6 +166,8 @@ def _fixes_for(error: str) -> list[frozenset[str]]:
         groups.append(frozenset({"split_calls"}))
     if re.search(r"\bids?\b", text):
         groups.append(frozenset({"short_ids"}))
+    if re.search(r"\bname\b", text) and "tool" in text:  # "Tool response dicts require a
+        groups.append(frozenset({"result_names"}))  # 'name' key"
     if "nonetype" in text or "'none'" in text:  # `None + str`, `None.split`
         groups.append(frozenset({"empty_content"}))
     return groups
@@ -324,8 +337,11 @@ class ChatTemplate:
         tool = {"type": "function", "function": function}
         with_tools = self._attempt([user], [tool])
         self.renders_tools = with_tools is not None and _P_TOOL in with_tools[0]
-        # tool_use variants (Hermes) iterate `tools` unguarded: probe those with a tool list
-        probe_tools = None if self._attempt([user], None) is not None else [tool]
+        # tool_use variants (Hermes) iterate `tools` unguarded: probe those with a tool list;
+        # so too templates that show tools (a call comes with its tools: Hunyuan renders calls
+        # only in its branch for a request with tools)
+        probe_tools = None if not self.renders_tools and self._attempt([user], None) \
+            is not None else [tool]
         if probe_tools and with_tools is None:
             # needs variables we do not know: no verdict, so no proactive fixes
             self.supports_system_role = self.renders_tool_calls = True
@@ -349,7 +365,7 @@ class ChatTemplate:
             text = result[0] if result else ""  # more planted text, then fewer printed Nones
             return sum(p in text for p in planted), -text.count("None")
 
-        allowed = frozenset({"short_ids", "empty_content", "split_calls"})
+        allowed = frozenset({"short_ids", "empty_content", "split_calls", "result_names"})
         best = self._attempt(conversation, probe_tools, allowed=allowed)
         for fix in _SILENT:  # keep a fix that shows more of the conversation
             start = (best[1] if best else _NONE) | {fix}

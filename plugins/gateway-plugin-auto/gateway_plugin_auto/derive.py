@@ -84,8 +84,8 @@ def _derive(template: ChatTemplate, follow: bool = False) -> Spec:
         call_parts[-1] = _cut_end(call_parts[-1], ends)
     content = _content(probe, strip)
     turn_end = ""
-    if content == "after" and close:  # Gemma 4: calls, text, then <|tool_response>
-        turn_end, close = close, ""
+    if content == "after" and close and not _closed_before_text(probe, close):
+        turn_end, close = close, ""  # Gemma 4: calls, text, then <|tool_response>
     spec = Spec(call=tuple(p for p in call_parts if p), args=tagged,
                 json_spacing=spacing or (", ", ": "), section_open=st.section_open,
                 section_close=close, call_sep=st.call_sep, single_call=single, think=think,
@@ -249,6 +249,13 @@ def _content(probe: Probe, strip: Any) -> str:
         return "after"
     raise DeriveError(f"text with calls is written as {show(before)!r} TEXT {show(after)!r}, "
                       "unlike a plain answer (channels?): needs a hand-written dialect")
+
+
+def _closed_before_text(probe: Probe, close: str) -> bool:
+    """Does the section's close come before the turn's text (MiniCPM 3: the calls' code
+    fence and <|tool_call_end|>, then the text), not after it (Gemma 4)?"""
+    body = probe.calls([call(0, ONE)], content=CONTENT)
+    return close.strip(WS) in body[:body.index(CONTENT)]
 
 
 def _with_trigger(spec: Spec) -> Spec:

@@ -128,20 +128,26 @@ class SectionReader:
         alts = [] if s.single_call else [s.call_sep + s.head]
         if s.section_close:
             alts.append(s.section_close)
+        # the longest that matches wins: OLMo 3's close `\n</function_calls>` begins with its
+        # separator `\n`, so a separator is taken only once the close cannot be what follows
+        best: tuple[int, int] | None = None
         for which, lit in enumerate(alts):
             verdict, end = flex(lit, self.buf)
             if verdict == "more" and not final:
                 return False
             if verdict == "more" and lit == s.section_close:  # cut inside the close: it ends
                 verdict, end = "ok", len(self.buf)
-            if verdict == "ok":
-                self._consume(end)
-                if which == 0 and not s.single_call:
-                    self.steps, self.step = list(self.body), 0
-                    return True
-                self.tentative.clear()
-                self.status = "done"
-                return False
+            if verdict == "ok" and (best is None or end > best[1]):
+                best = (which, end)
+        if best is not None:
+            which, end = best
+            self._consume(end)
+            if which == 0 and not s.single_call:
+                self.steps, self.step = list(self.body), 0
+                return True
+            self.tentative.clear()
+            self.status = "done"
+            return False
         self.status = "done"  # no close marker: what follows is ordinary output
         return False
 

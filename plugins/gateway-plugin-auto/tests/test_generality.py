@@ -67,7 +67,28 @@ JSON_VALUES = """{%- macro body(m) -%}
 {%- endfor %}</fn>{% endfor %}
 {%- endmacro %}""" + _TURNS
 
+# the section's close begins with the separator between calls (OLMo 3: `\n` between calls,
+# `\n</function_calls>` after the last)
+SEP_CLOSE = """{%- macro body(m) -%}
+{{ m.content or '' }}
+{%- if m.tool_calls %}<fcalls>{% for c in m.tool_calls %}
+{{ c.function.name }}({{ c.function.arguments | tojson }}){% endfor %}
+</fcalls>{% endif %}
+{%- endmacro %}""" + _TURNS
+
+# the calls in a fenced block closed before the turn's text (MiniCPM 3)
+CLOSED_BEFORE_TEXT = """{%- macro body(m) -%}
+{%- if m.tool_calls %}<|cs|>
+```
+{% for c in m.tool_calls %}{{ c.function.name }}:{{ c.function.arguments | tojson }}
+{% endfor %}```
+<|ce|>
+{% endif %}{{ m.content or '' }}
+{%- endmacro %}""" + _TURNS
+
 CASES = {
+    "close begins with separator": (SEP_CLOSE, "<fcalls>", None),
+    "closed before text": (CLOSED_BEFORE_TEXT, "<|cs|>", None),
     "json values": (JSON_VALUES, "<fn:", None),
     "nested section": (NESTED, "<batch>", None),
     "json element": (JSON_ELEMENT, '<call name="', None),
