@@ -19,7 +19,7 @@ from gateway.templating import ChatTemplate
 
 from .arguments import ONE, ArgumentsError, derive_tagged, json_spacing
 from .markup import ATOM, ID, SLOTS, WS, first_atom, last_atom, show
-from .probe import CONTENT, REASONING, Probe, ProbeError, call
+from .probe import CONTENT, NAMES, REASONING, Probe, ProbeError, call
 from .selfcheck import SelfCheckError, selfcheck
 from .spec import Spec, Tagged
 from .structure import StructureError, derive_structure
@@ -239,8 +239,8 @@ def _content(probe: Probe, strip: Any) -> str:
     """Where a turn's text goes when it also calls tools."""
     calls_only = _compact(strip(probe.calls([call(0, ONE)])))
     body = probe.calls([call(0, ONE)], content=CONTENT)
-    if CONTENT not in body:
-        return "dropped"
+    if CONTENT not in body or NAMES[0] not in body:
+        return "dropped"  # the text or (Phi-4-mini's vLLM template) the calls
     at = body.index(CONTENT)
     before, after = body[:at], body[at + len(CONTENT):]
     if not _compact(strip(before)) and _compact(after) == calls_only:

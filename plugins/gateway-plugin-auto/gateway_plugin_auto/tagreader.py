@@ -160,6 +160,13 @@ class TaggedArgs:
                     p += 1
                 elif c == quote:
                     quote = ""
+            elif c in "\"'" and p > i and (end := first_of(self.alts, buf, p))[0] != "no":
+                # a quote the template closes every value with (Llama 4's vLLM template:
+                # `k="42", `): the value ends before it
+                if end[0] == "more" and not final:
+                    return None
+                self._emit_value(buf[i:p], out)
+                return self._after_value(buf, p, end[1])
             elif c in "\"'":
                 quote = c
             elif c in "[{(":

@@ -11,14 +11,22 @@ from typing import Any
 
 import jsonschema
 import pytest
-from test_generality import LAST_TURN_APART, OPENS_EACH_TURN, OPENS_IN_WORDS, STRIPS_REASONING
+from test_generality import (
+    CLOSED_BEFORE_TEXT,
+    LAST_TURN_APART,
+    OPENS_EACH_TURN,
+    OPENS_IN_WORDS,
+    SEP_CLOSE,
+    STRIPS_REASONING,
+)
 from test_typed_markup import DSML, KIND
 
 pytestmark = pytest.mark.e2e
 
 SHAPES = {"opens each turn": OPENS_EACH_TURN, "opens in words": OPENS_IN_WORDS,
           "last turn apart": LAST_TURN_APART, "strips reasoning": STRIPS_REASONING,
-          "typed markup (string=)": DSML, "typed markup (type=)": KIND}
+          "typed markup (string=)": DSML, "typed markup (type=)": KIND,
+          "close begins with separator": SEP_CLOSE, "closed before text": CLOSED_BEFORE_TEXT}
 SCHEMA = {"type": "object", "properties": {
     "city": {"type": "string", "maxLength": 40}, "days": {"type": "integer", "minimum": 1,
                                                            "maximum": 14}},

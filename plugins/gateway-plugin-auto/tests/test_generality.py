@@ -86,7 +86,18 @@ CLOSED_BEFORE_TEXT = """{%- macro body(m) -%}
 {% endif %}{{ m.content or '' }}
 {%- endmacro %}""" + _TURNS
 
+# every value written as text in quotes, numbers and booleans too (Llama 4's vLLM pythonic
+# template: `k="42"`, `k="True"`)
+QUOTES_ALL = """{%- macro body(m) -%}
+{{ m.content or '' }}
+{%- if m.tool_calls %}[{% for c in m.tool_calls %}{{ c.function.name }}(
+{%- for k, v in c.function.arguments | items %}{{ k }}="{{ '%s' | format(v) }}"
+{%- if not loop.last %}, {% endif %}{% endfor %}){% if not loop.last %}, {% endif %}
+{%- endfor %}]{% endif %}
+{%- endmacro %}""" + _TURNS
+
 CASES = {
+    "every value quoted": (QUOTES_ALL, "[", None),
     "close begins with separator": (SEP_CLOSE, "<fcalls>", None),
     "closed before text": (CLOSED_BEFORE_TEXT, "<|cs|>", None),
     "json values": (JSON_VALUES, "<fn:", None),
@@ -249,3 +260,24 @@ def test_a_reasoning_block_the_history_strips_is_still_read() -> None:
     out = assemble(parse_all(context(template, list(PLANTED_TOOLS)), list(text)))
     assert out.reasoning == "The user wants Paris." and not out.content
     assert [(c.name, json.loads(c.arguments)) for c in out.tool_calls] == calls
+
+
+# a turn is its text or its calls, never both (Phi-4-mini's vLLM template)
+CALLS_OR_TEXT = """{%- macro body(m) -%}
+{%- if m.content %}{{ m.content }}{% elif m.tool_calls %}{% for c in m.tool_calls -%}
+<<{"name": "{{ c.function.name }}", "arguments": {{ c.function.arguments | tojson }}}>>
+{%- endfor %}{% endif %}
+{%- endmacro %}""" + _TURNS
+
+
+def test_a_turn_of_text_or_calls_is_derived() -> None:
+    template = ChatTemplate(CALLS_OR_TEXT, name="calls or text")
+    spec = DIALECT.lookup(template)
+    assert not isinstance(spec, str), spec
+    assert spec.content == "dropped" and spec.trigger.startswith("<<")
+    calls = [("get_weather", {"city": "Paris", "days": 3}), ("get_time", {"zone": "UTC"})]
+    out = assemble(parse_all(context(template, list(PLANTED_TOOLS)),
+                             list(written(template, calls))))
+    assert [(c.name, json.loads(c.arguments)) for c in out.tool_calls] == calls
+    plan = context(template, list(PLANTED_TOOLS), "required").plan()
+    assert plan.grammar and accepts(parse_gbnf(plan.grammar), model_text(spec, calls))
