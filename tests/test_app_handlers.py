@@ -78,6 +78,20 @@ def request(body: Any = None, *, method: str = "POST", path: str = "/v1/chat/com
     return Request(scope, receive)
 
 
+async def sent_body(response: Any) -> bytes:
+    """What a (streamed) response sends, run as the server runs it (a leased stream gives
+    its slot back when it ends)."""
+    sent: list[bytes] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message.get("body", b""))
+
+    scope = {"type": "http", "method": "POST", "path": "/", "headers": [],
+             "asgi": {"spec_version": "2.4"}}
+    await response(scope, request().receive, send)
+    return b"".join(sent)
+
+
 def chat(stream: bool = False) -> dict[str, Any]:
     return {"model": "m", "messages": [{"role": "user", "content": "hi"}], "tools": TOOLS,
             "tool_choice": "required", "stream": stream}

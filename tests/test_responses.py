@@ -5,7 +5,7 @@ and event is validated by the openai SDK's own pydantic models, so a shape mista
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import msgspec
@@ -23,7 +23,7 @@ from gateway.responses_stream import response_events
 from openai.types.responses import Response as SdkResponse
 from openai.types.responses import ResponseStreamEvent
 
-from tests.test_app_handlers import CALL, request, state
+from tests.test_app_handlers import CALL, request, sent_body, state
 
 EVENTS = pydantic.TypeAdapter(ResponseStreamEvent)
 WEATHER = {"type": "function", "name": "get_weather", "description": "Weather in a city.",
@@ -35,10 +35,11 @@ def tr(**body: Any) -> Translated:
     return translate(decode_responses_request(json.dumps({"model": "m", **body}).encode()))
 
 
-def refused(body: dict[str, Any], *, check: bool = False) -> GatewayError:
+def refused(body: dict[str, Any], *, check: bool = False,
+            translated: Callable[..., Any] = tr) -> GatewayError:
     """The 400 a request gets, from decoding/translation or (check) from the chat checks."""
     with pytest.raises(GatewayError) as err:
-        t = tr(**body)
+        t = translated(**body)
         if check:
             with t.renamed_errors():
                 build_context(t.chat, Settings())
@@ -451,15 +452,7 @@ async def test_handler_answers_a_function_call() -> None:
 async def test_handler_streams_and_gives_the_slot_back() -> None:
     st, _ = state(text=CALL)
     response = await EndpointHandlers(st).responses(request(body(stream=True)))
-    sent: list[bytes] = []
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message.get("body", b""))
-
-    scope = {"type": "http", "method": "POST", "path": "/", "headers": [],
-             "asgi": {"spec_version": "2.4"}}
-    await response(scope, request(body()).receive, send)
-    datas = [json.loads(line[6:]) for line in b"".join(sent).split(b"\n")
+    datas = [json.loads(line[6:]) for line in (await sent_body(response)).split(b"\n")
              if line.startswith(b"data: ")]
     final = EVENTS.validate_python(datas[-1])
     assert final.type == "response.completed"

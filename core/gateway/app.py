@@ -27,6 +27,7 @@ from gateway.chat import INLINE_BODY_BYTES
 from gateway.chat_request import decode_request
 from gateway.endpoints import EndpointHandlers, install_metrics
 from gateway.errors import GatewayError
+from gateway.messages import is_messages_path
 from gateway.runtime import Runtime
 from gateway.slots import LeasedStream
 
@@ -176,18 +177,25 @@ class ChatHandlers:
         ]
 
 
-# -- errors: every one OpenAI-shaped ----------------------------------------------------------
+# -- errors: OpenAI-shaped (Anthropic-shaped on its routes) ----------------------------------
+
+def error_response(request: Request, exc: GatewayError) -> Response:
+    """The error in the shape of the route's API: Anthropic's on the Messages routes."""
+    if is_messages_path(request.url.path):
+        return exc.anthropic_response()
+    return exc.response()
+
 
 async def on_gateway_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, GatewayError)
-    return exc.response()
+    return error_response(request, exc)
 
 
 async def on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     msg = "no such route" if exc.status_code == 404 else str(exc.detail)
     where = f"{request.method} {request.url.path}"
-    return GatewayError(f"{msg}: {where}", exc.status_code).response()
+    return error_response(request, GatewayError(f"{msg}: {where}", exc.status_code))
 
 
 async def on_client_gone(request: Request, exc: Exception) -> Response:
@@ -197,7 +205,8 @@ async def on_client_gone(request: Request, exc: Exception) -> Response:
 
 async def on_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s", request.url.path)
-    return GatewayError("internal error in the gateway; see its log", 500).response()
+    return error_response(request, GatewayError("internal error in the gateway; see its log",
+                                                500))
 
 
 EXCEPTION_HANDLERS = {GatewayError: on_gateway_error, HTTPException: on_http_error,

@@ -52,13 +52,17 @@ class AppState:
         return runtime.service
 
     def check_auth(self, request: Request) -> None:
+        """The API key as OpenAI clients send it (Authorization: Bearer) or Anthropic's
+        (x-api-key)."""
         key = self.settings.api_key
         if key is None:
             return
-        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(given.encode(), key.encode()):
-            raise GatewayError("invalid or missing API key (Authorization: Bearer ...)", 401,
-                               code="invalid_api_key")
+        headers = request.headers
+        given = (headers.get("authorization", "").removeprefix("Bearer ").strip(),
+                 headers.get("x-api-key", "").strip())
+        if not any(hmac.compare_digest(g.encode(), key.encode()) for g in given if g):
+            raise GatewayError("invalid or missing API key (Authorization: Bearer ... or "
+                               "x-api-key)", 401, code="invalid_api_key")
 
     async def read_body(self, request: Request) -> bytes:
         """The request body, refused with a 413 as soon as it passes the limit."""

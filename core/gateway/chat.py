@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 from gateway import protocol as p
 from gateway.backend import Backend
@@ -298,6 +299,7 @@ class ChatService:
         finish = _finish_reason(result)
         if parsed.tool_calls and finish != "length":
             finish = "tool_calls"
+        stop = _client_stop(req, result) if finish == "stop" else UNSET
         calls = [p.OutToolCall(id=c.id, function=p.OutFunction(name=c.name, arguments=c.arguments))
                  for c in parsed.tool_calls] or None
         if gate.rejected and not calls and not parsed.content:
@@ -307,7 +309,7 @@ class ChatService:
                                else "", tool_calls=calls, reasoning_content=parsed.reasoning)
         return p.ChatCompletion(
             id=_completion_id(), created=int(time.time()), model=self.model_id,
-            choices=[p.Choice(index=0, message=message, finish_reason=finish)],
+            choices=[p.Choice(index=0, message=message, finish_reason=finish, stop_reason=stop)],
             usage=_usage(result))
 
     async def _attempt(self, prep: Prepared) -> tuple[dict[str, Any], ParsedOutput, CallGate]:
@@ -443,7 +445,8 @@ class ChatService:
         finish = _finish_reason(last)
         if parser.released and finish != "length":
             finish = "tool_calls"
-        yield head + sse.chunk(p.ChunkDelta(), finish)
+        stop = _client_stop(req, last) if finish == "stop" else UNSET
+        yield head + sse.chunk(p.ChunkDelta(), finish, stop)
         if req.stream_options is not None and req.stream_options.include_usage:
             yield sse.usage(_usage(last))
         yield b"data: [DONE]\n\n"
@@ -475,10 +478,12 @@ class SseChunks:
                 out += (head, _encode(_delta(d)), tail)
         return b"".join(out)
 
-    def chunk(self, delta: p.ChunkDelta, finish: str | None = None) -> bytes:
+    def chunk(self, delta: p.ChunkDelta, finish: str | None = None,
+              stop: str | UnsetType = UNSET) -> bytes:
         c = p.ChatCompletionChunk(id=self.cid, created=self.created, model=self.model,
                                   choices=[p.ChunkChoice(index=0, delta=delta,
-                                                         finish_reason=finish)])
+                                                         finish_reason=finish,
+                                                         stop_reason=stop)])
         return b"data: " + _encode(c) + b"\n\n"
 
     def usage(self, usage: p.Usage) -> bytes:
@@ -562,6 +567,16 @@ def _completion_id() -> str:
 
 def _finish_reason(result: dict[str, Any]) -> str:
     return "length" if result.get("stop_type") == "limit" else "stop"
+
+
+def _client_stop(req: p.ChatCompletionRequest, result: dict[str, Any]) -> str | UnsetType:
+    """The request's own stop sequence that ended the generation (llama.cpp's stopping_word;
+    the template's end-of-turn words are stop words too, and are not the client's)."""
+    word = result.get("stopping_word")
+    if result.get("stop_type") != "word" or not word:
+        return UNSET
+    stops = [req.stop] if isinstance(req.stop, str) else req.stop or []
+    return word if word in stops else UNSET
 
 
 def _usage(result: dict[str, Any]) -> p.Usage:

@@ -1,8 +1,11 @@
-"""OpenAI-shaped errors: `{"error": {"message", "type", "param", "code"}}` with the right status."""
+"""OpenAI-shaped errors: `{"error": {"message", "type", "param", "code"}}` with the right status;
+on the Anthropic Messages routes Anthropic's shape, `{"type": "error", "error": {"type",
+"message"}}`, with the same status."""
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import msgspec
 from starlette.responses import Response
@@ -18,6 +21,44 @@ _TYPES = {
     503: "service_unavailable",
     504: "backend_timeout",
 }
+
+# Anthropic's error types by status: another 4xx is an invalid_request_error, another 5xx an
+# api_error (overloaded_error is its 529; a gateway that is not ready answers 503)
+_ANTHROPIC_TYPES = {
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    503: "overloaded_error",
+    504: "timeout_error",
+}
+
+
+def anthropic_type(status: int) -> str:
+    return _ANTHROPIC_TYPES.get(status, "api_error" if status >= 500 else
+                                "invalid_request_error")
+
+
+# a chat error's type (all an error event of the chat stream says) as Anthropic's
+_ANTHROPIC_BY_TYPE = {kind: anthropic_type(status) for status, kind in reversed(_TYPES.items())}
+
+
+def anthropic_error(message: str, kind: str, param: str | None = None) -> dict[str, Any]:
+    """Anthropic's error body. Its errors have no param: the field leads the message, as
+    Anthropic writes it (`messages.1.content.0.type: ...`). `kind`: Anthropic's type."""
+    if param:
+        message = _INDEX.sub(r".\1", param) + ": " + message
+    return {"type": "error", "error": {"type": kind, "message": message}}
+
+
+def anthropic_error_of(message: str, chat_type: str | None, param: str | None = None
+                       ) -> dict[str, Any]:
+    """anthropic_error for an error the chat stream sent (its OpenAI type)."""
+    return anthropic_error(message, _ANTHROPIC_BY_TYPE.get(chat_type or "", "api_error"), param)
+
+
+_INDEX = re.compile(r"\[(\d+)\]")  # messages[1].content -> messages.1.content
 
 
 class GatewayError(Exception):
@@ -53,6 +94,12 @@ class GatewayError(Exception):
         return Response(
             msgspec.json.encode(self.body()), status_code=self.status, media_type="application/json"
         )
+
+    def anthropic_response(self) -> Response:
+        """The error as Anthropic's Messages API answers it."""
+        body = anthropic_error(self.message, anthropic_type(self.status), self.param)
+        return Response(msgspec.json.encode(body), status_code=self.status,
+                        media_type="application/json")
 
 
 def bad_request(message: str, param: str | None = None, code: str | None = None) -> GatewayError:

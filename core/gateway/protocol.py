@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 Role = Literal["system", "developer", "user", "assistant", "tool"]
 
@@ -143,6 +144,8 @@ class Choice(msgspec.Struct, kw_only=True):
     message: OutMessage
     finish_reason: str
     logprobs: None = None
+    # the client's stop sequence that ended the answer (vLLM's field); left out otherwise
+    stop_reason: str | UnsetType = UNSET
 
 
 class ChatCompletion(msgspec.Struct, kw_only=True):
@@ -179,6 +182,7 @@ class ChunkChoice(msgspec.Struct, kw_only=True):
     delta: ChunkDelta
     finish_reason: str | None = None
     logprobs: None = None
+    stop_reason: str | UnsetType = UNSET  # as Choice's, on the chunk with finish_reason
 
 
 class ChatCompletionChunk(msgspec.Struct, kw_only=True):

@@ -8,17 +8,12 @@ events (gateway.responses_stream). Nothing is stored: the gateway stays stateles
 
 from __future__ import annotations
 
-import re
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any, Literal
-
-import msgspec
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
 
 from gateway import protocol as p
-from gateway.chat import ChatService
-from gateway.errors import GatewayError, bad_request, from_decode_error
+from gateway.errors import bad_request
 from gateway.responses_output import Response, build_response, response_frame
 from gateway.responses_request import (
     FunctionTool,
@@ -30,80 +25,39 @@ from gateway.responses_request import (
     unsupported,
 )
 from gateway.responses_stream import response_events
+from gateway.translation import TranslatedService, Translation, content_text
 
 ROLES = ("user", "system", "developer", "assistant")
 TEXT_PARTS = ("input_text", "output_text", "summary_text", "reasoning_text")
 
 
-class ResponsesService:
+class ResponsesService(TranslatedService):
     """The Responses API over a chat service: one translated chat request per response."""
 
-    def __init__(self, chat: ChatService) -> None:
-        self.chat = chat
-
-    async def complete(self, tr: Translated, *, small: bool = False) -> Response:
-        """small: a small request body, see ChatService.prepare_async."""
-        with tr.renamed_errors():
-            completion = await self.chat.complete(tr.chat, small=small)
+    def answer(self, tr: Translated, completion: p.ChatCompletion) -> Response:
         return build_response(response_frame(tr.request, completion.model), completion)
 
-    async def stream(self, tr: Translated, *, small: bool = False) -> AsyncIterator[bytes]:
-        """Prepares first (a request error is a plain 400), then yields Responses events."""
-        with tr.renamed_errors():
-            chunks = await self.chat.stream(tr.chat, small=small)
+    def events(self, tr: Translated, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         return response_events(chunks, response_frame(tr.request, self.chat.model_id),
                                tr.param)
 
 
 # -- translation to a chat request -------------------------------------------------------------
 
-@dataclass
-class Translated:
+@dataclass(kw_only=True)
+class Translated(Translation):
     """The chat request, and where each of its messages came from in the Responses request
     (to name the Responses field in an error the chat checks raise)."""
 
     request: ResponsesRequest
-    chat: p.ChatCompletionRequest
-    where: list[str] = field(default_factory=list)  # per chat message
-    calls: dict[tuple[int, int], str] = field(default_factory=dict)  # (message, call) -> item
-    tools: list[int] = field(default_factory=list)  # per chat tool: its index in `tools`
 
-    def param(self, param: str | None) -> str | None:
-        """A chat request's field name as the Responses request spells it."""
-        if param is None or param in _SAME:
-            return param
-        if param in _RENAMED:
-            return _RENAMED[param]
-        tool = _TOOL_PARAM.fullmatch(param)
-        if tool and int(tool[1]) < len(self.tools):
-            return f"tools[{self.tools[int(tool[1])]}]{tool[2] or ''}"
-        msg = _MESSAGE_PARAM.fullmatch(param)
-        if msg is None or int(msg[1]) >= len(self.where):
-            return param
-        base = self.where[int(msg[1])]
-        if msg[2] is not None:
-            base = self.calls.get((int(msg[1]), int(msg[2])), base)
-        rest = msg[3].replace(".tool_call_id", ".call_id")
-        return base + rest if base.endswith("]") else base
-
-    @contextmanager
-    def renamed_errors(self) -> Iterator[None]:
-        """A 400 the chat checks raise names the Responses field."""
-        try:
-            yield
-        except GatewayError as exc:
-            exc.param = self.param(exc.param)
-            raise
-
-
-_SAME = ("tools", "tool_choice", "temperature", "top_p", "parallel_tool_calls")
-_RENAMED = {"messages": "input", "max_tokens": "max_output_tokens",
-            "max_completion_tokens": "max_output_tokens", "response_format": "text.format",
-            "response_format.json_schema": "text.format",
-            "response_format.json_schema.schema": "text.format.schema",
-            "reasoning_effort": "reasoning.effort"}
-_TOOL_PARAM = re.compile(r"tools\[(\d+)\]\.function(\..+)?")
-_MESSAGE_PARAM = re.compile(r"messages\[(\d+)\](?:\.tool_calls\[(\d+)\](?:\.function)?)?(.*)")
+    RENAMED: ClassVar[Mapping[str, str]] = {
+        "messages": "input", "max_tokens": "max_output_tokens",
+        "max_completion_tokens": "max_output_tokens", "response_format": "text.format",
+        "response_format.json_schema": "text.format",
+        "response_format.json_schema.schema": "text.format.schema",
+        "reasoning_effort": "reasoning.effort"}
+    FIELDS: ClassVar[Mapping[str, str]] = {".tool_call_id": ".call_id"}
 
 
 def translate(req: ResponsesRequest) -> Translated:
@@ -113,7 +67,7 @@ def translate(req: ResponsesRequest) -> Translated:
     choice, kept = _tool_choice(req.tool_choice, tools)
     if tools is not None and kept is not None:
         tools = [tools[i] for i in kept]
-    out = Translated(req, p.ChatCompletionRequest(
+    out = Translated(request=req, chat=p.ChatCompletionRequest(
         messages=[], model=req.model, max_tokens=req.max_output_tokens,
         temperature=req.temperature, top_p=req.top_p, stream=req.stream,
         stream_options=p.StreamOptions(include_usage=True) if req.stream else None,
@@ -287,20 +241,15 @@ class _Conversation:
 
 def _text(content: Any, at: str) -> str:
     """A content field's text: a string, or text parts joined (other parts are refused)."""
-    if isinstance(content, str):
-        return content
-    try:
-        parts = msgspec.convert(content, list[InputPart])
-    except msgspec.ValidationError as exc:
-        raise from_decode_error(exc, at) from exc
-    texts = []
-    for j, part in enumerate(parts):
-        if part.type not in (*TEXT_PARTS, "refusal"):
-            raise unsupported(f"content part type {part.type!r} is not supported: only text "
-                              "parts", f"{at}[{j}].type")
-        name = "refusal" if part.type == "refusal" else "text"
-        text = getattr(part, name)
-        if text is None:
-            raise bad_request(f"a {part.type} part needs {name}", f"{at}[{j}].{name}")
-        texts.append(text)
-    return "".join(texts)
+    return content_text(content, at, list[InputPart], _part_text)
+
+
+def _part_text(part: InputPart, at: str) -> str:
+    if part.type not in (*TEXT_PARTS, "refusal"):
+        raise unsupported(f"content part type {part.type!r} is not supported: only text "
+                          "parts", f"{at}.type")
+    name = "refusal" if part.type == "refusal" else "text"
+    text: str | None = getattr(part, name)
+    if text is None:
+        raise bad_request(f"a {part.type} part needs {name}", f"{at}.{name}")
+    return text

@@ -9,7 +9,6 @@ chat stream's own bytes keeps one streaming pipeline to test."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -29,104 +28,39 @@ from gateway.responses_output import (
     finished,
     response_usage,
 )
+from gateway.translation import StreamTranslator, sse_event, translated_events
 
-log = logging.getLogger("gateway.responses")
-_encode = msgspec.json.encode
 # the Responses API's error codes for the chat errors' types (its codes are a fixed list)
 _ERROR_CODES = {"invalid_request_error": "invalid_prompt",
                 "rate_limit_error": "rate_limit_exceeded"}
 
 
-class ChatEvent(msgspec.Struct, kw_only=True):
-    """One chat SSE payload: a chunk, the usage chunk, or an error."""
-    choices: list[p.ChunkChoice] = msgspec.field(default_factory=list)
-    usage: p.Usage | None = None
-    error: dict[str, Any] | None = None
-
-
-_chat_decoder = msgspec.json.Decoder(ChatEvent)
-
-
-async def chat_events(chunks: AsyncIterator[bytes]) -> AsyncIterator[ChatEvent]:
-    """The chat stream's payloads up to `[DONE]`, however its bytes were split."""
-    pending = b""
-    async for data in chunks:
-        pending += data
-        *blocks, pending = pending.split(b"\n\n")
-        for block in blocks:
-            for line in block.split(b"\n"):
-                if not line.startswith(b"data:"):
-                    continue
-                payload = line[5:].strip()
-                if payload == b"[DONE]":
-                    return
-                yield _chat_decoder.decode(payload)
-
-
-async def response_events(chunks: AsyncIterator[bytes], frame: Response,
-                          rename: Callable[[str | None], str | None] = lambda x: x
-                          ) -> AsyncIterator[bytes]:
+def response_events(chunks: AsyncIterator[bytes], frame: Response,
+                    rename: Callable[[str | None], str | None] = lambda x: x
+                    ) -> AsyncIterator[bytes]:
     """`chunks` (a chat stream) as Responses events. `rename`: a chat error's param as the
     Responses request names it. Closing this generator closes `chunks` (and with it the
     generation)."""
-    events = ResponseEvents(frame)
-    try:
-        yield events.start()
-        async for event in chat_events(chunks):
-            if event.error is not None:
-                error = event.error
-                yield events.failed(error.get("message") or "the answer failed",
-                                    error.get("type"), rename(error.get("param")))
-                return
-            out = events.chunk(event)
-            if out:
-                yield out
-        yield events.end() if events.finish is not None else events.failed(
-            "the answer ended before it was complete", "server_error")
-    except Exception:  # the stream has begun: an event saying so, never a cut stream
-        log.exception("translating a stream to Responses events failed")
-        yield events.failed("internal error in the gateway while streaming; see its log",
-                            "server_error")
-    finally:
-        aclose = getattr(chunks, "aclose", None)
-        if aclose is not None:
-            await aclose()
+    return translated_events(chunks, ResponseEvents(frame), rename)
 
 
-class ResponseEvents:
+class ResponseEvents(StreamTranslator):
     """The events of one response, built from chat chunks as they come."""
 
     def __init__(self, frame: Response) -> None:
+        super().__init__()
         self.frame = frame
         self.sequence = 0
         self.out = Output()
-        self.finish: str | None = None
-        self.usage: p.Usage | None = None
 
     def event(self, kind: str, **fields: Any) -> bytes:
         data = {"type": kind, **fields, "sequence_number": self.sequence}
         self.sequence += 1
-        return b"event: " + kind.encode() + b"\ndata: " + _encode(data) + b"\n\n"
+        return sse_event(kind, data)
 
     def start(self) -> bytes:
         return self.event("response.created", response=self.frame) + \
             self.event("response.in_progress", response=self.frame)
-
-    def chunk(self, event: ChatEvent) -> bytes:
-        if event.usage is not None:
-            self.usage = event.usage
-        out: list[bytes] = []
-        for choice in event.choices:
-            delta = choice.delta
-            if delta.reasoning_content:
-                out += self.reasoning(delta.reasoning_content)
-            if delta.content:
-                out += self.text(delta.content)
-            for call in delta.tool_calls or []:
-                out += self.call(call)
-            if choice.finish_reason is not None:
-                self.finish = choice.finish_reason
-        return b"".join(out)
 
     def reasoning(self, delta: str) -> list[bytes]:
         index, item, new = self.out.reasoning()

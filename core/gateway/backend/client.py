@@ -22,7 +22,8 @@ _JSON_CLOSE = {**_JSON, "Connection": "close"}  # the server closes it (and free
 _decode = msgspec.json.Decoder().decode
 # Only what the gateway reads: llama.cpp's final event otherwise echoes the prompt, the
 # grammar and all settings, which can be megabytes (and went over aiohttp's line limit).
-RESPONSE_FIELDS = ["content", "stop", "stop_type", "tokens_predicted", "tokens_evaluated"]
+RESPONSE_FIELDS = ["content", "stop", "stop_type", "stopping_word", "tokens_predicted",
+                   "tokens_evaluated"]
 # An SSE line may still be long (a big chunk of content): aiohttp's default limit is 128 KiB.
 READ_BUFSIZE = 1 << 20  # aiohttp refuses a line over twice this
 MAX_LINE_BYTES = 2 * READ_BUFSIZE  # the longest SSE line taken from llama.cpp
