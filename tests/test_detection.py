@@ -191,3 +191,25 @@ def test_a_last_turn_written_without_its_calls_is_read_from_a_followed_turn(plug
     assert found.dialect.name == "auto", found.reason
     evidence = next(e for e in found.evidence if e.dialect == "auto")
     assert evidence.rendered.startswith("<TOOLCALL>[") and evidence.parallel
+
+
+# instructions put before the user's message only when it is the conversation's last (vLLM's
+# parallel Mistral template): the generation prompt and the history differ before the turn
+_INSTRUCTED_LAST_USER = """{%- for m in messages %}
+{%- if m.role == 'user' %}<|im_start|>user
+{% if loop.last %}Call tools as <tool_call> JSON. {% endif %}{{ m.content }}<|im_end|>
+{% elif m.role == 'assistant' %}<|im_start|>assistant
+{% for c in m.tool_calls or [] %}<tool_call>
+{"name": "{{ c.function.name }}", "arguments": {{ c.function.arguments | tojson }}}
+</tool_call>{% endfor %}{{ m.content or '' }}<|im_end|>
+{% endif %}{% endfor %}
+{%- if add_generation_prompt %}<|im_start|>assistant
+{% endif %}"""
+
+
+def test_a_turn_after_a_user_turn_written_otherwise_at_the_end(plugins):
+    template = ChatTemplate(_INSTRUCTED_LAST_USER, name="instructed last user")
+    found = choose(plugins, template, {}, ServeConfig())
+    assert found.dialect.name == "hermes", found.reason
+    evidence = next(e for e in found.evidence if e.dialect == "hermes")
+    assert evidence.rendered.startswith("<tool_call>")

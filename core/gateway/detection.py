@@ -147,18 +147,22 @@ def _assistant_part(template: ChatTemplate, message: dict[str, Any],
                 prefix, full = prefix2, full2
         except TemplateError:
             pass
-    return turn_text(prefix, full, template)
+    return turn_text(prefix, full, template, _USER["content"])
 
 
-def turn_text(prefix: str, full: str, template: ChatTemplate) -> str:
+def turn_text(prefix: str, full: str, template: ChatTemplate, user: str | None = None) -> str:
     """The assistant turn `full` adds after the generation prompt `prefix`, cut where
-    llama.cpp would stop: the text the model would generate."""
+    llama.cpp would stop: the text the model would generate. `user`: the last user
+    message's text, where the turn may also be found after it."""
+    after_user = _after_user(prefix, full, user)
     if full.startswith(prefix):
         part = full[len(prefix):]
     elif full.startswith(core := prefix.rstrip()) and core:
         # the prompt ends in whitespace the history's turn writes otherwise (`ASSISTANT: \n`
         # before `ASSISTANT:\n<function_call>`): the model writes on after the prompt's
         part = full[len(core):].lstrip()
+    elif after_user is not None:
+        part = after_user
     else:
         # The generation prompt differs from the history's turn (an opened or empty thinking
         # block): align on the last line or tag boundary both share.
@@ -176,6 +180,17 @@ def turn_text(prefix: str, full: str, template: ChatTemplate) -> str:
         if stop and stop in part:
             part = part[:part.index(stop)]
     return part
+
+
+def _after_user(prefix: str, full: str, user: str | None) -> str | None:
+    """What follows the generation prompt's end in `full`, found after the user's message:
+    for templates that write the last user turn otherwise when it is the last message
+    (vLLM's parallel Mistral template puts its instructions before it); None if not so."""
+    if not user or user not in prefix or user not in full:
+        return None
+    tail = prefix[prefix.rindex(user) + len(user):]
+    rest = full[full.rindex(user) + len(user):]
+    return rest[len(tail):] if tail.strip() and rest.startswith(tail) else None
 
 
 def _parse(dialect: Dialect, template: ChatTemplate, text: str

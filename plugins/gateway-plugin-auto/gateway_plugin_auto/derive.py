@@ -46,12 +46,16 @@ def derive(template: ChatTemplate) -> Spec:
         try:  # the last assistant turn may be written unlike the others (see Probe)
             return _derive_or_explain(template, follow=True)
         except DeriveError:
+            pass
+        try:  # calls as a turn of their own after the text's end (see _content)
+            return _derive_or_explain(template, follow=False, own_turn=True)
+        except DeriveError:
             raise first from None
 
 
-def _derive_or_explain(template: ChatTemplate, follow: bool) -> Spec:
+def _derive_or_explain(template: ChatTemplate, follow: bool, own_turn: bool = False) -> Spec:
     try:
-        return _derive(template, follow)
+        return _derive(template, follow, own_turn)
     except (ProbeError, ArgumentsError, StructureError, SelfCheckError) as exc:
         raise DeriveError(str(exc)) from exc
     except DeriveError:
@@ -60,7 +64,7 @@ def _derive_or_explain(template: ChatTemplate, follow: bool) -> Spec:
         raise DeriveError(f"derivation failed: {exc!r}") from exc
 
 
-def _derive(template: ChatTemplate, follow: bool = False) -> Spec:
+def _derive(template: ChatTemplate, follow: bool = False, own_turn: bool = False) -> Spec:
     probe = Probe(template, follow)
     probe.choose_empty_content()
     think = _reasoning(probe)
@@ -82,7 +86,7 @@ def _derive(template: ChatTemplate, follow: bool = False) -> Spec:
     close, call_parts = _cut_end(st.section_close, ends), list(st.call)
     if single and call_parts[-1] not in SLOTS:
         call_parts[-1] = _cut_end(call_parts[-1], ends)
-    content = _content(probe, strip)
+    content = _content(probe, strip, own_turn)
     turn_end = ""
     if content == "after" and close and not _closed_before_text(probe, close):
         turn_end, close = close, ""  # Gemma 4: calls, text, then <|tool_response>
@@ -235,10 +239,19 @@ def _compact(text: str) -> str:
     return "".join(text.split())
 
 
-def _content(probe: Probe, strip: Any) -> str:
-    """Where a turn's text goes when it also calls tools."""
+def _content(probe: Probe, strip: Any, own_turn: bool = False) -> str:
+    """Where a turn's text goes when it also calls tools. `own_turn`: calls written after an
+    end-of-generation token count as a turn of their own."""
     calls_only = _compact(strip(probe.calls([call(0, ONE)])))
     body = probe.calls([call(0, ONE)], content=CONTENT)
+    # a generation ends at an end-of-generation token: calls written after one, as a turn
+    # of their own (HyperCLOVA X: `TEXT<|im_end|>\n<|im_start|>assistant -> tool
+    # /function_call\n[...]`), never follow text in one answer
+    if own_turn:
+        if probe.pre.strip(WS):  # Harmony: the text goes to a channel of its own
+            raise DeriveError("text is written in a channel (after "
+                              f"{show(probe.pre.strip(WS))!r}): needs a hand-written dialect")
+        body = body[:min((body.find(e) for e in END_TOKENS if e in body), default=len(body))]
     if CONTENT not in body or NAMES[0] not in body:
         return "dropped"  # the text or (Phi-4-mini's vLLM template) the calls
     at = body.index(CONTENT)

@@ -281,3 +281,30 @@ def test_a_turn_of_text_or_calls_is_derived() -> None:
     assert [(c.name, json.loads(c.arguments)) for c in out.tool_calls] == calls
     plan = context(template, list(PLANTED_TOOLS), "required").plan()
     assert plan.grammar and accepts(parse_gbnf(plan.grammar), model_text(spec, calls))
+
+
+# calls as a turn of their own after the text's end of turn (HyperCLOVA X's vLLM template):
+# text and calls never come in one generation
+CALLS_OWN_TURN = """{%- for m in messages %}
+{%- if m.role == 'assistant' %}<|im_start|>assistant
+{%- if m.content %}
+{{ m.content }}<|im_end|>
+{% endif %}{% if m.tool_calls %}{% if m.content %}<|im_start|>assistant{% endif %} -> calls
+{{ m.tool_calls | map(attribute='function') | list | tojson }}<|im_end|>
+{% endif %}{% else %}<|im_start|>{{ m.role }}
+{{ m.content }}<|im_end|>
+{% endif %}{% endfor %}
+{%- if add_generation_prompt %}<|im_start|>assistant{% endif %}"""
+
+
+def test_calls_as_a_turn_of_their_own_after_the_text() -> None:
+    template = ChatTemplate(CALLS_OWN_TURN, name="calls own turn")
+    spec = DIALECT.lookup(template)
+    assert not isinstance(spec, str), spec
+    assert spec.content == "dropped" and "-> calls" in spec.trigger
+    calls = [("get_weather", {"city": "Paris", "days": 3}), ("get_time", {"zone": "UTC"})]
+    out = assemble(parse_all(context(template, list(PLANTED_TOOLS)),
+                             list(written(template, calls))))
+    assert [(c.name, json.loads(c.arguments)) for c in out.tool_calls] == calls
+    plan = context(template, list(PLANTED_TOOLS), "required").plan()
+    assert plan.grammar and accepts(parse_gbnf(plan.grammar), model_text(spec, calls))
