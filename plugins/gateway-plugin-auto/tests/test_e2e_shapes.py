@@ -12,10 +12,13 @@ from typing import Any
 import jsonschema
 import pytest
 from test_generality import (
+    CALLS_OR_TEXT,
+    CALLS_OWN_TURN,
     CLOSED_BEFORE_TEXT,
     LAST_TURN_APART,
     OPENS_EACH_TURN,
     OPENS_IN_WORDS,
+    QUOTES_ALL,
     SEP_CLOSE,
     STRIPS_REASONING,
 )
@@ -26,7 +29,9 @@ pytestmark = pytest.mark.e2e
 SHAPES = {"opens each turn": OPENS_EACH_TURN, "opens in words": OPENS_IN_WORDS,
           "last turn apart": LAST_TURN_APART, "strips reasoning": STRIPS_REASONING,
           "typed markup (string=)": DSML, "typed markup (type=)": KIND,
-          "close begins with separator": SEP_CLOSE, "closed before text": CLOSED_BEFORE_TEXT}
+          "close begins with separator": SEP_CLOSE, "closed before text": CLOSED_BEFORE_TEXT,
+          "every value quoted": QUOTES_ALL, "text or calls": CALLS_OR_TEXT,
+          "calls as their own turn": CALLS_OWN_TURN}
 SCHEMA = {"type": "object", "properties": {
     "city": {"type": "string", "maxLength": 40}, "days": {"type": "integer", "minimum": 1,
                                                            "maximum": 14}},
