@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from types import SimpleNamespace
 from typing import Any
 
 import msgspec
@@ -21,7 +22,7 @@ from gateway.chat_request import build_context
 from gateway.config import Settings
 from gateway.endpoints import EndpointHandlers
 from gateway.errors import GatewayError
-from gateway.messages import Translated, translate
+from gateway.messages import MessagesService, Translated, translate
 from gateway.messages_output import build_message
 from gateway.messages_request import decode_messages_request
 from gateway.messages_stream import message_events
@@ -64,7 +65,7 @@ def sdk(obj: Any) -> SdkMessage:
 def test_text_request_and_sampling_fields() -> None:
     t = tr(system="Be brief.", temperature=0.5, top_p=0.9, top_k=40, stop_sequences=["END"],
            metadata={"user_id": "u1"}, service_tier="auto", cache_control={"type": "ephemeral"},
-           some_new_field={"x": 1})
+           container=None, mcp_servers=[], some_new_field={"x": 1})
     assert [(m.role, m.content) for m in t.chat.messages] == [
         ("system", "Be brief."), ("user", "Weather in Paris?")]
     c = t.chat
@@ -164,13 +165,14 @@ def test_tool_choice(choice: dict[str, Any], chat: str, parallel: bool | None) -
 
 
 @pytest.mark.parametrize("fields, effort, thinking", [
-    ({}, None, True),
+    ({}, None, False),
     ({"thinking": {"type": "enabled", "budget_tokens": 1024}}, "low", True),
     ({"thinking": {"type": "enabled", "budget_tokens": 8000}}, "medium", True),
     ({"thinking": {"type": "enabled", "budget_tokens": 32000}}, "high", True),
     ({"thinking": {"type": "adaptive"}}, None, True),
+    ({"thinking": {"type": "adaptive", "display": "omitted"}}, None, False),
     ({"thinking": {"type": "disabled"}}, None, False),
-    ({"output_config": {"effort": "max"}}, "high", True),
+    ({"output_config": {"effort": "max"}}, "high", False),
     ({"thinking": {"type": "enabled", "budget_tokens": 32000},
       "output_config": {"effort": "low"}}, "low", True),
 ])
@@ -179,6 +181,41 @@ def test_thinking_and_effort(fields: dict[str, Any], effort: str | None,
     t = tr(**fields)
     assert t.chat.reasoning_effort == effort and t.thinking is thinking
     build_context(t.chat, Settings())
+
+
+async def test_reasoning_is_shown_only_when_thinking_is_asked_for() -> None:
+    """As Anthropic answers: without `thinking` no thinking block, so `content[0].text` is
+    the answer's text (a reasoning model's thought otherwise came first), streamed or not."""
+    c = completion(reasoning="The user greets me.", content="Hello!")
+    lines = [chunk({"reasoning_content": "The user greets me."}), chunk({"content": "Hello!"}),
+             chunk({}, "stop"), USAGE, DONE]
+    service = MessagesService(SimpleNamespace(model_id="m1"))  # type: ignore[arg-type]
+    for fields, kinds in (({}, ["text"]), ({"thinking": {"type": "adaptive"}},
+                                           ["thinking", "text"])):
+        answer = sdk(service.answer(tr(**fields), c))
+        assert [b.type for b in answer.content] == kinds and answer.content[-1].type == "text"
+        assert answer.content[0].type != "text" or answer.content[0].text == "Hello!"
+
+        async def source() -> AsyncIterator[bytes]:
+            for line in lines:
+                yield line
+
+        events = b"".join([e async for e in service.events(tr(stream=True, **fields), source())])
+        starts = [json.loads(line[6:])["content_block"]["type"] for line in events.split(b"\n")
+                  if line.startswith(b"data: ") and b'"content_block_start"' in line]
+        assert starts == kinds
+
+
+def test_a_turn_of_thinking_only_is_an_empty_assistant_turn() -> None:
+    """An answer cut by max_tokens while the model thought is one thinking block; sent back
+    (redacted or not), it is an empty assistant turn, not a 400."""
+    for block in ({"type": "thinking", "thinking": "Hm.", "signature": ""},
+                  {"type": "redacted_thinking", "data": "xyz"}):
+        t = tr(messages=[*ASK, {"role": "assistant", "content": [block]}, *ASK])
+        assistant = t.chat.messages[1]
+        assert (assistant.role, assistant.content, assistant.tool_calls) == (
+            "assistant", "", None)
+        build_context(t.chat, Settings())  # the chat checks pass it
 
 
 def test_output_format_is_a_json_schema_response_format() -> None:
@@ -259,9 +296,6 @@ def test_refusals_name_the_messages_param(request_body: dict[str, Any], param: s
     (body(tools=[{**WEATHER, "name": "bad name"}]), "tools[0].name"),
     (body(tools=[WEATHER], tool_choice={"type": "tool", "name": "nope"}), "tool_choice"),
     (body(tool_choice={"type": "any"}), "tool_choice"),
-    (body(messages=[*ASK, {"role": "assistant", "content": [
-        {"type": "thinking", "thinking": "Hm.", "signature": ""}]}, *ASK]),
-     "messages[1].content"),
 ])
 def test_chat_checks_name_the_messages_param(request_body: dict[str, Any], param: str) -> None:
     assert refused(request_body, check=True).param == param
@@ -518,18 +552,37 @@ async def test_handler_streams_and_gives_the_slot_back() -> None:
 
 
 class StopWordBackend(StubBackend):
-    """llama.cpp stopping at a stop word (the stop_type and stopping_word it reports)."""
+    """llama.cpp stopping at a stop word (the stop_type and stopping_word it reports), or
+    with stop_type "limit" at max_tokens."""
 
-    def __init__(self, text: str, word: str) -> None:
+    def __init__(self, text: str, word: str, stop_type: str = "word") -> None:
         super().__init__(text)
-        self.word = word
+        self.word, self.stop_type = word, stop_type
         self.payloads: list[dict[str, Any]] = []
 
     async def stream(self, payload: dict[str, Any]) -> Any:
         self.payloads.append(payload)
         yield {"content": self.text}
-        yield {"content": "", "stop": True, "stop_type": "word", "stopping_word": self.word,
-               "tokens_evaluated": 7, "tokens_predicted": 2}
+        yield {"content": "", "stop": True, "stop_type": self.stop_type,
+               "stopping_word": self.word, "tokens_evaluated": 7, "tokens_predicted": 2}
+
+
+async def test_max_tokens_inside_a_call_is_max_tokens_without_the_cut_call() -> None:
+    """Anthropic's stop_reason for a cut answer is max_tokens; the call max_tokens cut is
+    left out (its input would not be valid), the complete one before it stays; streamed
+    alike."""
+    st, _ = state()
+    cut = '{"tool_calls":[{"name":"f","arguments":{"x":1}},{"name":"f","arguments":{"x":'
+    st.chat_service().backend = StopWordBackend(cut, "", "limit")  # type: ignore[assignment]
+    handlers = EndpointHandlers(st)
+    m = sdk(json.loads((await handlers.messages(request(tool_body()))).body))
+    assert m.stop_reason == "max_tokens"
+    assert [(b.type, getattr(b, "input", None)) for b in m.content] == [("tool_use", {"x": 1})]
+    streamed_m = snapshot(await streamed(await handlers.messages(request(tool_body(
+        stream=True)))))
+    assert streamed_m["stop_reason"] == "max_tokens"
+    assert [(b["type"], b.get("input")) for b in streamed_m["content"]] == [
+        ("tool_use", {"x": 1})]
 
 
 @pytest.mark.parametrize("stream", [False, True])

@@ -76,9 +76,11 @@ class Translated(Translation):
 
     @property
     def thinking(self) -> bool:
-        """Whether the answer shows the model's reasoning: unless thinking is disabled."""
+        """Whether the answer shows the model's reasoning: only when thinking is asked for,
+        as Anthropic answers (a client that did not ask reads `content[0].text`)."""
         thinking = self.request.thinking
-        return thinking is None or thinking.type != "disabled"
+        return thinking is not None and thinking.type in ("enabled", "adaptive") and \
+            thinking.display != "omitted"
 
 
 def translate(req: MessagesRequest) -> Translated:
@@ -253,7 +255,10 @@ class _Conversation:
             elif block.type == "tool_use":
                 calls.append((_call(block, where), where))
             # redacted_thinking: encrypted, nothing this gateway can read
-        self.add(p.Message(role="assistant", content="".join(texts) if texts else None,
+        # a turn of thinking only (an answer cut by max_tokens while it thought) is an empty
+        # turn: the chat checks want content or calls
+        content = "".join(texts) if texts or not calls else None
+        self.add(p.Message(role="assistant", content=content,
                            tool_calls=[call for call, _ in calls] or None,
                            reasoning_content="".join(thoughts) or None), at)
         for c, (_, where) in enumerate(calls):

@@ -52,6 +52,7 @@ class ToolChoice(msgspec.Struct, kw_only=True):
 class ThinkingConfig(msgspec.Struct, kw_only=True):
     type: str
     budget_tokens: int | None = None
+    display: str | None = None  # "omitted": the thinking is not shown
 
 
 class OutputFormat(msgspec.Struct, kw_only=True):
@@ -108,7 +109,7 @@ def decode_messages_request(body: bytes, *, counting: bool = False) -> MessagesR
     if req.container is not None:
         raise bad_request("container is not supported: this gateway runs no server tools "
                           "(code execution)", "container")
-    if req.mcp_servers is not None:
+    if req.mcp_servers:  # an empty list asks for nothing
         raise bad_request("mcp_servers is not supported: this gateway connects to no MCP "
                           "server; give the tools as custom tools", "mcp_servers")
     return req
