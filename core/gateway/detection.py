@@ -92,6 +92,10 @@ def _call_message(calls: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
 END_OF_GENERATION = ("<|eom_id|>", "<|eot_id|>", "<|im_end|>", "<|end|>", "<|endoftext|>",
                      "<|return|>", "<|call|>", "<end_of_turn>", "<|END_OF_TURN_TOKEN|>",
                      "<\uff5cend\u2581of\u2581sentence\uff5c>", "</s>", "<|end_of_text|>")
+# a token named end of sequence (`<|eos|>`: Hunyuan A13B, `<｜hy_eos｜>`: Hy3, whose template
+# sets it itself): the model's vocabulary ends generation there, whatever GGUF metadata or
+# --chat-template-file the template came with
+EOS_NAMED = re.compile(r"<[|\uff5c][^<>|\uff5c\s]*?(?<![a-z])eos(?![a-z])[^<>|\uff5c\s]*[|\uff5c]>")
 _OPENER = re.compile(r"<([A-Za-z_]+)>\s*$")
 
 
@@ -176,7 +180,8 @@ def turn_text(prefix: str, full: str, template: ChatTemplate, user: str | None =
         if opened and f"</{opened.group(1)}>" in template.source:
             # the prompt opens a block the model must close before calling (QwQ's <think>)
             part = f"</{opened.group(1)}>\n\n" + part.lstrip()
-    for stop in (end_of_turn_marker(template), template.eos_token, *END_OF_GENERATION):
+    for stop in (end_of_turn_marker(template), template.eos_token, *END_OF_GENERATION,
+                 *EOS_NAMED.findall(part)):
         if stop and stop in part:
             part = part[:part.index(stop)]
     return part

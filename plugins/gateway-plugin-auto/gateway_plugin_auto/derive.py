@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from gateway.detection import EOS_NAMED
 from gateway.templating import ChatTemplate
 
 from .arguments import ONE, ArgumentsError, derive_tagged, json_spacing
@@ -82,7 +83,9 @@ def _derive(template: ChatTemplate, follow: bool = False, own_turn: bool = False
     except ProbeError:  # the template refuses several calls in one turn
         single = True
         st = derive_structure(probe, render, 1, strip)
-    ends = [e for e in (*END_TOKENS, template.eos_token, first_atom(probe.eot) or "") if e]
+    named = EOS_NAMED.findall(st.section_close + "".join(p for p in st.call if p not in SLOTS))
+    ends = [e for e in (*END_TOKENS, *named, template.eos_token, first_atom(probe.eot) or "")
+            if e]
     close, call_parts = _cut_end(st.section_close, ends), list(st.call)
     if single and call_parts[-1] not in SLOTS:
         call_parts[-1] = _cut_end(call_parts[-1], ends)

@@ -308,3 +308,24 @@ def test_calls_as_a_turn_of_their_own_after_the_text() -> None:
     assert [(c.name, json.loads(c.arguments)) for c in out.tool_calls] == calls
     plan = context(template, list(PLANTED_TOOLS), "required").plan()
     assert plan.grammar and accepts(parse_gbnf(plan.grammar), model_text(spec, calls))
+
+
+# the template ends a turn with an end-of-sequence token it names itself (Hy3 sets
+# `eos_token = '<｜hy_eos｜>'` inside its template): never part of the call syntax
+OWN_EOS = """{%- set eos_token = '<|my_eos|>' %}
+{%- for m in messages %}
+{%- if m.role == 'assistant' %}<|bot|>{{ m.content or '' }}
+{%- if m.tool_calls %}<calls>{% for c in m.tool_calls %}<call>{"name": "{{ c.function.name
+}}", "arguments": {{ c.function.arguments | tojson }}}</call>{% endfor %}</calls>
+{{- eos_token }}{% else %}<|end|>{% endif %}
+{%- else %}<|{{ m.role }}|>{{ m.content }}<|end|>{% endif %}{% endfor %}
+{%- if add_generation_prompt %}<|bot|>{% endif %}"""
+
+
+def test_an_end_of_sequence_token_the_template_names_is_not_call_syntax() -> None:
+    template = ChatTemplate(OWN_EOS, name="own eos")
+    spec = DIALECT.lookup(template)
+    assert not isinstance(spec, str), spec
+    assert spec.section_close == "</calls>"
+    evidence = round_trip(DIALECT, template)
+    assert evidence.ok and evidence.parallel, evidence.reason
