@@ -251,12 +251,9 @@ def tools_key(req: ChatCompletionRequest) -> bytes:
 
 
 def decode_request(body: bytes) -> ChatCompletionRequest:
-    from gateway.errors import from_decode_error
+    from gateway.errors import decode_body
 
-    try:
-        return _decoder.decode(body)
-    except msgspec.DecodeError as exc:
-        raise from_decode_error(exc) from exc
+    return decode_body(_decoder, body)
 
 
 class _WireRequest(ChatCompletionRequest, kw_only=True, dict=True):

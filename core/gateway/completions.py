@@ -16,7 +16,7 @@ from gateway.backend import Backend
 from gateway.backend.client import RESPONSE_FIELDS
 from gateway.config import Settings
 from gateway.dialect import new_call_id
-from gateway.errors import GatewayError, bad_request, from_decode_error
+from gateway.errors import GatewayError, bad_request, decode_body
 
 _encode = msgspec.json.encode
 MAX_PROMPTS = 16  # choices per request: each one is a generation on a llama.cpp slot
@@ -48,10 +48,7 @@ _decoder = msgspec.json.Decoder(CompletionRequest)
 
 
 def decode_completion_request(body: bytes, settings: Settings) -> CompletionRequest:
-    try:
-        req = _decoder.decode(body)
-    except msgspec.DecodeError as exc:
-        raise from_decode_error(exc) from exc
+    req = decode_body(_decoder, body)
     if req.suffix:
         raise bad_request("`suffix` (fill-in-the-middle) is not supported by this server; "
                           "send the whole text as `prompt`", "suffix", code="unsupported_parameter")

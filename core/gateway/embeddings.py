@@ -15,7 +15,7 @@ import msgspec
 from gateway.backend.client import BackendError, LlamaCppBackend
 from gateway.backend.supervisor import LaunchSpec, SpawnedServer
 from gateway.completions import split_inputs
-from gateway.errors import bad_request, from_decode_error
+from gateway.errors import bad_request, decode_body
 
 log = logging.getLogger("gateway.embeddings")
 MAX_INPUTS = 256  # per request; they go to llama.cpp as one batch
@@ -33,10 +33,7 @@ _decoder = msgspec.json.Decoder(EmbeddingRequest)
 
 
 def decode_embedding_request(body: bytes) -> EmbeddingRequest:
-    try:
-        req = _decoder.decode(body)
-    except msgspec.DecodeError as exc:
-        raise from_decode_error(exc) from exc
+    req = decode_body(_decoder, body)
     inputs = inputs_of(req)
     if not inputs:
         raise bad_request("`input` must not be empty", "input")

@@ -5,7 +5,7 @@ on the Anthropic Messages routes Anthropic's shape, `{"type": "error", "error": 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from starlette.responses import Response
@@ -60,6 +60,8 @@ def anthropic_error_of(message: str, chat_type: str | None, param: str | None = 
 
 _INDEX = re.compile(r"\[(\d+)\]")  # messages[1].content -> messages.1.content
 
+T = TypeVar("T")
+
 
 class GatewayError(Exception):
     """An error meant for the client; `message` says what to change."""
@@ -107,6 +109,14 @@ def bad_request(message: str, param: str | None = None, code: str | None = None)
 
 
 _PATH = re.compile(r"at `\$\.?(.*)`")
+
+
+def decode_body(decoder: msgspec.json.Decoder[T], body: bytes) -> T:
+    """A request body decoded, or the 400 that says what in it is wrong."""
+    try:
+        return decoder.decode(body)
+    except msgspec.DecodeError as exc:
+        raise from_decode_error(exc) from exc
 
 
 def from_decode_error(exc: msgspec.DecodeError, under: str = "") -> GatewayError:

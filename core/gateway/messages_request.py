@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 
-from gateway.errors import bad_request, from_decode_error
+from gateway.errors import bad_request, decode_body
 
 
 class Block(msgspec.Struct, kw_only=True):
@@ -98,10 +98,7 @@ _decoder = msgspec.json.Decoder(MessagesRequest)
 
 def decode_messages_request(body: bytes, *, counting: bool = False) -> MessagesRequest:
     """counting: for /v1/messages/count_tokens, which takes no max_tokens."""
-    try:
-        req = _decoder.decode(body)
-    except msgspec.DecodeError as exc:
-        raise from_decode_error(exc) from exc
+    req = decode_body(_decoder, body)
     if req.messages is None:
         raise bad_request("Field required", "messages")
     if req.max_tokens is None and not counting:

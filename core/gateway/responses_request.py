@@ -9,7 +9,7 @@ from typing import Any
 
 import msgspec
 
-from gateway.errors import GatewayError, bad_request, from_decode_error
+from gateway.errors import GatewayError, bad_request, decode_body
 
 # include values the gateway can honour: a reasoning item already carries its text in its
 # summary, which is what a later turn sends back (the "encrypted" copy has nothing to add)
@@ -111,10 +111,7 @@ _decoder = msgspec.json.Decoder(ResponsesRequest)
 
 
 def decode_responses_request(body: bytes) -> ResponsesRequest:
-    try:
-        req = _decoder.decode(body)
-    except msgspec.DecodeError as exc:
-        raise from_decode_error(exc) from exc
+    req = decode_body(_decoder, body)
     check_unsupported(req)
     return req
 
