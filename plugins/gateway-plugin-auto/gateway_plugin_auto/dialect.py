@@ -87,7 +87,8 @@ class AutoDialect(Dialect):
         found = self.lookup(model.template)
         if isinstance(found, str):
             return PassthroughParser()
-        return AutoParser(found, ctx.tools, calls=ctx.offers_tools)
+        return AutoParser(found, ctx.tools, calls=ctx.offers_tools,
+                          calls_in_reasoning=ctx.tool_choice == "auto")
 
 
 def tools_prompt(spec: Spec, tools: list[ToolDef]) -> str:

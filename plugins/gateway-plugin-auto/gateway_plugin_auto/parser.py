@@ -19,10 +19,15 @@ from .spec import Spec
 
 class AutoParser:
     """feed(text) -> deltas; finish() -> deltas. `calls`: parse call sections (off for
-    tool_choice none)."""
+    tool_choice none). `calls_in_reasoning`: a call marker inside a reasoning block opens a
+    section (tool_choice auto: the lazy grammar triggers there too); with required/named
+    calls the grammar puts the section after the block, so the block is reasoning to its
+    close, whatever markup it holds (a small model rehearses `<tool_call>` while thinking)."""
 
-    def __init__(self, spec: Spec, tools: list[ToolDef], calls: bool = True) -> None:
+    def __init__(self, spec: Spec, tools: list[ToolDef], calls: bool = True,
+                 calls_in_reasoning: bool = True) -> None:
         self.spec = spec
+        self.calls_in_reasoning = calls_in_reasoning
         self.types = {t.name: t.parameters for t in tools}
         self.buf = ""
         forced = spec.think is not None and spec.think_forced
@@ -60,6 +65,8 @@ class AutoParser:
     # -- content and reasoning ------------------------------------------------------------
     def _markers(self) -> list[str]:
         think = self.spec.think
+        if self.state == "reasoning" and think and not self.calls_in_reasoning:
+            return [think[1]]
         found = [m for m in (self.trigger, self.pre, self.spec.turn_end) if m]
         if self.state == "reasoning" and think:
             found.append(think[1])

@@ -329,3 +329,21 @@ def test_an_end_of_sequence_token_the_template_names_is_not_call_syntax() -> Non
     assert spec.section_close == "</calls>"
     evidence = round_trip(DIALECT, template)
     assert evidence.ok and evidence.parallel, evidence.reason
+
+
+def test_call_markup_rehearsed_in_an_opened_reasoning_block_is_reasoning() -> None:
+    """With a required call the grammar puts the calls after the block the prompt opened: a
+    small model that writes `<tool_call>` while thinking has not called yet, and the call
+    after `</think>` is the answer's one call (it was lost behind the rehearsal)."""
+    template = ChatTemplate(OPENS_EACH_TURN, name="opens each turn")
+    spec = DIALECT.lookup(template)
+    assert not isinstance(spec, str) and spec.think_forced
+    call = model_text(spec, [("get_weather", {"city": "Paris", "days": 3})]).split(
+        spec.think[1], 1)[-1].lstrip()
+    rehearsal = '<tool_call>{"name": "function_name", "arguments": {"city":'
+    text = rehearsal + "\n" + spec.think[1] + "\n" + call
+    for pieces in ([text], list(text)):
+        out = assemble(parse_all(context(template, list(PLANTED_TOOLS), "required"), pieces))
+        assert out.reasoning == rehearsal and not out.content
+        assert [(c.name, json.loads(c.arguments)) for c in out.tool_calls] == [
+            ("get_weather", {"city": "Paris", "days": 3})]

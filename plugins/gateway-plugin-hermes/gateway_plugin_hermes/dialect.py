@@ -44,7 +44,8 @@ class HermesDialect(Dialect):
         return build_plan(ctx, model, grammars)
 
     def create_parser(self, ctx: RequestContext, model: ServedModel) -> OutputParser:
-        return HermesParser(calls=ctx.offers_tools, think_open=think_forced_open(model.template))
+        return HermesParser(calls=ctx.offers_tools, think_open=think_forced_open(model.template),
+                            calls_in_reasoning=ctx.tool_choice == "auto")
 
 
 def detect(source: str) -> DialectClaim | None:

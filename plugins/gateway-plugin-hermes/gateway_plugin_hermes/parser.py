@@ -20,11 +20,16 @@ MARKERS = (TOOL_OPEN, TOOL_CLOSE, THINK_OPEN, THINK_CLOSE)
 
 class HermesParser:
     """feed(text) -> deltas; finish() -> deltas. `calls`: parse `<tool_call>` blocks (off
-    for tool_choice none); `think_open`: the prompt already opened `<think>` (QwQ)."""
+    for tool_choice none); `think_open`: the prompt already opened `<think>` (QwQ);
+    `calls_in_reasoning`: a `<tool_call>` inside a `<think>` block is a call (tool_choice
+    auto: the lazy grammar triggers there too); with required/named calls the grammar puts
+    the calls after the block, so markup a model rehearses in it stays reasoning."""
 
-    def __init__(self, calls: bool = True, think_open: bool = False) -> None:
+    def __init__(self, calls: bool = True, think_open: bool = False,
+                 calls_in_reasoning: bool = True) -> None:
         self._split = MarkerSplitter(list(MARKERS))
         self._calls = calls
+        self._calls_in_reasoning = calls_in_reasoning
         self._state = "reasoning" if think_open else "text"  # text|reasoning|call|after_call
         self._run = TextRun("reasoning", True) if think_open else TextRun("content", False)
         self._think_ok = not think_open  # a <think> block may open the output
@@ -71,7 +76,8 @@ class HermesParser:
                 return
             self._to_text(trim=True)  # no closing tag: the call ended with its JSON
             state = "text"
-        if marker and piece == TOOL_OPEN and self._calls:
+        if marker and piece == TOOL_OPEN and self._calls and (
+                state != "reasoning" or self._calls_in_reasoning):
             deltas, self._call_ws = self._run.close(by_markup=True)
             out += deltas
             self._call = CallReader(self._index)

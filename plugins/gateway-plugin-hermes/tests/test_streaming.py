@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from gateway.dialect import assemble
 from gateway_plugin_hermes.parser import HermesParser
 from hypothesis import given, settings
@@ -83,3 +84,20 @@ def test_raw_newline_inside_a_key_still_gives_json_arguments() -> None:
         deltas = [d for p in pieces for d in parser.feed(p)] + parser.finish()
         calls = assemble(deltas).tool_calls
         assert len(calls) == 1 and json.loads(calls[0].arguments) == {"ci\nty": "Rome"}
+
+
+@pytest.mark.parametrize("think_open", [True, False])
+def test_a_call_rehearsed_while_thinking_is_reasoning_when_a_call_is_required(think_open: bool
+                                                                              ) -> None:
+    """Required/named: the grammar puts the calls after the `<think>` block, so a
+    `<tool_call>` a small model writes while thinking is reasoning, and the call after
+    `</think>` is the one call (with tool_choice auto a call there is a call)."""
+    rehearsal = 'I will call <tool_call>\n{"name": "function_name", "arguments": {"city":'
+    call = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>'
+    text = ("" if think_open else "<think>") + rehearsal + "\n</think>\n\n" + call
+    for pieces in ([text], list(text)):
+        p = HermesParser(think_open=think_open, calls_in_reasoning=False)
+        out = assemble([d for piece in pieces for d in p.feed(piece)] + p.finish())
+        assert out.reasoning == rehearsal and not out.content
+        assert [(c.name, c.arguments) for c in out.tool_calls] == [
+            ("get_weather", '{"city":"Paris"}')]
