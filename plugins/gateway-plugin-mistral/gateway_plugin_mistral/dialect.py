@@ -37,7 +37,8 @@ class MistralDialect(Dialect):
         return build_plan(ctx, model, grammars)
 
     def create_parser(self, ctx: RequestContext, model: ServedModel) -> OutputParser:
-        return MistralParser(calls=ctx.offers_tools)
+        return MistralParser(calls=ctx.offers_tools,
+                             calls_in_reasoning=ctx.tool_choice == "auto")
 
 
 def detect(source: str) -> DialectClaim | None:

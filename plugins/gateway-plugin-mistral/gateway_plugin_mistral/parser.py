@@ -40,10 +40,13 @@ _ID_MAX = 64
 
 class MistralParser:
     """feed(text) -> deltas; finish() -> deltas. `calls`: read `[TOOL_CALLS]` (off for
-    tool_choice none: then it is content)."""
+    tool_choice none: then it is content). `calls_in_reasoning`: `[TOOL_CALLS]` inside a
+    `[THINK]` block is a call (tool_choice auto); with required/named calls the grammar puts
+    them after the block, so a rehearsed one stays reasoning."""
 
-    def __init__(self, calls: bool = True) -> None:
+    def __init__(self, calls: bool = True, calls_in_reasoning: bool = True) -> None:
         self.calls = calls
+        self.calls_in_reasoning = calls_in_reasoning
         self.buf = ""
         self.out: list[Delta] = []
         self.state = "text"  # text | reasoning | head | call_id | json | after
@@ -97,7 +100,7 @@ class MistralParser:
     def _markers(self) -> tuple[str, ...]:
         found = (TOOL_CALLS,) if self.calls else ()
         if self.state == "reasoning":
-            return (*found, THINK_CLOSE)
+            return (*found, THINK_CLOSE) if self.calls_in_reasoning else (THINK_CLOSE,)
         return (*found, THINK_OPEN) if self.think_ok else found
 
     def _scan_text(self, final: bool) -> bool:

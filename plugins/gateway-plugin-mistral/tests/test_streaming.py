@@ -39,3 +39,16 @@ def test_any_output_parses_the_same_split_or_not(parts: list[str], cut: int) -> 
         solid = sum(not c.isspace() for c in text) - sum(
             len(m) * text.count(m) for m in ("[THINK]", "[/THINK]"))
         assert sum(not c.isspace() for c in kept) >= solid
+
+
+def test_a_call_rehearsed_while_thinking_is_reasoning_when_a_call_is_required() -> None:
+    """Required/named: `[TOOL_CALLS]` inside `[THINK]` is the model rehearsing; the call
+    after `[/THINK]` is the answer's one call (with tool_choice auto it is a call)."""
+    rehearsal = "call [TOOL_CALLS]get_time"
+    text = "[THINK]" + rehearsal + "[/THINK]" + '[TOOL_CALLS]get_weather[ARGS]{"city": "Oslo"}'
+    for pieces in ([text], list(text)):
+        p = MistralParser(calls_in_reasoning=False)
+        out = assemble([d for piece in pieces for d in p.feed(piece)] + p.finish())
+        assert out.reasoning == rehearsal and not out.content
+        assert [(c.name, json.loads(c.arguments)) for c in out.tool_calls] == [
+            ("get_weather", {"city": "Oslo"})]
