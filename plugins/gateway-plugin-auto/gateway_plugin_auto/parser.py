@@ -28,6 +28,7 @@ class AutoParser:
                  calls_in_reasoning: bool = True) -> None:
         self.spec = spec
         self.calls_in_reasoning = calls_in_reasoning
+        self.block_open = False  # a section began inside the reasoning block: its close is due
         self.types = {t.name: t.parameters for t in tools}
         self.buf = ""
         forced = spec.think is not None and spec.think_forced
@@ -72,6 +73,8 @@ class AutoParser:
             found.append(think[1])
         elif think and self.think_ok and not self.run.any:
             found.append(think[0])
+        elif think and self.block_open and not self.run.any:
+            found.append(think[1])  # the close of the block calls were written in: markup
         return found
 
     def _text(self, final: bool, out: list[Delta]) -> bool:
@@ -101,6 +104,7 @@ class AutoParser:
             out += self.run.close(by_markup=True)[0]
             self.run = TextRun(self.run.kind, True)
         elif marker == self.trigger:
+            self.block_open = self.block_open or self.state == "reasoning"
             deltas, dropped = self.run.close(by_markup=True)
             out += deltas
             self.section = SectionReader(self.spec, self.types, self.index, self.opening)
@@ -110,6 +114,9 @@ class AutoParser:
         elif think and self.state == "reasoning" and marker == think[1]:
             out += self.run.close(by_markup=True)[0]
             self.state, self.run = "text", TextRun("content", True)
+        elif think and self.block_open and marker == think[1]:
+            self.block_open = False
+            self.run = TextRun("content", True)
         elif think and marker == think[0] and self.think_ok and not self.run.any:
             self.run.close(by_markup=True)
             self.state, self.run = "reasoning", TextRun("reasoning", True)

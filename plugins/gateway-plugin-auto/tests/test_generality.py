@@ -347,3 +347,18 @@ def test_call_markup_rehearsed_in_an_opened_reasoning_block_is_reasoning() -> No
         assert out.reasoning == rehearsal and not out.content
         assert [(c.name, json.loads(c.arguments)) for c in out.tool_calls] == [
             ("get_weather", {"city": "Paris", "days": 3})]
+
+
+def test_the_close_of_a_reasoning_block_calls_were_written_in_is_markup() -> None:
+    """tool_choice auto: calls written inside the opened block are calls (the lazy grammar
+    triggers there), and the block's close after them is markup, not the content's start."""
+    template = ChatTemplate(OPENS_EACH_TURN, name="opens each turn")
+    spec = DIALECT.lookup(template)
+    assert not isinstance(spec, str) and spec.think_forced and spec.think
+    calls = [("get_weather", {"city": "Paris", "days": 3}), ("get_time", {"zone": "UTC"})]
+    written_calls = model_text(spec, calls).split(spec.think[1], 1)[-1].strip()
+    text = "I will call\n" + written_calls + "\n" + spec.think[1] + "\n\nDone."
+    for pieces in ([text], list(text)):
+        out = assemble(parse_all(context(template, list(PLANTED_TOOLS)), pieces))
+        assert out.reasoning == "I will call" and out.content == "Done."
+        assert [(c.name, json.loads(c.arguments)) for c in out.tool_calls] == calls

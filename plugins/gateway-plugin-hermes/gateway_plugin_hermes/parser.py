@@ -30,6 +30,7 @@ class HermesParser:
         self._split = MarkerSplitter(list(MARKERS))
         self._calls = calls
         self._calls_in_reasoning = calls_in_reasoning
+        self._block_open = False  # a call began inside <think>: its </think> is still due
         self._state = "reasoning" if think_open else "text"  # text|reasoning|call|after_call
         self._run = TextRun("reasoning", True) if think_open else TextRun("content", False)
         self._think_ok = not think_open  # a <think> block may open the output
@@ -81,10 +82,15 @@ class HermesParser:
             deltas, self._call_ws = self._run.close(by_markup=True)
             out += deltas
             self._call = CallReader(self._index)
+            self._block_open = self._block_open or state == "reasoning"
             self._state = "call"
             self._think_ok = False
             return
         if state == "text":
+            if marker and piece == THINK_CLOSE and self._block_open and not self._run.any:
+                self._block_open = False  # the block the calls interrupted closes: markup
+                self._to_text(trim=True)
+                return
             if marker and piece == THINK_OPEN and self._think_ok and not self._run.any:
                 self._run.close(by_markup=True)
                 self._run = TextRun("reasoning", True)

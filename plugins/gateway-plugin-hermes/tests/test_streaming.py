@@ -101,3 +101,17 @@ def test_a_call_rehearsed_while_thinking_is_reasoning_when_a_call_is_required(th
         assert out.reasoning == rehearsal and not out.content
         assert [(c.name, c.arguments) for c in out.tool_calls] == [
             ("get_weather", '{"city":"Paris"}')]
+
+
+@pytest.mark.parametrize("think_open", [True, False])
+def test_the_think_close_after_calls_made_while_thinking_is_markup(think_open: bool) -> None:
+    """tool_choice auto: calls written inside `<think>` are calls, and the `</think>` they
+    interrupted, coming after them, is markup, not the start of the content."""
+    call = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call>'
+    text = ("" if think_open else "<think>") + "I will call\n" + call + "\n" + call.replace(
+        "Paris", "Oslo") + "\n</think>\n\nDone."
+    for pieces in ([text], list(text)):
+        p = HermesParser(think_open=think_open)
+        out = assemble([d for piece in pieces for d in p.feed(piece)] + p.finish())
+        assert out.reasoning == "I will call" and out.content == "Done."
+        assert [json.loads(c.arguments)["city"] for c in out.tool_calls] == ["Paris", "Oslo"]
