@@ -47,6 +47,7 @@ class MistralParser:
     def __init__(self, calls: bool = True, calls_in_reasoning: bool = True) -> None:
         self.calls = calls
         self.calls_in_reasoning = calls_in_reasoning
+        self.block_open = False  # calls began inside [THINK]: its [/THINK] is still due
         self.buf = ""
         self.out: list[Delta] = []
         self.state = "text"  # text | reasoning | head | call_id | json | after
@@ -123,6 +124,7 @@ class MistralParser:
             self.out += self.run.close(by_markup=True)[0]
             self._to_text()
         else:  # [TOOL_CALLS]
+            self.block_open = self.block_open or self.state == "reasoning"
             deltas, self.sep = self.run.close(by_markup=True)
             self.out += deltas
             self._open_call()
@@ -250,7 +252,11 @@ class MistralParser:
             self.buf, self.sep = rest[len(TOOL_CALLS):], ""
             self._open_call()
             return True
-        if not final and (not rest or TOOL_CALLS.startswith(rest)):
+        if self.block_open and rest.startswith(THINK_CLOSE):  # the block the calls were in
+            self.buf, self.block_open = rest[len(THINK_CLOSE):], False
+            return True
+        if not final and (not rest or TOOL_CALLS.startswith(rest) or
+                          (self.block_open and THINK_CLOSE.startswith(rest))):
             return False
         self._to_text()
         return True

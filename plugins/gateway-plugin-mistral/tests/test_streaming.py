@@ -52,3 +52,15 @@ def test_a_call_rehearsed_while_thinking_is_reasoning_when_a_call_is_required() 
         assert out.reasoning == rehearsal and not out.content
         assert [(c.name, json.loads(c.arguments)) for c in out.tool_calls] == [
             ("get_weather", {"city": "Oslo"})]
+
+
+def test_the_think_close_after_calls_made_while_thinking_is_markup() -> None:
+    """tool_choice auto: `[TOOL_CALLS]` inside `[THINK]` is a call, and the `[/THINK]` it
+    interrupted, coming after the calls, is markup, not the start of the content."""
+    text = '[THINK]I will call[TOOL_CALLS]get_weather[ARGS]{"city": "Oslo"}[/THINK]Done.'
+    for pieces in ([text], list(text)):
+        p = MistralParser()
+        out = assemble([d for piece in pieces for d in p.feed(piece)] + p.finish())
+        assert out.reasoning == "I will call" and out.content == "Done."
+        assert [(c.name, json.loads(c.arguments)) for c in out.tool_calls] == [
+            ("get_weather", {"city": "Oslo"})]
