@@ -6,45 +6,15 @@ ToolMessage sent back, streamed tool-call chunks aggregated into a whole call, a
 from __future__ import annotations
 
 from functools import reduce
-from typing import Literal
 
 import jsonschema
 import pytest
 from langchain_anthropic import ChatAnthropic
-from langchain_core.messages import AIMessageChunk, HumanMessage, ToolMessage
-from langchain_core.tools import tool
-from langchain_core.utils.function_calling import convert_to_openai_tool
-from pydantic import BaseModel, Field
+from langchain_core.messages import AIMessageChunk, ToolMessage
+
+from tests.test_e2e_clients_langchain import ASK, SCHEMAS, TOOLS, Person, get_weather
 
 pytestmark = pytest.mark.e2e
-
-
-@tool
-def get_weather(city: str, unit: Literal["celsius", "fahrenheit"] = "celsius") -> str:
-    """Current weather in a city.
-
-    Args:
-        city: the city name.
-        unit: temperature unit.
-    """
-    return f"sunny in {city}"
-
-
-@tool
-def add(a: int, b: int) -> int:
-    """Add two integers."""
-    return a + b
-
-
-TOOLS = [get_weather, add]
-SCHEMAS = {t.name: convert_to_openai_tool(t)["function"]["parameters"] for t in TOOLS}
-ASK = [HumanMessage("What is the weather in Paris?")]
-
-
-class Person(BaseModel):
-    """A person."""
-    name: str = Field(description="first name")
-    age: int
 
 
 @pytest.fixture(scope="module")

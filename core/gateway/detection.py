@@ -158,14 +158,13 @@ def turn_text(prefix: str, full: str, template: ChatTemplate, user: str | None =
     """The assistant turn `full` adds after the generation prompt `prefix`, cut where
     llama.cpp would stop: the text the model would generate. `user`: the last user
     message's text, where the turn may also be found after it."""
-    after_user = _after_user(prefix, full, user)
     if full.startswith(prefix):
         part = full[len(prefix):]
     elif full.startswith(core := prefix.rstrip()) and core:
         # the prompt ends in whitespace the history's turn writes otherwise (`ASSISTANT: \n`
         # before `ASSISTANT:\n<function_call>`): the model writes on after the prompt's
         part = full[len(core):].lstrip()
-    elif after_user is not None:
+    elif (after_user := _after_user(prefix, full, user)) is not None:
         part = after_user
     else:
         # The generation prompt differs from the history's turn (an opened or empty thinking

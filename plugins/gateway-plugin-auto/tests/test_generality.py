@@ -270,17 +270,24 @@ CALLS_OR_TEXT = """{%- macro body(m) -%}
 {%- endmacro %}""" + _TURNS
 
 
-def test_a_turn_of_text_or_calls_is_derived() -> None:
-    template = ChatTemplate(CALLS_OR_TEXT, name="calls or text")
+def _text_or_calls(source: str, name: str) -> Any:
+    """The spec derived for a template whose turns are text or calls, never both, checked
+    to read its own calls back and to have its grammar accept them."""
+    template = ChatTemplate(source, name=name)
     spec = DIALECT.lookup(template)
     assert not isinstance(spec, str), spec
-    assert spec.content == "dropped" and spec.trigger.startswith("<<")
+    assert spec.content == "dropped"
     calls = [("get_weather", {"city": "Paris", "days": 3}), ("get_time", {"zone": "UTC"})]
     out = assemble(parse_all(context(template, list(PLANTED_TOOLS)),
                              list(written(template, calls))))
     assert [(c.name, json.loads(c.arguments)) for c in out.tool_calls] == calls
     plan = context(template, list(PLANTED_TOOLS), "required").plan()
     assert plan.grammar and accepts(parse_gbnf(plan.grammar), model_text(spec, calls))
+    return spec
+
+
+def test_a_turn_of_text_or_calls_is_derived() -> None:
+    assert _text_or_calls(CALLS_OR_TEXT, "calls or text").trigger.startswith("<<")
 
 
 # calls as a turn of their own after the text's end of turn (HyperCLOVA X's vLLM template):
@@ -298,16 +305,7 @@ CALLS_OWN_TURN = """{%- for m in messages %}
 
 
 def test_calls_as_a_turn_of_their_own_after_the_text() -> None:
-    template = ChatTemplate(CALLS_OWN_TURN, name="calls own turn")
-    spec = DIALECT.lookup(template)
-    assert not isinstance(spec, str), spec
-    assert spec.content == "dropped" and "-> calls" in spec.trigger
-    calls = [("get_weather", {"city": "Paris", "days": 3}), ("get_time", {"zone": "UTC"})]
-    out = assemble(parse_all(context(template, list(PLANTED_TOOLS)),
-                             list(written(template, calls))))
-    assert [(c.name, json.loads(c.arguments)) for c in out.tool_calls] == calls
-    plan = context(template, list(PLANTED_TOOLS), "required").plan()
-    assert plan.grammar and accepts(parse_gbnf(plan.grammar), model_text(spec, calls))
+    assert "-> calls" in _text_or_calls(CALLS_OWN_TURN, "calls own turn").trigger
 
 
 # the template ends a turn with an end-of-sequence token it names itself (Hy3 sets
